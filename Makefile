@@ -1,0 +1,47 @@
+# jssp-sft developer commands. Every target installs what it needs first, so each works on a fresh clone.
+.PHONY: install test test-slow train bench quality style clean
+
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+PIP := $(PYTHON) -m pip
+# The CPU wheel of torch lies on this machine's disk; an unpinned torch would pull a multi-GB CUDA build.
+TORCH_CPU ?= torch==2.13.0
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+OUTPUT_DIR ?= outputs/tiny-sft
+PYTEST_ARGS ?=
+check_dirs := jssp_sft tests bench
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	if ! command -v nvidia-smi >/dev/null 2>&1 && ! $(PYTHON) -c "import torch" 2>/dev/null; then \
+		$(PIP) install --quiet "$(TORCH_CPU)"; \
+	fi
+	$(PIP) install --quiet -e ".[dev]"
+	touch $@
+
+test: install
+	$(PYTHON) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+test-slow: install
+	$(PYTHON) -m pytest -m slow $(PYTEST_ARGS)
+
+train: install
+	$(VENV)/bin/jssp-sft quickstart --output_dir $(OUTPUT_DIR)
+
+bench: install
+	$(PYTHON) bench/verify.py
+
+quality: install
+	$(VENV)/bin/ruff check $(check_dirs)
+	$(VENV)/bin/ruff format --check $(check_dirs)
+
+style: install
+	$(VENV)/bin/ruff check --fix $(check_dirs)
+	$(VENV)/bin/ruff format $(check_dirs)
+
+clean:
+	rm -rf outputs .pytest_cache .ruff_cache build dist *.egg-info

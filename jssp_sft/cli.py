@@ -1,0 +1,48 @@
+"""The ``jssp-sft`` console script: one subcommand per task, each parsed by TRL's ``TrlParser`` from flags and YAML.
+
+Every subcommand lives in a module exposing ``make_parser(prog)`` (a ``TrlParser`` over its argument dataclasses)
+and ``main(*parsed)``, as TRL's own scripts do; this file only maps names to modules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+
+# name -> (module, help). A module is imported only when its command runs, so `jssp-sft verify` stays light.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "verify": ("jssp_sft.commands.verify", "Check a schedule (or a model's output) against an instance"),
+}
+
+
+def add_positional(parser: argparse.ArgumentParser, field_name: str, help: str | None = None) -> None:
+    """Let the dataclass field ``field_name`` also be given as the first bare argument (``jssp-sft push DIR``)."""
+    parser.add_argument(field_name, nargs="?", default=argparse.SUPPRESS, help=help or f"same as --{field_name}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jssp-sft", description="Teach language models to solve job-shop scheduling.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_, help_text) in COMMANDS.items():
+        subparsers.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv or argv[0] not in COMMANDS:
+        parser.parse_args(argv[:1])  # prints help or the "invalid choice" error
+        parser.print_help()
+        return 0
+    name, rest = argv[0], argv[1:]
+    module = importlib.import_module(COMMANDS[name][0])
+    command_parser = module.make_parser(prog=f"jssp-sft {name}")
+    parsed = command_parser.parse_args_and_config(rest)
+    return module.main(*parsed) or 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

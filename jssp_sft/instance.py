@@ -1,0 +1,100 @@
+"""A job-shop instance: jobs, each an ordered route of (machine, duration) operations.
+
+Plain Python and numpy only: the domain core never imports torch or transformers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Instance:
+    """N jobs on M machines; ``jobs[j][k] == (machine, duration)`` is operation k of job j.
+
+    A job need not visit every machine, nor visit each machine once: benchmark and user instances may not.
+    ``name`` (e.g. ``"ta01"``) is carried along but is not part of equality.
+    """
+
+    jobs: tuple[tuple[tuple[int, int], ...], ...]
+    num_machines: int
+    name: str | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        jobs = tuple(tuple((int(m), int(d)) for m, d in job) for job in self.jobs)
+        object.__setattr__(self, "jobs", jobs)
+        if not jobs:
+            raise ValueError("an instance needs at least one job")
+        if self.num_machines < 1:
+            raise ValueError(f"num_machines must be >= 1, got {self.num_machines}")
+        for j, job in enumerate(jobs):
+            if not job:
+                raise ValueError(f"job {j} has no operations")
+            for k, (m, d) in enumerate(job):
+                if not 0 <= m < self.num_machines:
+                    raise ValueError(f"job {j} op {k}: machine {m} is outside 0..{self.num_machines - 1}")
+                if d < 0:
+                    raise ValueError(f"job {j} op {k}: negative duration {d}")
+
+    @classmethod
+    def from_arrays(
+        cls, machines: Sequence[Sequence[int]], durations: Sequence[Sequence[int]], num_machines: int | None = None,
+        name: str | None = None,
+    ) -> Instance:
+        """Build from two job-by-operation tables (rows may differ in length); ``num_machines`` defaults to max+1."""
+        if len(machines) != len(durations):
+            raise ValueError(f"{len(machines)} machine rows but {len(durations)} duration rows")
+        jobs = []
+        for j, (ms, ds) in enumerate(zip(machines, durations)):
+            if len(ms) != len(ds):
+                raise ValueError(f"job {j}: {len(ms)} machines but {len(ds)} durations")
+            jobs.append(tuple(zip((int(m) for m in ms), (int(d) for d in ds))))
+        if num_machines is None:
+            num_machines = 1 + max(m for job in jobs for m, _ in job)
+        return cls(tuple(jobs), num_machines, name)
+
+    @property
+    def num_jobs(self) -> int:
+        return len(self.jobs)
+
+    @property
+    def num_operations(self) -> int:
+        return sum(len(job) for job in self.jobs)
+
+    @property
+    def size(self) -> str:
+        """The size group, written ``"{N}x{M}"`` as benchmark tables do."""
+        return f"{self.num_jobs}x{self.num_machines}"
+
+    @cached_property
+    def job_lengths(self) -> np.ndarray:
+        return np.array([len(job) for job in self.jobs], dtype=np.int64)
+
+    @cached_property
+    def machine_table(self) -> np.ndarray:
+        """``(N, L)`` machine ids, ``L`` the longest route; ``-1`` pads shorter jobs."""
+        return self._table(0, -1)
+
+    @cached_property
+    def duration_table(self) -> np.ndarray:
+        """``(N, L)`` durations; ``-1`` pads shorter jobs."""
+        return self._table(1, -1)
+
+    def _table(self, column: int, pad: int) -> np.ndarray:
+        table = np.full((self.num_jobs, int(self.job_lengths.max())), pad, dtype=np.int64)
+        for j, job in enumerate(self.jobs):
+            table[j, : len(job)] = [op[column] for op in job]
+        return table
+
+    def lower_bound(self) -> int:
+        """The trivial makespan bound: the longest job or the busiest machine, whichever is larger."""
+        job_bound = max(sum(d for _, d in job) for job in self.jobs)
+        loads = [0] * self.num_machines
+        for job in self.jobs:
+            for m, d in job:
+                loads[m] += d
+        return max(job_bound, max(loads))

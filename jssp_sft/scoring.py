@@ -1,0 +1,111 @@
+"""Score model outputs against problems: the logic behind the ``jssp_makespan`` metric, rewards and callbacks.
+
+One plain function, so the ``evaluate`` module, the training callback and the GRPO rewards share one definition.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from .codec import parse_instance
+from .instance import Instance
+from .verifier import Report, unparseable_report, verify
+
+
+def gap(makespan: float, reference: float) -> float:
+    """Relative gap ``(makespan - reference) / reference`` (0.1 means 10% above the reference)."""
+    return (makespan - reference) / reference
+
+
+class InstanceCache:
+    """Parses each distinct problem text once (a batch often repeats a prompt: best-of-N, GRPO groups)."""
+
+    def __init__(self):
+        self._cache: dict[str, Instance] = {}
+
+    def get(self, text: str) -> Instance:
+        instance = self._cache.get(text)
+        if instance is None:
+            instance = self._cache[text] = parse_instance(text)
+        return instance
+
+
+def verify_prediction(instance: Instance, prediction) -> Report:
+    """``verify`` for untrusted model output: never raises, whatever ``prediction`` is."""
+    if not isinstance(prediction, str):
+        return unparseable_report(f"expected the output text, got {type(prediction).__name__}")
+    try:
+        return verify(instance, prediction)
+    except Exception as err:  # noqa: BLE001 - a metric must survive any model output
+        return unparseable_report(f"{type(err).__name__}: {err}")
+
+
+def score_predictions(
+    predictions: Sequence,
+    references: Sequence[str | Instance],
+    reference_makespans: Sequence[float | None] | None = None,
+    return_details: bool = False,
+) -> dict:
+    """Verify each prediction against its problem and aggregate.
+
+    ``references`` are the problems (a record's ``input``, a whole prompt, or an ``Instance``);
+    ``reference_makespans`` (optional, per example, ``None`` allowed) enable ``mean_gap`` and ``optimal_rate``.
+    Returns ``n``, ``parse_rate``, ``feasible_rate``, ``makespan_match_rate`` and ``valid_rate`` (over all examples),
+    ``mean_makespan`` and ``mean_gap`` (over feasible examples; ``None`` when there are none), ``optimal_rate``
+    (feasible with makespan <= reference, over examples that have a reference) and ``violations`` (kind -> count).
+    Never raises on predictions; raises ``ValueError`` naming the index of a malformed reference.
+    """
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predictions but {len(references)} references")
+    if reference_makespans is not None and len(reference_makespans) != len(references):
+        raise ValueError(f"{len(reference_makespans)} reference_makespans but {len(references)} references")
+    cache = InstanceCache()
+    reports, refs = [], []
+    for i, (prediction, reference) in enumerate(zip(predictions, references)):
+        try:
+            instance = reference if isinstance(reference, Instance) else cache.get(reference)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"references[{i}] is not a JSSP problem: {err}") from None
+        ref = None if reference_makespans is None else reference_makespans[i]
+        if ref is not None and not ref > 0:
+            raise ValueError(f"reference_makespans[{i}] must be positive, got {ref!r}")
+        reports.append(verify_prediction(instance, prediction))
+        refs.append(ref)
+    return summarize_reports(reports, refs, return_details)
+
+
+def summarize_reports(reports: Sequence[Report], refs: Sequence[float | None], return_details: bool = False) -> dict:
+    """Aggregate already computed reports (the metric's numbers, from any source of reports)."""
+    n = len(reports)
+    feasible = [r for r in reports if r.feasible]
+    gaps = [gap(r.makespan, ref) for r, ref in zip(reports, refs) if r.feasible and ref is not None]
+    with_ref = [(r, ref) for r, ref in zip(reports, refs) if ref is not None]
+    violations = Counter()
+    for report in reports:
+        violations.update(report.counts())
+    result = {
+        "n": n,
+        "parse_rate": _rate(sum(r.parsed for r in reports), n),
+        "feasible_rate": _rate(len(feasible), n),
+        "makespan_match_rate": _rate(sum(r.makespan_matches is True for r in reports), n),
+        "valid_rate": _rate(sum(r.valid for r in reports), n),
+        "mean_makespan": _mean([r.makespan for r in feasible]),
+        "mean_gap": _mean(gaps),
+        "optimal_rate": _rate(sum(r.feasible and r.makespan <= ref for r, ref in with_ref), len(with_ref)),
+        "violations": dict(sorted(violations.items())),
+    }
+    if return_details:
+        result["details"] = [
+            {**r.to_dict(), "reference_makespan": ref, "gap": gap(r.makespan, ref) if r.feasible and ref else None}
+            for r, ref in zip(reports, refs)
+        ]
+    return result
+
+
+def _rate(count: int, total: int) -> float | None:
+    return count / total if total else None
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
