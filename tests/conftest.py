@@ -26,3 +26,17 @@ EXAMPLE_MATRIX = "2 3\n2 7 0 12 1 5\n0 9 2 4 1 11\n29.0\n3 1\n5 2\n0 4"
 def example_instance() -> Instance:
     """The 2x3 instance of the Starjob format spec."""
     return parse_instance(EXAMPLE_INPUT)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A very small model + tokenizer from ``jssp_sft.tiny`` (random weights), saved once per test session."""
+    from jssp_sft.tiny import TinyModelArguments, build_tiny
+
+    directory = tmp_path_factory.mktemp("tiny-model")
+    args = TinyModelArguments(
+        output_dir=str(directory), vocab_size=400, tokenizer_corpus_size=80, hidden_size=32, intermediate_size=64,
+        num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=1024,
+    )  # fmt: skip
+    build_tiny(args)
+    return directory

@@ -1,0 +1,163 @@
+"""Batched sampling from a causal LM: N samples per prompt, left-padded batches, one prompt pass per prompt.
+
+Used by the generation-eval callback during training and by the solve command. Prompts are texts exactly as the
+model saw them in training (``PromptFormat.prompt_text``). The prompt of each batch is run through the model once;
+its key/value cache is then repeated for the N samples (``transformers`` alone would re-encode it N times).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class GenerationOutput:
+    """Per prompt, its samples: ``texts[i][s]`` is sample ``s`` of prompt ``i``.
+
+    ``num_tokens`` counts the generated tokens up to and including EOS; ``finished`` says whether EOS was reached
+    (False: cut at ``max_new_tokens``).
+    """
+
+    texts: list[list[str]] = field(default_factory=list)
+    num_tokens: list[list[int]] = field(default_factory=list)
+    finished: list[list[bool]] = field(default_factory=list)
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(sum(row) for row in self.num_tokens)
+
+
+@dataclass
+class SamplingSettings:
+    """How to sample; ``temperature=0`` (or ``do_sample=False``) means greedy decoding."""
+
+    max_new_tokens: int = field(default=1024, metadata={"help": "Longest answer generated, in tokens."})
+    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature; 0 means greedy."})
+    top_p: float = field(
+        default=1.0, metadata={"help": "Nucleus sampling: keep the smallest set of tokens with this mass."}
+    )
+    top_k: int | None = field(default=None, metadata={"help": "Keep only the k most likely tokens (None: all)."})
+    do_sample: bool = field(default=True, metadata={"help": "Sample (True) or decode greedily (False)."})
+
+    @property
+    def greedy(self) -> bool:
+        return not self.do_sample or self.temperature == 0
+
+
+def _eos_token_ids(model, tokenizer) -> list[int]:
+    ids = model.generation_config.eos_token_id
+    ids = [] if ids is None else [ids] if isinstance(ids, int) else list(ids)
+    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
+        ids.insert(0, tokenizer.eos_token_id)
+    if not ids:
+        raise ValueError("neither the tokenizer nor the model's generation config names an EOS token")
+    return ids
+
+
+def encode_prompts(tokenizer, prompts: Sequence[str], device=None) -> dict:
+    """Left-padded ``input_ids``/``attention_mask`` for ``prompts``, with special tokens as in training.
+
+    A prompt that already starts with the BOS token (a rendered chat template) gets no second one.
+    """
+    bos = tokenizer.bos_token
+    add_special = not (bos and all(p.startswith(bos) for p in prompts))
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    try:
+        batch = tokenizer(list(prompts), padding=True, return_tensors="pt", add_special_tokens=add_special)
+    finally:
+        tokenizer.padding_side = side
+    return {k: v.to(device) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
+
+
+def _generate_batch(model, tokenizer, prompts, num_samples, settings: SamplingSettings, eos_ids, pad_id):
+    import torch
+
+    batch = encode_prompts(tokenizer, prompts, device=model.device)
+    input_ids, attention_mask = batch["input_ids"], batch["attention_mask"]
+    kwargs = {
+        "max_new_tokens": settings.max_new_tokens,
+        "eos_token_id": eos_ids,
+        "pad_token_id": pad_id,
+        "use_cache": True,
+    }
+    if settings.greedy:
+        kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+    else:
+        kwargs.update(do_sample=True, temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k)
+    if num_samples > 1 and input_ids.shape[1] > 1:
+        # One forward pass over each prompt (all but its last token), then the cache is repeated for the samples;
+        # generate() sees a cache shorter than the input by one token and only runs that token.
+        prefix = model(
+            input_ids=input_ids[:, :-1], attention_mask=attention_mask[:, :-1], use_cache=True, logits_to_keep=1
+        )
+        cache = prefix.cache
+        cache.batch_repeat_interleave(num_samples)
+        input_ids = input_ids.repeat_interleave(num_samples, dim=0)
+        attention_mask = attention_mask.repeat_interleave(num_samples, dim=0)
+        out = model.generate(input_ids=input_ids, attention_mask=attention_mask, cache=cache, **kwargs)
+    else:
+        out = model.generate(input_ids=input_ids, attention_mask=attention_mask, num_return_sequences=num_samples,
+                             **kwargs)  # fmt: skip
+    new = out[:, input_ids.shape[1] :]
+    is_eos = torch.isin(new, torch.tensor(eos_ids, device=new.device))
+    finished = is_eos.any(dim=1)
+    first_eos = torch.where(
+        finished, is_eos.int().argmax(dim=1), torch.full_like(finished, new.shape[1], dtype=torch.long)
+    )
+    lengths = torch.where(finished, first_eos + 1, first_eos)
+    texts = [tokenizer.decode(row[: int(n)], skip_special_tokens=True) for row, n in zip(new, first_eos.tolist())]
+    return texts, lengths.tolist(), finished.tolist()
+
+
+def generate(
+    model,
+    tokenizer,
+    prompts: Sequence[str],
+    num_samples: int = 1,
+    settings: SamplingSettings | None = None,
+    batch_size: int = 8,
+    seed: int | None = None,
+    show_progress: bool = False,
+) -> GenerationOutput:
+    """Sample ``num_samples`` answers for each prompt, ``batch_size`` prompts at a time (longest first).
+
+    The model is put in eval mode for the call and given back in the mode it had.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    settings = settings or SamplingSettings()
+    if num_samples < 1 or batch_size < 1:
+        raise ValueError("num_samples and batch_size must be >= 1")
+    if settings.greedy and num_samples > 1:
+        logger.warning("greedy decoding with num_samples=%d gives %d identical samples", num_samples, num_samples)
+    eos_ids = _eos_token_ids(model, tokenizer)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_ids[0]
+    if seed is not None:
+        torch.manual_seed(seed)
+    order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+    result: list = [None] * len(prompts)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            starts = range(0, len(order), batch_size)
+            for start in tqdm(starts, desc="generating", disable=not show_progress, unit="batch"):
+                chunk = order[start : start + batch_size]
+                texts, lengths, finished = _generate_batch(
+                    model, tokenizer, [prompts[i] for i in chunk], num_samples, settings, eos_ids, pad_id
+                )
+                for k, i in enumerate(chunk):
+                    rows = slice(k * num_samples, (k + 1) * num_samples)
+                    result[i] = (texts[rows], lengths[rows], finished[rows])
+    finally:
+        model.train(was_training)
+    return GenerationOutput(
+        texts=[r[0] for r in result], num_tokens=[r[1] for r in result], finished=[r[2] for r in result]
+    )

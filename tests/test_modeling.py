@@ -1,0 +1,85 @@
+"""Loading tokenizers and models: our tiny tokenizer keeps its class, adapters load and merge, chat templates."""
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from jssp_sft.modeling import (
+    adapter_base_model,
+    ensure_training_chat_template,
+    is_adapter_dir,
+    load_for_generation,
+    load_model,
+    load_tokenizer,
+    load_trained_model,
+)
+from jssp_sft.templates import CHAT_TEMPLATE
+from jssp_sft.tiny import TOKENIZER_MARKER_KEY, is_tiny_tokenizer
+
+
+def test_tiny_tokenizer_keeps_its_class_beside_a_qwen2_config(tiny_model_dir):
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    assert json.loads((tiny_model_dir / "config.json").read_text())["model_type"] == "qwen2"
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    assert type(tokenizer) is PreTrainedTokenizerFast and is_tiny_tokenizer(tokenizer)
+    # what the marker protects against: AutoTokenizer picks the model family's class
+    assert type(AutoTokenizer.from_pretrained(tiny_model_dir)) is not PreTrainedTokenizerFast
+
+
+def test_other_tokenizers_go_through_auto_tokenizer(tiny_model_dir, tmp_path):
+    from transformers import AutoTokenizer
+
+    shutil.copytree(tiny_model_dir, tmp_path / "other")
+    config_path = tmp_path / "other" / "tokenizer_config.json"
+    config = json.loads(config_path.read_text())
+    del config[TOKENIZER_MARKER_KEY]
+    config_path.write_text(json.dumps(config))
+    tokenizer = load_tokenizer(str(tmp_path / "other"))
+    assert type(tokenizer) is type(AutoTokenizer.from_pretrained(tmp_path / "other"))
+    assert not is_tiny_tokenizer(tokenizer)
+
+
+def test_training_chat_template(tiny_model_dir):
+    from trl.chat_template_utils import has_generation_markers, qwen2_5_chat_template
+
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    assert ensure_training_chat_template(tokenizer) == CHAT_TEMPLATE  # already has markers: kept
+
+    tokenizer.chat_template = None  # ChatML tokens but no template: ours
+    assert ensure_training_chat_template(tokenizer) == CHAT_TEMPLATE
+
+    tokenizer.chat_template = qwen2_5_chat_template  # a known family without markers: TRL's training version
+    patched = ensure_training_chat_template(tokenizer)
+    assert patched != qwen2_5_chat_template and has_generation_markers(patched)
+
+    tokenizer.chat_template = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    with pytest.raises(ValueError, match="generation"):
+        ensure_training_chat_template(tokenizer)
+
+
+def test_adapter_loads_and_merges(tiny_model_dir, tmp_path):
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    base = load_model(str(tiny_model_dir))
+    peft_model = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear"))
+    with torch.no_grad():  # move the adapter away from its zero init so that merging matters
+        for name, param in peft_model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)
+    peft_model.save_pretrained(tmp_path / "run")
+    load_tokenizer(str(tiny_model_dir)).save_pretrained(tmp_path / "run")
+    assert is_adapter_dir(tmp_path / "run") and not is_adapter_dir(tiny_model_dir)
+    assert adapter_base_model(tmp_path / "run") == str(tiny_model_dir)
+
+    ids = torch.tensor([[5, 6, 7, 8]])
+    expected = peft_model(input_ids=ids).logits
+    adapter = load_trained_model(tmp_path / "run")
+    assert isinstance(adapter, PeftModel)
+    assert torch.allclose(adapter(input_ids=ids).logits, expected, atol=1e-5)
+    merged, tokenizer = load_for_generation(tmp_path / "run")
+    assert not hasattr(merged, "peft_config") and not merged.training and is_tiny_tokenizer(tokenizer)
+    assert torch.allclose(merged(input_ids=ids).logits, expected, atol=1e-4)
+    assert not torch.allclose(load_model(str(tiny_model_dir))(input_ids=ids).logits, expected, atol=1e-3)
