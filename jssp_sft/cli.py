@@ -23,7 +23,9 @@ def add_positional(parser: argparse.ArgumentParser, field_name: str, help: str |
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jssp-sft", description="Teach language models to solve job-shop scheduling.")
+    parser = argparse.ArgumentParser(
+        prog="jssp-sft", description="Teach language models to solve job-shop scheduling."
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
         subparsers.add_parser(name, help=help_text, add_help=False)

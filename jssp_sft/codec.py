@@ -36,6 +36,10 @@ _JOB_HEADER_RE = re.compile(r"[ \t]*J(\d{1,9})[ \t]*:(.*)")
 _OPS_LINE_RE = re.compile(rf"[ \t]*(?:M\d{{1,9}}[ \t]*:[ \t]*{_NUM}[ \t]*)+")
 _OP_ITEM_RE = re.compile(rf"M(\d{{1,9}})[ \t]*:[ \t]*({_NUM})")
 
+# A whole canonical instance listing, matched in one pass on bytes.
+_CANONICAL_INSTANCE_RE = re.compile(rb"(?:J\d{1,9}:\n(?:M\d{1,9}:\d{1,15} )++\n)++")
+_JOB_LINE_RE = re.compile(rb"[ \t]*J\d{1,9}[ \t]*:")
+_INSTANCE_TO_SPACES = bytes.maketrans(b"JM:\n", b"    ")
 # A whole canonical operation list (", " separators), matched in one C-level pass on bytes.
 _CANONICAL_OP = rb"J\d{1,9}-M\d{1,9}: \d{1,15}\+\d{1,15} -> \d{1,15}"
 _CANONICAL_OPS_RE = re.compile(rb"%s(?:, %s)*+" % (_CANONICAL_OP, _CANONICAL_OP))
@@ -50,6 +54,7 @@ _OP_START_RE = re.compile(r"J[ \t]*\d")
 _SEPARATOR_RE = re.compile(r"[ \t]*(?:,[ \t]*(?:\r?\n[ \t]*)*|(?:\r?\n[ \t]*)+)")
 _SOLUTION_RE = re.compile(r"Solution[ \t]*:", re.IGNORECASE)
 _MAKESPAN_RE = re.compile(rf"Makespan[ \t]*:[ \t]*({_SNUM}(?:\.\d{{1,9}})?)", re.IGNORECASE)
+_MAKESPAN_LINE_RE = re.compile(r"(?:Maximum end completion time or )?Makespan", re.IGNORECASE)
 
 
 def _where(text: str, pos: int) -> str:
@@ -89,9 +94,7 @@ def parse_instruction(text: str) -> tuple[int, int] | None:
 
 def format_instance(instance: Instance) -> str:
     """The canonical ``input`` field: ``J{j}:`` then ``M{m}:{d} `` per operation, one line each."""
-    return "".join(
-        f"J{j}:\n" + "".join(f"M{m}:{d} " for m, d in job) + "\n" for j, job in enumerate(instance.jobs)
-    )
+    return "".join(f"J{j}:\n" + "".join(f"M{m}:{d} " for m, d in job) + "\n" for j, job in enumerate(instance.jobs))
 
 
 def parse_instance(text: str, num_machines: int | None = None, name: str | None = None) -> Instance:
@@ -106,6 +109,9 @@ def parse_instance(text: str, num_machines: int | None = None, name: str | None 
     first = _FIRST_JOB_RE.search(text)
     if first is None:
         raise ValueError("no instance found: expected a line 'J0:' followed by 'M<machine>:<duration>' entries")
+    fast = _parse_canonical_instance(text, first.start(), num_machines, name)
+    if fast is not None:
+        return fast
     first_line = text.count("\n", 0, first.start()) + 1
     lines = text[first.start() :].splitlines()
     jobs: list[list[tuple[int, int]]] = []
@@ -143,6 +149,32 @@ def parse_instance(text: str, num_machines: int | None = None, name: str | None 
         j = next(j for j, job in enumerate(jobs) if any(m >= num_machines for m, _ in job))
         raise ValueError(f"line {line_of_job[j]}: job {j} uses machine {largest}, but there are {num_machines}")
     return Instance(tuple(tuple(job) for job in jobs), num_machines, name)
+
+
+def _parse_canonical_instance(text: str, start: int, num_machines: int | None, name: str | None) -> Instance | None:
+    """The fast path for canonical ``input`` text: one regex pass and one numpy conversion; ``None`` to fall back."""
+    if not text.isascii():
+        return None
+    data = text.encode("ascii")
+    match = _CANONICAL_INSTANCE_RE.match(data, start)
+    if match is None or _JOB_LINE_RE.match(data, match.end()):
+        return None  # not canonical, or the listing goes on in another style: the line-by-line parser decides
+    block = data[start : match.end()]
+    lines = block.split(b"\n")
+    lengths = [line.count(b"M") for line in lines[1::2]]
+    numbers = np.fromstring(block.translate(_INSTANCE_TO_SPACES), dtype=np.int64, sep=" ")
+    headers = np.cumsum([0] + [1 + 2 * n for n in lengths[:-1]])
+    if not np.array_equal(numbers[headers], np.arange(len(lengths))):
+        return None  # jobs out of order: let the line-by-line parser name the line
+    pairs = np.delete(numbers, headers).reshape(-1, 2)
+    declared = parse_instruction(text)
+    if declared is not None and declared[0] != len(lengths):
+        return None
+    if num_machines is None:
+        num_machines = declared[1] if declared is not None else int(pairs[:, 0].max()) + 1
+    if pairs[:, 0].max() >= num_machines:
+        return None
+    return Instance.from_flat(pairs, lengths, num_machines, name)
 
 
 # ------------------------------------------------------------------------------------------------------ solution
@@ -183,9 +215,14 @@ def scan_solution(text: str) -> SolutionScan:
         start = header.end()
         while start < len(text) and text[start] in " \t\r\n":
             start += 1
+        if start == len(text) or _MAKESPAN_LINE_RE.match(text, start):
+            makespan = _MAKESPAN_RE.search(text, start)  # an empty schedule: every operation will be missing
+            return SolutionScan(np.zeros((0, 5), dtype=np.int64), _to_number(makespan.group(1)) if makespan else None)
         if _OP_START_RE.match(text, start) is None:
-            raise ValueError(f"{_where(text, start)}: expected an operation 'J<j>-M<m>: <start>+<duration> -> <end>' "
-                             f"after 'Solution:', got {_snippet(text, start)}")
+            raise ValueError(
+                f"{_where(text, start)}: expected an operation 'J<j>-M<m>: <start>+<duration> -> <end>' "
+                f"after 'Solution:', got {_snippet(text, start)}"
+            )
     else:
         first = _OP_RE.search(text)
         if first is None:

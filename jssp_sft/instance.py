@@ -42,7 +42,10 @@ class Instance:
 
     @classmethod
     def from_arrays(
-        cls, machines: Sequence[Sequence[int]], durations: Sequence[Sequence[int]], num_machines: int | None = None,
+        cls,
+        machines: Sequence[Sequence[int]],
+        durations: Sequence[Sequence[int]],
+        num_machines: int | None = None,
         name: str | None = None,
     ) -> Instance:
         """Build from two job-by-operation tables (rows may differ in length); ``num_machines`` defaults to max+1."""
@@ -56,6 +59,41 @@ class Instance:
         if num_machines is None:
             num_machines = 1 + max(m for job in jobs for m, _ in job)
         return cls(tuple(jobs), num_machines, name)
+
+    @classmethod
+    def from_flat(
+        cls, pairs: np.ndarray, lengths: Sequence[int], num_machines: int, name: str | None = None
+    ) -> Instance:
+        """Build from a ``(K, 2)`` array of ``(machine, duration)`` rows, job after job, and each job's length.
+
+        The fast path of the text parser: validation and the padded tables are done with numpy.
+        """
+        lengths = [int(x) for x in lengths]
+        if not lengths or min(lengths) < 1 or sum(lengths) != len(pairs):
+            raise ValueError(f"job lengths {lengths} do not add up to {len(pairs)} operations, or a job is empty")
+        machines, durations = pairs[:, 0], pairs[:, 1]
+        if machines.min() < 0 or machines.max() >= num_machines or durations.min() < 0:
+            return cls.from_arrays(*_split(pairs.tolist(), lengths), num_machines=num_machines, name=name)  # explains
+        bounds = np.cumsum([0, *lengths])
+        m_list, d_list = machines.tolist(), durations.tolist()
+        jobs = tuple(tuple(zip(m_list[a:b], d_list[a:b])) for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+        instance = object.__new__(cls)
+        object.__setattr__(instance, "jobs", jobs)
+        object.__setattr__(instance, "num_machines", int(num_machines))
+        object.__setattr__(instance, "name", name)
+        width = max(lengths)
+        if width == min(lengths):  # rectangular, as every Starjob instance is: the tables are reshapes
+            instance.__dict__["machine_table"] = machines.reshape(len(lengths), width).copy()
+            instance.__dict__["duration_table"] = durations.reshape(len(lengths), width).copy()
+        else:
+            rows = np.repeat(np.arange(len(lengths)), lengths)
+            cols = np.arange(len(pairs)) - np.repeat(bounds[:-1], lengths)
+            for attr, values in (("machine_table", machines), ("duration_table", durations)):
+                table = np.full((len(lengths), width), -1, dtype=np.int64)
+                table[rows, cols] = values
+                instance.__dict__[attr] = table
+        instance.__dict__["job_lengths"] = np.array(lengths, dtype=np.int64)
+        return instance
 
     @property
     def num_jobs(self) -> int:
@@ -98,3 +136,13 @@ class Instance:
             for m, d in job:
                 loads[m] += d
         return max(job_bound, max(loads))
+
+
+def _split(pairs: list, lengths: list[int]) -> tuple[list, list]:
+    """Per-job machine and duration lists from flat ``(machine, duration)`` rows."""
+    machines, durations, i = [], [], 0
+    for length in lengths:
+        machines.append([m for m, _ in pairs[i : i + length]])
+        durations.append([d for _, d in pairs[i : i + length]])
+        i += length
+    return machines, durations

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .codec import assign_op_indices, parse_instance, scan_solution
+from .codec import parse_instance, scan_solution
 from .instance import Instance
 from .schedule import Schedule
 
@@ -143,19 +143,24 @@ def _passes_fast_checks(instance: Instance, entries: np.ndarray) -> bool:
         return False
     if start.min() < 0 or not np.array_equal(end, start + duration):
         return False
-    op_index = assign_op_indices(entries)
+    # Entries by job, then start (stable): their rank inside a job is the op index (see `assign_op_indices`).
+    order = np.lexsort((start, job))
+    job_sorted = job[order]
+    op_index = np.arange(len(order)) - np.repeat(np.cumsum(instance.job_lengths) - instance.job_lengths,
+                                                 instance.job_lengths)  # fmt: skip
     if not (
-        np.array_equal(instance.machine_table[job, op_index], machine)
-        and np.array_equal(instance.duration_table[job, op_index], duration)
+        np.array_equal(instance.machine_table[job_sorted, op_index], machine[order])
+        and np.array_equal(instance.duration_table[job_sorted, op_index], duration[order])
     ):
         return False
     # Consecutive entries of one job (start order) and of one machine must not overlap; checking neighbours is
     # enough, since an interval that ends after its successor starts is itself such a neighbour pair.
-    for key in (job, machine):
-        order = np.lexsort((start, key))
-        same = key[order][1:] == key[order][:-1]
-        if np.any(same & (start[order][1:] < end[order][:-1])):
-            return False
+    if np.any((start[order][1:] < end[order][:-1]) & (job_sorted[1:] == job_sorted[:-1])):
+        return False
+    order = np.lexsort((start, machine))
+    machine_sorted = machine[order]
+    if np.any((start[order][1:] < end[order][:-1]) & (machine_sorted[1:] == machine_sorted[:-1])):
+        return False
     return True
 
 
@@ -172,26 +177,25 @@ def _find_violations(instance: Instance, entries: np.ndarray) -> list[Violation]
             continue
         if m >= m_count:
             violations.append(
-                Violation(UNKNOWN_MACHINE, f"{name}: there is no machine {m} (machines are 0..{m_count - 1})", j, None, m)
+                Violation(
+                    UNKNOWN_MACHINE, f"{name}: there is no machine {m} (machines are 0..{m_count - 1})", j, None, m
+                )
             )
         by_job.setdefault(j, []).append(i)
 
     kept_by_job: dict[int, list[int]] = {}
     for j in range(n):
         route = instance.jobs[j]
-        visits = Counter(machine for machine, _ in route)
-        used: Counter = Counter()
+        seen: set[tuple[int, int, int]] = set()
         kept = []
         for i in sorted(by_job.get(j, []), key=lambda i: rows[i][2]):
             _, m, s, d, e = rows[i]
-            if visits[m] and used[m] >= visits[m]:
-                times = "once" if visits[m] == 1 else f"{visits[m]} times"
+            if (m, s, d) in seen:  # the same entry written again: drop it before numbering the job's entries
                 violations.append(
-                    Violation(DUPLICATE_OPERATION, f"J{j}-M{m} ({s}+{d} -> {e}): job {j} visits M{m} only {times}",
-                              j, None, m)
-                )  # fmt: skip
+                    Violation(DUPLICATE_OPERATION, f"J{j}-M{m} ({s}+{d} -> {e}) is listed more than once", j, None, m)
+                )
                 continue
-            used[m] += 1
+            seen.add((m, s, d))
             kept.append(i)
         for k, i in enumerate(kept):
             _, m, s, d, e = rows[i]

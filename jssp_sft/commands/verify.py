@@ -15,9 +15,12 @@ from ..verifier import verify
 class VerifyArguments:
     """Arguments of ``jssp-sft verify``."""
 
-    instance: str = field(metadata={"help": "File holding the instance: a Starjob `input`, or any prompt containing it."})
+    instance: str = field(
+        metadata={"help": "File holding the instance: a Starjob `input`, or any prompt containing it."}
+    )
     solution: str = field(
-        default="-", metadata={"help": "File holding the solution text (a Starjob `output` or a model's answer); - for stdin."}
+        default="-",
+        metadata={"help": "File holding the solution text (a Starjob `output` or a model's answer); - for stdin."},
     )
     json: bool = field(default=False, metadata={"help": "Print the report as JSON."})
 

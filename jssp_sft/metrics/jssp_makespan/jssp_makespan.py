@@ -1,0 +1,91 @@
+# Copyright 2026 The jssp-sft authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""JSSP makespan metric: parses model-written job-shop schedules, verifies them and scores their makespans.
+
+A thin adapter: the logic lives in ``jssp_sft.scoring`` so that rewards and training callbacks share it. ``evaluate``
+copies this file into its cache before importing it, so it imports the package by name, one import per line.
+"""
+
+import datasets
+import evaluate
+
+from jssp_sft.scoring import score_predictions
+
+
+_DESCRIPTION = """\
+Verifies job-shop schedules written in the Starjob text format ("Solution:" followed by operations
+"J{job}-M{machine}: {start}+{duration} -> {end}" and "Maximum end completion time or Makespan: {n}") against the
+problem they answer, and reports how many parse, how many are feasible, how many declare the right makespan, and how
+far their makespans are from reference makespans.
+"""
+
+_KWARGS_DESCRIPTION = """
+Args:
+    predictions (`list` of `str`): model outputs, each a Starjob solution (any variant; preamble text is fine).
+    references (`list` of `str`): the problem each prediction answers: a Starjob record's `input`, or a whole prompt
+        containing it (Alpaca or chat text).
+    reference_makespans (`list` of `int`/`float`/`None`, *optional*): a reference makespan per example (the solver's,
+        or a benchmark's best known upper bound). Enables `mean_gap` and `optimal_rate`.
+    return_details (`bool`, *optional*, defaults to `False`): also return one entry per example with its report.
+Returns:
+    n (`int`): number of examples.
+    parse_rate (`float`): fraction of predictions that could be read as a solution.
+    feasible_rate (`float`): fraction of feasible schedules (every operation once, right machine and duration, end =
+        start + duration, job order kept, no machine overlap).
+    makespan_match_rate (`float`): fraction declaring a makespan equal to the computed one.
+    valid_rate (`float`): fraction feasible AND declaring the right makespan (the Starjob paper's criterion).
+    mean_makespan (`float` or `None`): mean makespan over feasible predictions.
+    mean_gap (`float` or `None`): mean of (makespan - reference) / reference over feasible predictions with a reference.
+    optimal_rate (`float` or `None`): fraction of examples with a reference whose prediction is feasible with makespan
+        <= reference.
+    violations (`dict`): number of violations of each kind over all predictions.
+    details (`list` of `dict`, only with `return_details=True`): per example, the verifier's report and gap.
+Examples:
+    >>> import evaluate
+    >>> import jssp_sft.metrics
+    >>> metric = evaluate.load(jssp_sft.metrics.path("jssp_makespan"))
+    >>> problem = "J0:\\nM0:3 M1:2 \\nJ1:\\nM1:4 M0:1 \\n"
+    >>> answer = "Solution:\\nJ0-M0: 0+3 -> 3, J1-M1: 0+4 -> 4, J1-M0: 4+1 -> 5, J0-M1: 4+2 -> 6\\nMakespan: 6"
+    >>> results = metric.compute(predictions=[answer], references=[problem], reference_makespans=[6])
+    >>> results["feasible_rate"], results["mean_gap"], results["optimal_rate"]
+    (1.0, 0.0, 1.0)
+"""
+
+_CITATION = """\
+@article{abgaryan2025starjob,
+  title   = {Starjob: Dataset for LLM-Driven Job Shop Scheduling},
+  author  = {Abgaryan, Henrik and Cazenave, Tristan and Harutyunyan, Ararat},
+  journal = {arXiv preprint arXiv:2503.01877},
+  year    = {2025}
+}
+"""
+
+
+@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
+class JsspMakespan(evaluate.Metric):
+    """Feasibility and makespan quality of job-shop schedules written as text."""
+
+    def _info(self):
+        return evaluate.MetricInfo(
+            description=_DESCRIPTION,
+            citation=_CITATION,
+            inputs_description=_KWARGS_DESCRIPTION,
+            features=datasets.Features(
+                {"predictions": datasets.Value("string"), "references": datasets.Value("string")}
+            ),
+            reference_urls=["https://arxiv.org/abs/2503.01877", "https://huggingface.co/datasets/henri24/Starjob"],
+        )
+
+    def _compute(self, predictions, references, reference_makespans=None, return_details=False):
+        return score_predictions(predictions, references, reference_makespans, return_details)
