@@ -14,6 +14,7 @@ import sys
 # name -> (module, help). A module is imported only when its command runs, so `jssp-sft verify` stays light.
 COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("jssp_sft.commands.verify", "Check a schedule (or a model's output) against an instance"),
+    "generate": ("jssp_sft.commands.generate", "Generate Starjob-format records: random instances solved by CP-SAT"),
 }
 
 
