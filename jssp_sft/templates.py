@@ -127,3 +127,23 @@ class PromptFormat:
         """The settings saved by a training run; the defaults when the directory has none (a base model)."""
         path = Path(directory) / SETTINGS_FILE
         return cls(**json.loads(path.read_text())) if path.is_file() else cls()
+
+
+# ----- shortcuts for one record (thin wrappers over PromptFormat, which holds every template)
+
+
+def to_training_example(
+    record: Mapping, template: str = PromptFormat.template, system_prompt: str | None = None
+) -> dict:
+    """One SFT example from a Starjob record with the named template (``"alpaca"`` gives the authors' ``text``)."""
+    return PromptFormat(template, system_prompt).training_example(record)
+
+
+def to_prompt_completion(record: Mapping) -> dict:
+    """``{"prompt", "completion"}``: TRL's ``SFTTrainer`` trains on the completion (and EOS) only."""
+    return to_training_example(record, "prompt_completion")
+
+
+def to_messages(record: Mapping, system_prompt: str | None = None) -> dict:
+    """``{"messages": [system?, user, assistant]}``: train with ``assistant_only_loss=True`` and ``CHAT_TEMPLATE``."""
+    return to_training_example(record, "messages", system_prompt)
