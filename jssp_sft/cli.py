@@ -15,6 +15,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("jssp_sft.commands.verify", "Check a schedule (or a model's output) against an instance"),
     "generate": ("jssp_sft.commands.generate", "Generate Starjob-format records: random instances solved by CP-SAT"),
+    "data-report": ("jssp_sft.commands.data_report", "Count, validate and verify a Starjob data source"),
 }
 
 

@@ -336,7 +336,9 @@ def _load_hub(
     builder = datasets.load_dataset_builder(repo_id, revision=revision, token=token, cache_dir=cache_dir)
     data_files = builder.config.data_files or {}
     if split not in data_files:
-        raise ValueError(f"{repo_id}: no split {split!r}; the dataset has {', '.join(data_files) or 'no data files'}")
+        raise ValueError(
+            f"{repo_id}: no split {split!r}; the dataset has {', '.join(map(str, data_files)) or 'no data files'}"
+        )
     urls = [str(url) for url in data_files[split]]
     if urls and all(url.lower().endswith(".json") for url in urls):
         download = datasets.DownloadManager(
@@ -407,6 +409,8 @@ def record_problem(record: Mapping) -> str | None:
     if not isinstance(record, Mapping):
         return f"not an object but {type(record).__name__}"
     missing = [name for name in SPEC_FIELDS if record.get(name) is None]
+    if len(missing) == len(SPEC_FIELDS):
+        return f"not a Starjob record: none of the fields {', '.join(SPEC_FIELDS)} (or not a JSON object)"
     if missing:
         plural = "s" if len(missing) > 1 else ""
         return f"field{plural} {', '.join(repr(m) for m in missing)} missing, null or of the wrong type"
@@ -637,9 +641,16 @@ def _verify_batch(batch: dict[str, list]) -> dict[str, list]:
 
 
 def check_outputs(
-    dataset: Dataset, num_proc: int | None = None, max_examples: int = MAX_PROBLEMS_SHOWN
+    dataset: Dataset,
+    num_proc: int | None = None,
+    source_indices: Sequence[int] | None = None,
+    max_examples: int = MAX_PROBLEMS_SHOWN,
 ) -> OutputQuality:
-    """Verify each (valid) record's ``output`` against its ``input`` and count feasibility and makespan matches."""
+    """Verify each (valid) record's ``output`` against its ``input`` and count feasibility and makespan matches.
+
+    ``quality.examples`` name records by ``source_indices[i]`` when given (their index before invalid ones were
+    dropped), else by their position in ``dataset``.
+    """
     checked = dataset.map(
         _verify_batch,
         batched=True,
@@ -659,7 +670,7 @@ def check_outputs(
     quality.violations = dict(sorted(violations.items()))
     for i, message in enumerate(columns["message"].to_pylist()):
         if message is not None and len(quality.examples) < max_examples:
-            quality.examples.append((i, message))
+            quality.examples.append((i if source_indices is None else source_indices[i], message))
     return quality
 
 
@@ -747,7 +758,9 @@ def load_starjob(
     logger.info("read %d records from %s", len(dataset), source)
     dataset, report.invalid = validate_records(dataset, skip_invalid=skip_invalid, num_proc=num_proc, parts=parts)
     if verify_outputs:
-        report.output_quality = quality = check_outputs(dataset, num_proc=num_proc)
+        invalid = {i for i, _ in report.invalid}
+        kept = [i for i in range(report.num_read) if i not in invalid] if invalid else None
+        report.output_quality = quality = check_outputs(dataset, num_proc=num_proc, source_indices=kept)
         logger.info(
             "the data's own solutions: %.2f%% feasible, %.2f%% declare the right makespan",
             100 * (quality.feasible_rate or 0), 100 * (quality.makespan_match_rate or 0),
