@@ -24,6 +24,7 @@ INSTRUCTION_TEMPLATE = (
 )
 SOLUTION_HEADER = "Solution:"
 MAKESPAN_PREFIX = "Maximum end completion time or Makespan: "
+OPERATION_SEPARATOR = ", "
 
 # Numbers wider than this are rejected rather than overflowing int64 downstream.
 _MAX_DIGITS = 15
@@ -180,12 +181,17 @@ def _parse_canonical_instance(text: str, start: int, num_machines: int | None, n
 # ------------------------------------------------------------------------------------------------------ solution
 
 
+def format_operation(op: Operation) -> str:
+    """One operation as a Starjob ``output`` writes it: ``J{job}-M{machine}: {start}+{duration} -> {end}``."""
+    return f"J{op.job}-M{op.machine}: {op.start}+{op.duration} -> {op.end}"
+
+
 def format_solution(schedule: Schedule, include_makespan: bool = True, makespan: int | float | None = None) -> str:
     """The canonical ``output`` field: ``Solution:``, the operations in start order, then the makespan line.
 
     The makespan written is ``makespan``, else the schedule's declared one, else the computed one.
     """
-    ops = ", ".join(f"J{op.job}-M{op.machine}: {op.start}+{op.duration} -> {op.end}" for op in schedule.operations)
+    ops = OPERATION_SEPARATOR.join(format_operation(op) for op in schedule.operations)
     text = f"{SOLUTION_HEADER}\n{ops}"
     if include_makespan:
         if makespan is None:
