@@ -67,6 +67,7 @@ class JsonStreamReader:
     """
 
     _WHITESPACE = re.compile(r"[ \t\r\n]*")
+    _CUT_MARGIN = 8  # longer than any literal or escape sequence (\uXXXX)
 
     def __init__(self, stream: TextIO, name: str, chunk_chars: int = 1 << 20, max_value_chars: int = 1 << 28):
         self.stream, self.name = stream, name
@@ -133,9 +134,12 @@ class JsonStreamReader:
             try:
                 value, end = self._decoder.raw_decode(self.buffer, self.pos)
             except json.JSONDecodeError as err:
+                # Text cut by the chunk's end fails inside a string or within a few characters of the end (a
+                # literal, number or escape cut short): decode again with more text. Any other error is real.
+                cut = err.msg.startswith("Unterminated string") or err.pos >= len(self.buffer) - self._CUT_MARGIN
                 pending = len(self.buffer) - self.pos
-                if pending <= self.max_value_chars and self._read_more(max(self.chunk_chars, pending)):
-                    continue  # most likely cut by the end of the chunk: decode again with more text
+                if cut and pending <= self.max_value_chars and self._read_more(max(self.chunk_chars, pending)):
+                    continue
                 raise self.error(err.msg, err.pos) from None
             if end == len(self.buffer) and self._read_more(self.chunk_chars):
                 continue  # a number at the chunk's end may go on in the next chunk
@@ -237,18 +241,29 @@ def load_json_file(path: str | os.PathLike, cache_dir: str | None = None, chunk_
     (keyed by the file's path, size and modification time), so loading the same file again is instant.
     """
     from datasets import Dataset
+    from datasets.exceptions import DatasetGenerationError
 
     path = Path(path).resolve()
     stat = path.stat()
     key = {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "reader": _JSON_READER_VERSION}
     fingerprint = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
-    return Dataset.from_generator(
-        _json_rows,
-        features=starjob_features(),
-        cache_dir=cache_dir,
-        gen_kwargs={"path": str(path), "chunk_chars": chunk_chars, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns},
-        fingerprint=fingerprint,
-    )
+    try:
+        return Dataset.from_generator(
+            _json_rows,
+            features=starjob_features(),
+            cache_dir=cache_dir,
+            gen_kwargs={
+                "path": str(path),
+                "chunk_chars": chunk_chars,
+                "size": stat.st_size,
+                "mtime_ns": stat.st_mtime_ns,
+            },
+            fingerprint=fingerprint,
+        )
+    except DatasetGenerationError as err:
+        if isinstance(err.__cause__, ValueError):  # the reader's message names the file, line and column
+            raise err.__cause__ from None
+        raise
 
 
 # ----------------------------------------------------------------------------------------------------- sources
@@ -681,12 +696,15 @@ def split_train_test(
     dataset: Dataset, test_size: float | int = DEFAULT_TEST_SIZE, seed: int = DEFAULT_SEED
 ) -> DatasetDict:
     """``{"train", "test"}`` by ``Dataset.train_test_split`` (deterministic for a seed); ``{"train"}`` when
-    ``test_size`` is 0. A fraction rounds the test split up, so any non-empty fraction holds out at least one record.
+    ``test_size`` is 0. ``test_size`` is a fraction below 1 (rounded up, so at least one record is held out) or a number
+    of records.
     """
     from datasets import DatasetDict
 
     if not test_size:
         return DatasetDict({"train": dataset})
+    if isinstance(test_size, float) and test_size >= 1 and test_size.is_integer():
+        test_size = int(test_size)  # a count given as a float (e.g. from a YAML config)
     if len(dataset) < 2:
         raise ValueError(f"cannot split {len(dataset)} record(s) into train and test; pass test_size=0")
     return dataset.train_test_split(test_size=test_size, seed=seed)

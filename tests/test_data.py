@@ -1,6 +1,7 @@
 """Starjob loading: every source kind (the Hub through a faked network), validation, filters, split, formatting."""
 
 import hashlib
+import io
 import json
 import random
 import re
@@ -15,6 +16,7 @@ from jssp_sft import Instance, Schedule, parse_instance, to_record, verify
 from jssp_sft.cli import main as cli_main
 from jssp_sft.data import (
     SPEC_FIELDS,
+    JsonStreamReader,
     check_outputs,
     format_dataset,
     iter_json_records,
@@ -177,6 +179,22 @@ def test_stream_reader_errors_name_line_and_column(tmp_path, text, message):
             list(iter_json_records(path, chunk_chars=chunk_chars))
 
 
+def test_stream_reader_stops_at_a_real_error_without_reading_on(records):
+    text = '[{"a": 1 "b": 2}, ' + ", ".join(json.dumps(record) for record in records) + "]"
+    stream = io.StringIO(text)
+    reader = JsonStreamReader(stream, "memory", chunk_chars=64)
+    with pytest.raises(ValueError, match="memory: line 1, column 10: Expecting ',' delimiter"):
+        list(reader.array_items())
+    assert stream.tell() <= 64 < len(text)
+
+
+def test_malformed_json_file_error_reaches_the_caller(tmp_path, cache_dir, records):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"data": records[:3]}, indent=1)[:-3] + ", {]}")
+    with pytest.raises(ValueError, match=re.escape(str(path)) + r": line \d+, column \d+: Expecting"):
+        load_records(path, cache_dir=cache_dir)
+
+
 def test_json_loader_is_cached_and_invalidated_by_changes(tmp_path, cache_dir, records):
     path = write_json(tmp_path / "s.json", {"data": records[:10]})
     first = load_records(path, cache_dir=cache_dir)
@@ -280,6 +298,7 @@ def test_split_defaults_and_determinism(tmp_path, cache_dir, records):
         map(json.dumps, records)
     )
     assert set(load_starjob(path, cache_dir=cache_dir, test_size=0)) == {"train"}
+    assert len(load_starjob(path, cache_dir=cache_dir, test_size=10.0)["test"]) == 10  # a count from a YAML float
 
 
 def test_token_length_filter_removes_exactly_the_long_records(tmp_path, cache_dir, records, caplog):
