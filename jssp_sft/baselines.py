@@ -12,12 +12,13 @@ and where the chosen operation goes change the makespans a lot, so a report must
 - ``"non_delay"``: only the operations that can start earliest compete (no machine idles while an operation could
   run on it). The strongest; its MOPNR gives 16.8% on ta01, as job-shop-lib's.
 
-Measured on Taillard 15x15 / 20x15 / 20x20 (mean gap % to the best known bounds; published in brackets):
-``"insertion"`` reproduces the published SPT row (56.9 / 63.8 / 65.3 vs 54.6 / 65.2 / 64.1) but is far better than
-the published MWKR, MOPNR and FDD/MWKR rows (25-31% vs 44-61%); ``"semi_active"`` comes within 1-8 points of
-those three (MWKR 54.3 / 59.8 / 62.9, MOPNR 41.4 / 46.4 / 44.4, FDD/MWKR 41.2 / 42.1 / 43.9) but not of SPT
-(over 400%); ``"non_delay"`` gives 18-33%. No variant, tie-breaking or rule definition tried reproduces all four
-published rows: they are quoted as published, not re-measured.
+Measured on all Taillard and DMU size groups against the published rows (mean gap % to the best known bounds):
+``"insertion"`` reproduces the published SPT rows (Taillard average to 50x20: 60.9 vs 60.6; DMU: 59.5 vs 60.6;
+15x15: 56.9 vs 54.6) but is far stronger than the published MWKR, MOPNR and FDD/MWKR rows (Taillard averages
+28.2 / 27.9 / 25.9 vs 55.3 / 43.0 / 46.8). ``"semi_active"`` lands near those three on Taillard's smaller sizes
+(15x15: 54.3 / 41.4 / 41.2 vs 56.7 / 45.0 / 47.5; Taillard averages 62.4 / 44.3 / 45.6) but not on DMU (81.0 /
+60.7 / 62.6 vs 57.3 / 45.4 / 52.0), and its SPT is over 400%. ``"non_delay"`` gives 19-33% on average. No variant,
+tie-breaking or rule definition tried reproduces all four published rows; they are quoted as published.
 
 Other combinations of candidate set (``"all"``, ``"non_delay"``, ``"active"``: Giffler and Thompson's conflict set)
 and placement (``"insert"``, ``"append"``) are available through ``dispatch``. Plain Python: no torch.
