@@ -477,7 +477,7 @@ def test_hub_jsonl_goes_through_load_dataset(fake_hub, cache_dir, records):
 # ------------------------------------------------------------------------------------------ jssp-sft data-report
 
 
-def test_data_report_cli(tmp_path, records, capsys):
+def test_data_report_cli(tmp_path, cache_dir, records, capsys):
     from jssp_sft.tiny import build_tokenizer
 
     data = corrupted(records[:20])
@@ -491,7 +491,7 @@ def test_data_report_cli(tmp_path, records, capsys):
     max_length = sorted(lengths)[7]
 
     argv = ["data-report", str(path), "--json", "--tokenizer", str(tokenizer_dir), "--max_length", str(max_length)]
-    assert cli_main(argv) == 1
+    assert cli_main([*argv, "--cache_dir", cache_dir]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["num_records"] == 20 and report["num_invalid"] == 6
     assert [p["index"] for p in report["problems"]] == sorted(EXPECTED_PROBLEMS)
@@ -502,6 +502,7 @@ def test_data_report_cli(tmp_path, records, capsys):
     assert tokens["count"] == 14 and (tokens["min"], tokens["max"]) == (min(lengths), max(lengths))
     assert tokens["num_over_max_length"] == sum(length > max_length for length in lengths) > 0
 
-    assert cli_main(["data-report", str(write_jsonl(tmp_path / "ok.jsonl", records[:10]))]) == 0
+    ok = write_jsonl(tmp_path / "ok.jsonl", records[:10])
+    assert cli_main(["data-report", "--cache_dir", cache_dir, str(ok)]) == 0
     text = capsys.readouterr().out
     assert "10 records, 0 invalid" in text and "feasible: 100.00%" in text and "2x2" in text
