@@ -130,6 +130,8 @@ class GenerateArguments:
 
     def __post_init__(self):
         self.size_specs = parse_sizes(self.sizes)
+        if self.seed < 0:
+            raise ValueError(f"--seed must be >= 0, got {self.seed}")
         if self.num_instances < 0:
             raise ValueError(f"--num-instances must be >= 0, got {self.num_instances}")
         if self.instance_generator not in INSTANCE_GENERATORS:
