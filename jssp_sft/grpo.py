@@ -1,0 +1,372 @@
+"""Reinforcement learning with the verifier as reward: TRL's ``GRPOTrainer``, in the shape of open-r1's ``grpo.py``.
+
+    accelerate launch --config_file recipes/accelerate_configs/ddp.yaml -m jssp_sft.grpo \\
+        --config recipes/Qwen2.5-0.5B-Instruct/grpo/config.yaml [--any_field value]
+    jssp-sft grpo --config recipes/tiny/grpo/config.yaml
+
+The policy starts from a base model or an SFT run's output: a full (or merged) model is loaded by name, with a fresh
+LoRA when ``use_peft``; a LoRA run's adapter is trained further (``use_peft: true``) or merged into its base model
+and trained in full (``use_peft: false``). Prompts come from Starjob records (a file, a directory, a Hub id), from
+CP-SAT-solved records generated on the spot, or from benchmark instances, all written by the same
+``templates.PromptFormat`` as SFT and solve (by default the template the SFT run saved), each with its
+``reference_makespan``. Rewards are the functions of ``jssp_sft.rewards.REWARDS`` that ``reward_funcs`` names,
+weighted by ``reward_weights``; they also log the rollouts' feasible rate and mean gap at every step. Resumes from
+the last checkpoint in ``output_dir``; saves and pushes like ``jssp_sft.sft``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trl import GRPOConfig, ModelConfig, ScriptArguments, TrlParser
+
+from .rewards import REWARDS, get_reward_funcs
+from .templates import TEMPLATES, PromptFormat
+
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_REWARD_FUNCS = ("format", "feasibility", "makespan_quality")
+# Columns of a GRPO prompt dataset besides the prompt; the rewards receive them as keyword arguments.
+PROMPT_COLUMNS = ("prompt", "reference_makespan", "num_jobs", "num_machines")
+
+
+@dataclass
+class GRPOScriptArguments(ScriptArguments):
+    """TRL's script arguments plus where the prompts come from, how they are written, and the rewards.
+
+    Exactly one prompt source: ``dataset_name`` (Starjob records: a JSON/JSONL/Parquet file or directory, or a Hub id
+    such as ``henri24/Starjob``), ``benchmarks`` (e.g. ``"ft06,la01,la02"`` or a group ``"la"`` / ``"ta:15x15"``), or
+    ``generated_num_instances`` random instances solved by CP-SAT (``jssp_sft.generator``).
+    """
+
+    reward_funcs: list[str] = field(
+        default_factory=lambda: list(DEFAULT_REWARD_FUNCS),
+        metadata={"help": f"Reward functions (jssp_sft.rewards.REWARDS): {', '.join(REWARDS)}."},
+    )
+    template: str | None = field(
+        default=None,
+        metadata={
+            "help": "Prompt template; default: the one the SFT run saved beside the model (jssp_sft_prompt.json), "
+            "else prompt_completion.",
+            "choices": list(TEMPLATES),
+        },
+    )
+    system_prompt: str | None = field(default=None, metadata={"help": "System prompt (template 'messages' only)."})
+    benchmarks: str | None = field(
+        default=None,
+        metadata={
+            "help": "Train on benchmark instances: comma-separated names (ft06, la01) or groups (la, ta:15x15); "
+            "the reference makespan is the best known upper bound."
+        },
+    )
+    generated_num_instances: int = field(
+        default=0, metadata={"help": "Train on this many random instances solved by CP-SAT (jssp-sft generate)."}
+    )
+    generated_sizes: str | None = field(
+        default=None, metadata={"help": "Sizes of the generated instances, e.g. '2-5x2-5' (default: the generator's)."}
+    )
+    generated_seed: int | None = field(
+        default=None,
+        metadata={
+            "help": "Seed of the generated instances (default: the generator's); pick another than the SFT data's."
+        },
+    )
+    generated_data_dir: str | None = field(
+        default=None, metadata={"help": "Where the generated records are written (default: <output_dir>/data)."}
+    )
+    dataset_subset_size: int | None = field(
+        default=None, metadata={"help": "Use this many records (a seeded random subset) instead of all of them."}
+    )
+    max_jobs: int | None = field(default=None, metadata={"help": "Keep only instances with at most this many jobs."})
+    max_machines: int | None = field(
+        default=None, metadata={"help": "Keep only instances with at most this many machines."}
+    )
+    eval_split_size: float = field(
+        default=0.0,
+        metadata={
+            "help": "Held-out share of the records for GRPO's evaluation (a fraction < 1, or a number of records "
+            ">= 1); 0 disables it."
+        },
+    )
+    recipe_name: str | None = field(
+        default=None, metadata={"help": "The recipe's name, shown in the model card (default: the --config path)."}
+    )
+
+    def __post_init__(self):
+        super_post_init = getattr(super(), "__post_init__", None)
+        if super_post_init is not None:
+            super_post_init()
+        get_reward_funcs(self.reward_funcs)  # unknown names fail at parse time
+        sources = [self.dataset_name is not None, self.benchmarks is not None, self.generated_num_instances > 0]
+        if sum(sources) != 1:
+            raise ValueError(
+                "name exactly one prompt source: dataset_name (Starjob records), benchmarks, or "
+                f"generated_num_instances > 0 (got dataset_name={self.dataset_name!r}, benchmarks={self.benchmarks!r}, "
+                f"generated_num_instances={self.generated_num_instances})"
+            )
+        if self.eval_split_size < 0:
+            raise ValueError(f"eval_split_size must be >= 0, got {self.eval_split_size}")
+        if self.eval_split_size and self.benchmarks is not None:
+            raise ValueError("eval_split_size needs Starjob or generated records; benchmarks are not split")
+        if self.template is not None:
+            PromptFormat(self.template, self.system_prompt)  # validate the pair early
+
+    def prompt_format(self, model_name_or_path: str | None = None) -> PromptFormat:
+        """The run's prompt settings: ``template`` if given, else those saved beside the starting model."""
+        if self.template is not None:
+            return PromptFormat(self.template, self.system_prompt)
+        saved = PromptFormat.from_pretrained(model_name_or_path) if model_name_or_path else PromptFormat()
+        if self.system_prompt is not None:
+            return PromptFormat(saved.template, self.system_prompt)
+        return saved
+
+
+class GRPORecipeParser(TrlParser):
+    """``TrlParser`` that also records which recipe file was read (``--config``) as ``recipe_name``."""
+
+    def parse_args_and_config(self, args=None, **kwargs):
+        import sys
+
+        argv = list(sys.argv[1:] if args is None else args)
+        config_path = argv[argv.index("--config") + 1] if "--config" in argv[:-1] else None
+        parsed = super().parse_args_and_config(argv, **kwargs)
+        for obj in parsed:
+            if isinstance(obj, GRPOScriptArguments) and obj.recipe_name is None:
+                obj.recipe_name = config_path
+        return parsed
+
+
+def make_parser(prog: str | None = None) -> GRPORecipeParser:
+    """The parser of ``jssp-sft grpo`` and ``python -m jssp_sft.grpo``: script, GRPO and model arguments."""
+    return GRPORecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig), prog=prog)
+
+
+# ------------------------------------------------------------------------------------------------------ prompts
+
+
+def prompt_row(problem, prompt_format: PromptFormat, reference: float | None) -> dict:
+    """One GRPO dataset row: the prompt (``PromptFormat.prompt_example``), the reference makespan and the size."""
+    from .codec import parse_instance
+    from .instance import Instance
+
+    if isinstance(problem, Instance):
+        size = (problem.num_jobs, problem.num_machines)
+    elif "num_jobs" in problem and "num_machines" in problem:
+        size = (problem["num_jobs"], problem["num_machines"])
+    else:
+        instance = parse_instance(problem["input"])
+        size = (instance.num_jobs, instance.num_machines)
+    return {
+        **prompt_format.prompt_example(problem),
+        "reference_makespan": None if reference is None else float(reference),
+        "num_jobs": int(size[0]),
+        "num_machines": int(size[1]),
+    }
+
+
+def records_to_prompts(records, prompt_format: PromptFormat, num_proc: int | None = None):
+    """Starjob records (a ``Dataset``) -> prompt-only rows, the reference makespan read from each record's output."""
+    from .callbacks import reference_makespan
+
+    def to_row(record: dict) -> dict:
+        return prompt_row(record, prompt_format, reference_makespan(record))
+
+    columns = records.column_names
+    if isinstance(columns, dict):  # a DatasetDict: every split has the same raw columns
+        columns = next(iter(columns.values()), [])
+    return records.map(to_row, remove_columns=columns, num_proc=num_proc, desc="Building GRPO prompts")
+
+
+def benchmark_problems(spec: str) -> list:
+    """``(Instance, BenchmarkInfo)`` pairs named by ``spec``: benchmark names and groups (``"ta:15x15"``)."""
+    from .benchmarks import GROUPS, load_benchmark, load_group
+
+    problems = []
+    for item in (part.strip() for part in spec.split(",")):
+        if not item:
+            continue
+        group, _, size = item.partition(":")
+        if group.lower() in GROUPS:
+            problems.extend(load_group(group.lower(), size or None))
+        elif size:
+            raise ValueError(f"benchmarks: {item!r}: a size (':15x15') goes with a group such as 'ta'")
+        else:
+            problems.append(load_benchmark(item))
+    if not problems:
+        raise ValueError(f"benchmarks: {spec!r} names no instance")
+    return problems
+
+
+def benchmarks_to_prompts(spec: str, prompt_format: PromptFormat):
+    """Benchmark instances -> prompt-only rows whose reference makespan is the best known upper bound."""
+    from datasets import Dataset
+
+    rows = [prompt_row(instance, prompt_format, info.upper_bound) for instance, info in benchmark_problems(spec)]
+    return Dataset.from_list(rows)
+
+
+def generated_records_path(script_args: GRPOScriptArguments, output_dir: str) -> Path:
+    """Generate (once; the file is reused) the CP-SAT-solved records the run trains on; returns the JSONL path."""
+    from .generator import ensure_default_dataset
+
+    overrides = {"num_instances": script_args.generated_num_instances}
+    if script_args.generated_sizes is not None:
+        overrides["sizes"] = script_args.generated_sizes
+    if script_args.generated_seed is not None:
+        overrides["seed"] = script_args.generated_seed
+    directory = script_args.generated_data_dir or str(Path(output_dir) / "data")
+    return ensure_default_dataset(directory, **overrides)
+
+
+def load_prompt_datasets(script_args: GRPOScriptArguments, training_args, prompt_format: PromptFormat):
+    """``(train, eval or None)`` prompt-only datasets with ``reference_makespan``, from the run's one source."""
+    from .data import load_starjob
+
+    if script_args.benchmarks is not None:
+        return benchmarks_to_prompts(script_args.benchmarks, prompt_format), None
+    if script_args.dataset_name is not None:
+        source = script_args.dataset_name
+    else:
+        source = str(generated_records_path(script_args, training_args.output_dir))
+    raw = load_starjob(
+        source,
+        split=script_args.dataset_train_split,
+        subset_size=script_args.dataset_subset_size,
+        max_jobs=script_args.max_jobs,
+        max_machines=script_args.max_machines,
+        test_size=script_args.eval_split_size,
+        seed=training_args.data_seed if training_args.data_seed is not None else training_args.seed,
+    )
+    prompts = records_to_prompts(raw, prompt_format)
+    return prompts["train"], prompts["test"] if "test" in prompts else None
+
+
+# ------------------------------------------------------------------------------------------------------- policy
+
+
+def load_policy(model_args, training_args):
+    """``(model, peft_config)`` for ``GRPOTrainer``: a name (loaded by the trainer) or a model built from an adapter.
+
+    A LoRA run's output is trained further as an adapter when ``use_peft`` (TRL keeps a frozen copy as the KL
+    reference), or merged into its base model and trained in full otherwise.
+    """
+    from trl import get_peft_config, get_quantization_config
+
+    from .modeling import adapter_base_model, is_adapter_dir, load_model, load_trained_model
+    from .sft import model_init_kwargs
+
+    path = model_args.model_name_or_path
+    if not is_adapter_dir(path):
+        training_args.model_init_kwargs = model_init_kwargs(model_args, training_args)
+        return path, get_peft_config(model_args)
+    load_kwargs = {
+        "dtype": model_args.dtype,
+        "quantization_config": get_quantization_config(model_args),
+        "attn_implementation": model_args.attn_implementation,
+        "trust_remote_code": training_args.trust_remote_code,
+    }
+    if model_args.use_peft:
+        from peft import PeftModel
+
+        logger.info("continuing to train the LoRA adapter in %s (its own LoRA settings apply)", path)
+        base = load_model(adapter_base_model(path), **load_kwargs)
+        return PeftModel.from_pretrained(base, path, is_trainable=True), None
+    logger.info("merging the adapter in %s into its base model and training all weights", path)
+    return load_trained_model(path, merge=True, **load_kwargs), None
+
+
+def load_policy_tokenizer(model_args, training_args):
+    """The starting model's tokenizer (an adapter run saved its own; else its base model's)."""
+    from .modeling import adapter_base_model, is_adapter_dir, load_tokenizer
+
+    path = model_args.model_name_or_path
+    if is_adapter_dir(path) and not (Path(path) / "tokenizer_config.json").is_file():
+        path = adapter_base_model(path)
+    return load_tokenizer(path, model_args.model_revision, training_args.trust_remote_code)
+
+
+# --------------------------------------------------------------------------------------------------------- main
+
+
+def run_grpo(script_args: GRPOScriptArguments, training_args, model_args):
+    """Train, save (and push) one GRPO run; returns the trainer."""
+    from transformers import set_seed
+    from trl import GRPOTrainer, get_quantization_config
+
+    from .hub import push_run
+    from .sft import _setup_logging, last_checkpoint, save_run_info
+
+    _setup_logging(training_args)
+    set_seed(training_args.seed)
+    logger.info("model %s, script %s", model_args, script_args)
+    checkpoint = training_args.resume_from_checkpoint or last_checkpoint(training_args.output_dir)
+    if checkpoint is not None:
+        logger.info("resuming from %s", checkpoint)
+
+    prompt_format = script_args.prompt_format(model_args.model_name_or_path)
+    logger.info("prompts: %s", prompt_format)
+    tokenizer = load_policy_tokenizer(model_args, training_args)
+    train_dataset, eval_dataset = load_prompt_datasets(script_args, training_args, prompt_format)
+    model, peft_config = load_policy(model_args, training_args)
+
+    # One pushing path for `jssp-sft grpo` and `jssp-sft push`: the run is pushed once at the end, with our card.
+    push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=get_reward_funcs(script_args.reward_funcs),
+        args=training_args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        quantization_config=get_quantization_config(model_args) if isinstance(model, str) else None,
+    )
+
+    train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    metrics = dict(train_result.metrics, train_samples=len(train_dataset))
+    trainer.log_metrics("train", metrics)
+    trainer.save_metrics("train", metrics)
+    trainer.save_state()
+    trainer.save_model(training_args.output_dir)
+    if trainer.accelerator.is_main_process:
+        prompt_format.save_pretrained(training_args.output_dir)
+        info_path = save_run_info(training_args.output_dir, script_args, model_args, training_args)
+        info = json.loads(info_path.read_text())
+        info.update(trainer="grpo", reward_funcs=list(script_args.reward_funcs))
+        info_path.write_text(json.dumps(info, indent=2, default=str) + "\n")
+        trainer.model.config.use_cache = True
+        if not hasattr(trainer.model, "peft_config"):
+            trainer.model.config.save_pretrained(training_args.output_dir)
+
+    if eval_dataset is not None:
+        eval_metrics = trainer.evaluate()
+        eval_metrics["eval_samples"] = len(eval_dataset)
+        trainer.log_metrics("eval", eval_metrics)
+        trainer.save_metrics("eval", eval_metrics)
+
+    if push_to_hub and trainer.accelerator.is_main_process:
+        url = push_run(
+            training_args.output_dir,
+            repo_id=training_args.hub_model_id or Path(training_args.output_dir).name,
+            private=training_args.hub_private_repo,
+            token=training_args.hub_token,
+            revision=training_args.hub_revision,
+        )
+        logger.info("pushed to %s", url)
+    trainer.accelerator.wait_for_everyone()
+    if hasattr(trainer, "end"):
+        trainer.end()
+    return trainer
+
+
+def main(script_args: GRPOScriptArguments, training_args, model_args) -> None:
+    """The ``jssp-sft grpo`` command: ``run_grpo`` (the exit status stays 0; the trainer is not returned)."""
+    run_grpo(script_args, training_args, model_args)
+
+
+if __name__ == "__main__":
+    main(*make_parser().parse_args_and_config())
