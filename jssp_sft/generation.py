@@ -59,13 +59,24 @@ def _eos_token_ids(model, tokenizer) -> list[int]:
     return ids
 
 
+def adds_special_tokens(tokenizer, prompts: Sequence[str]) -> bool:
+    """Whether ``prompts`` get the tokenizer's special tokens: not when they already start with BOS (chat text)."""
+    bos = tokenizer.bos_token
+    return not (bos and all(p.startswith(bos) for p in prompts))
+
+
+def prompt_token_ids(tokenizer, prompts: Sequence[str]) -> list[list[int]]:
+    """Each prompt's token ids, unpadded, by the same rules as ``encode_prompts`` (for backends that take ids)."""
+    add_special = adds_special_tokens(tokenizer, prompts)
+    return [list(ids) for ids in tokenizer(list(prompts), add_special_tokens=add_special)["input_ids"]]
+
+
 def encode_prompts(tokenizer, prompts: Sequence[str], device=None) -> dict:
     """Left-padded ``input_ids``/``attention_mask`` for ``prompts``, with special tokens as in training.
 
     A prompt that already starts with the BOS token (a rendered chat template) gets no second one.
     """
-    bos = tokenizer.bos_token
-    add_special = not (bos and all(p.startswith(bos) for p in prompts))
+    add_special = adds_special_tokens(tokenizer, prompts)
     side = tokenizer.padding_side
     tokenizer.padding_side = "left"
     try:
@@ -93,8 +104,12 @@ def _generate_batch(model, tokenizer, prompts, num_samples, settings: SamplingSe
     if num_samples > 1 and input_ids.shape[1] > 1:
         # One forward pass over each prompt (all but its last token), then the cache is repeated for the samples;
         # generate() sees a cache shorter than the input by one token and only runs that token.
+        # Left padding: positions count real tokens only, as generate() numbers them (cumsum of the mask).
+        prefix_mask = attention_mask[:, :-1]
+        positions = (prefix_mask.long().cumsum(-1) - 1).masked_fill(prefix_mask == 0, 0)
         prefix = model(
-            input_ids=input_ids[:, :-1], attention_mask=attention_mask[:, :-1], use_cache=True, logits_to_keep=1
+            input_ids=input_ids[:, :-1], attention_mask=prefix_mask, position_ids=positions, use_cache=True,
+            logits_to_keep=1,
         )
         cache = prefix.cache
         cache.batch_repeat_interleave(num_samples)
