@@ -181,31 +181,14 @@ def records_to_prompts(records, prompt_format: PromptFormat, num_proc: int | Non
     return records.map(to_row, remove_columns=columns, num_proc=num_proc, desc="Building GRPO prompts")
 
 
-def benchmark_problems(spec: str) -> list:
-    """``(Instance, BenchmarkInfo)`` pairs named by ``spec``: benchmark names and groups (``"ta:15x15"``)."""
-    from .benchmarks import GROUPS, load_benchmark, load_group
-
-    problems = []
-    for item in (part.strip() for part in spec.split(",")):
-        if not item:
-            continue
-        group, _, size = item.partition(":")
-        if group.lower() in GROUPS:
-            problems.extend(load_group(group.lower(), size or None))
-        elif size:
-            raise ValueError(f"benchmarks: {item!r}: a size (':15x15') goes with a group such as 'ta'")
-        else:
-            problems.append(load_benchmark(item))
-    if not problems:
-        raise ValueError(f"benchmarks: {spec!r} names no instance")
-    return problems
-
-
 def benchmarks_to_prompts(spec: str, prompt_format: PromptFormat):
-    """Benchmark instances -> prompt-only rows whose reference makespan is the best known upper bound."""
+    """Benchmark instances (``"ft06,la01"``, ``"la"``, ``"ta:15x15"``; parsed by ``jssp_sft.solve``) -> prompt-only
+    rows whose reference makespan is the best known upper bound."""
     from datasets import Dataset
 
-    rows = [prompt_row(instance, prompt_format, info.upper_bound) for instance, info in benchmark_problems(spec)]
+    from .solve import benchmark_problems
+
+    rows = [prompt_row(problem.instance, prompt_format, problem.bound) for problem in benchmark_problems(spec)]
     return Dataset.from_list(rows)
 
 
@@ -292,7 +275,7 @@ def load_policy_tokenizer(model_args, training_args):
 # --------------------------------------------------------------------------------------------------------- main
 
 
-def run_grpo(script_args: GRPOScriptArguments, training_args, model_args):
+def train(script_args: GRPOScriptArguments, training_args, model_args):
     """Train, save (and push) one GRPO run; returns the trainer."""
     from transformers import set_seed
     from trl import GRPOTrainer, get_quantization_config
@@ -363,9 +346,10 @@ def run_grpo(script_args: GRPOScriptArguments, training_args, model_args):
     return trainer
 
 
-def main(script_args: GRPOScriptArguments, training_args, model_args) -> None:
-    """The ``jssp-sft grpo`` command: ``run_grpo`` (the exit status stays 0; the trainer is not returned)."""
-    run_grpo(script_args, training_args, model_args)
+def main(script_args: GRPOScriptArguments, training_args, model_args) -> int:
+    """The ``jssp-sft grpo`` command: ``train``, then exit status 0."""
+    train(script_args, training_args, model_args)
+    return 0
 
 
 if __name__ == "__main__":

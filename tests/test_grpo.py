@@ -13,8 +13,8 @@ from jssp_sft.grpo import (
     load_prompt_datasets,
     make_parser,
     records_to_prompts,
-    run_grpo,
 )
+from jssp_sft.grpo import train as train_grpo
 from jssp_sft.templates import PromptFormat
 
 
@@ -118,10 +118,10 @@ def test_generated_source_and_held_out_split(tmp_path):
          "--generated_seed", "3", "--eval_split_size", "2", "--output_dir", str(tmp_path), "--use_cpu", "true",
          "--bf16", "false", "--per_device_eval_batch_size", "8", "--num_generations", "8"]
     )  # fmt: skip
-    train, held_out = load_prompt_datasets(script_args, training_args, PromptFormat())
-    assert (len(train), len(held_out)) == (8, 2)
+    train_prompts, held_out = load_prompt_datasets(script_args, training_args, PromptFormat())
+    assert (len(train_prompts), len(held_out)) == (8, 2)
     assert len(list((tmp_path / "data").glob("generated-2x2-n10-seed3-*.jsonl"))) == 1
-    assert all(row["reference_makespan"] > 0 for row in train)
+    assert all(row["reference_makespan"] > 0 for row in train_prompts)
 
 
 # ------------------------------------------------------------------------------------------------- GRPO runs
@@ -153,7 +153,7 @@ def grpo_args(tmp_path, model_dir, records_file, **overrides):
 
 
 def test_grpo_runs_logs_rewards_and_saves_a_checkpoint_then_resumes(tmp_path, tiny_model_dir, records_file):
-    trainer = run_grpo(*grpo_args(tmp_path, tiny_model_dir, records_file))
+    trainer = train_grpo(*grpo_args(tmp_path, tiny_model_dir, records_file))
     logs = [entry for entry in trainer.state.log_history if "loss" in entry]
     assert len(logs) == 2
     for entry in logs:
@@ -177,7 +177,7 @@ def test_grpo_runs_logs_rewards_and_saves_a_checkpoint_then_resumes(tmp_path, ti
     assert info["reward_funcs"] == ["format", "feasibility", "operations", "makespan_quality"]
     assert (run / "model.safetensors").is_file() and (run / "tokenizer.json").is_file()
 
-    resumed = run_grpo(*grpo_args(tmp_path, tiny_model_dir, records_file, max_steps=3, save_steps=3))
+    resumed = train_grpo(*grpo_args(tmp_path, tiny_model_dir, records_file, max_steps=3, save_steps=3))
     assert resumed.state.global_step == 3
     assert [e["step"] for e in resumed.state.log_history if "loss" in e] == [1, 2, 3]  # steps 1-2 from the checkpoint
     assert (run / "checkpoint-3").is_dir()
@@ -198,7 +198,7 @@ def test_grpo_starts_from_an_sft_adapter(tmp_path, tiny_model_dir, records_file,
     script_args, training_args, model_args = grpo_args(
         tmp_path, adapter_dir, records_file, max_steps=1, save_steps=1, use_peft=use_peft, beta=0.01
     )
-    trainer = run_grpo(script_args, training_args, model_args)
+    trainer = train_grpo(script_args, training_args, model_args)
     run = tmp_path / "run"
     assert PromptFormat.from_pretrained(run).template == "messages"  # the SFT run's template was reused
     assert "rewards/feasibility_reward/mean" in trainer.state.log_history[0]
