@@ -110,10 +110,18 @@ def _rule(name: str) -> Priority:
         raise ValueError(f"unknown dispatching rule {name!r}; choose one of {', '.join(RULES)}") from None
 
 
-def dispatch(instance: Instance, rule: str, candidates: str = "all", placement: str = "insert") -> Schedule:
+def dispatch(
+    instance: Instance,
+    rule: str,
+    candidates: str = "all",
+    placement: str = "insert",
+    builder: ScheduleBuilder | None = None,
+) -> Schedule:
     """Schedule ``instance`` with a dispatching rule, choosing the candidate set and the placement explicitly.
 
-    Ties in priority go to the lowest job index. See ``dispatching_rule`` for the named variants.
+    Ties in priority go to the lowest job index. See ``dispatching_rule`` for the named variants. With ``builder``
+    (a partial schedule of ``instance``, e.g. the part of a model's output that ``jssp_sft.repair`` keeps), the rule
+    only schedules the operations left.
     """
     priority = _rule(rule)
     if candidates not in CANDIDATE_SETS:
@@ -122,7 +130,7 @@ def dispatch(instance: Instance, rule: str, candidates: str = "all", placement: 
         raise ValueError(f"unknown placement {placement!r}; choose one of {', '.join(PLACEMENTS)}")
     totals = _JobTotals(instance)
     lengths = [len(job) for job in instance.jobs]
-    builder = ScheduleBuilder(instance)
+    builder = ScheduleBuilder(instance) if builder is None else builder
     while not builder.done:
         jobs = builder.remaining_jobs()
         if candidates != "all":
