@@ -40,3 +40,77 @@ def tiny_model_dir(tmp_path_factory):
     )  # fmt: skip
     build_tiny(args)
     return directory
+
+
+# Three small problems for the solve/evaluate tests: (machines per job, durations per job).
+TOY_PROBLEMS = (
+    ([[0, 1], [1, 0]], [[3, 2], [2, 5]]),
+    ([[1, 0], [0, 1], [1, 0]], [[5, 1], [2, 2], [4, 3]]),
+    ([[0, 1], [1, 0]], [[6, 3], [4, 1]]),
+)
+
+
+@pytest.fixture(scope="session")
+def toy_solver_run(tmp_path_factory, tiny_model_dir):
+    """A solver test bed: three small Starjob records (CP-SAT solved, ``toy.jsonl``) and a copy of the tiny model
+    trained for a few seconds to answer them, saved like a training run (``model/``, with its prompt settings).
+
+    The model learned the optimal schedule for records 0 and 2 and a poor serial one for record 1 (a positive gap),
+    and sampling makes mistakes, so samples come out both feasible and infeasible. Returns ``(model_dir,
+    records_path, records)``.
+    """
+    import json
+
+    import torch
+
+    from jssp_sft import Instance, Schedule, format_solution, to_record
+    from jssp_sft.cpsat import solve_cpsat
+    from jssp_sft.modeling import load_model, load_tokenizer
+    from jssp_sft.templates import PromptFormat
+
+    directory = tmp_path_factory.mktemp("toy-solver-run")
+    records, answers = [], []
+    for i, (machines, durations) in enumerate(TOY_PROBLEMS):
+        instance = Instance.from_arrays(machines, durations)
+        record = {"id": f"toy-{i}", **to_record(instance, solve_cpsat(instance, time_limit=10).schedule)}
+        records.append(record)
+        if i == 1:  # every operation after the previous one: feasible, and far from optimal
+            starts, clock = [], 0
+            for j, job in enumerate(instance.jobs):
+                for k, (_, duration) in enumerate(job):
+                    starts.append((j, k, clock))
+                    clock += duration
+            answers.append(format_solution(Schedule.from_starts(instance, starts).with_declared_makespan()))
+        else:
+            answers.append(record["output"])
+    records_path = directory / "toy.jsonl"
+    records_path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    model = load_model(str(tiny_model_dir))
+    prompt_format = PromptFormat()
+    rows = []
+    for record, answer in zip(records, answers):
+        prompt = tokenizer(prompt_format.prompt_text(record))["input_ids"]
+        rows.append((prompt, tokenizer(answer)["input_ids"] + [tokenizer.eos_token_id]))
+    width = max(len(p) + len(a) for p, a in rows)
+    input_ids = torch.full((len(rows), width), tokenizer.pad_token_id)
+    labels = torch.full((len(rows), width), -100)
+    attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, (prompt, answer) in enumerate(rows):
+        n = len(prompt) + len(answer)
+        input_ids[i, :n] = torch.tensor(prompt + answer)
+        labels[i, len(prompt) : n] = torch.tensor(answer)
+        attention_mask[i, :n] = 1
+    torch.manual_seed(0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    for _ in range(200):
+        optimizer.zero_grad()
+        model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss.backward()
+        optimizer.step()
+    model_dir = directory / "model"
+    model.save_pretrained(model_dir)
+    tokenizer.save_pretrained(model_dir)
+    prompt_format.save_pretrained(model_dir)
+    return model_dir, records_path, records
