@@ -205,18 +205,23 @@ def generated_records_path(script_args: GRPOScriptArguments, output_dir: str) ->
     return ensure_default_dataset(directory, **overrides)
 
 
+def prompt_source(script_args: GRPOScriptArguments, output_dir: str) -> str:
+    """Where the run's prompts come from: the Starjob source, the generated JSONL file, or ``benchmarks: <spec>``."""
+    if script_args.benchmarks is not None:
+        return f"benchmarks: {script_args.benchmarks}"
+    if script_args.dataset_name is not None:
+        return script_args.dataset_name
+    return str(generated_records_path(script_args, output_dir))
+
+
 def load_prompt_datasets(script_args: GRPOScriptArguments, training_args, prompt_format: PromptFormat):
     """``(train, eval or None)`` prompt-only datasets with ``reference_makespan``, from the run's one source."""
     from .data import load_starjob
 
     if script_args.benchmarks is not None:
         return benchmarks_to_prompts(script_args.benchmarks, prompt_format), None
-    if script_args.dataset_name is not None:
-        source = script_args.dataset_name
-    else:
-        source = str(generated_records_path(script_args, training_args.output_dir))
     raw = load_starjob(
-        source,
+        prompt_source(script_args, training_args.output_dir),
         split=script_args.dataset_train_split,
         subset_size=script_args.dataset_subset_size,
         max_jobs=script_args.max_jobs,
@@ -319,7 +324,12 @@ def train(script_args: GRPOScriptArguments, training_args, model_args):
         prompt_format.save_pretrained(training_args.output_dir)
         info_path = save_run_info(training_args.output_dir, script_args, model_args, training_args)
         info = json.loads(info_path.read_text())
-        info.update(trainer="grpo", reward_funcs=list(script_args.reward_funcs))
+        info.update(
+            trainer="grpo",
+            dataset=prompt_source(script_args, training_args.output_dir),
+            reward_funcs=list(script_args.reward_funcs),
+            reward_weights=training_args.reward_weights,
+        )
         info_path.write_text(json.dumps(info, indent=2, default=str) + "\n")
         trainer.model.config.use_cache = True
         if not hasattr(trainer.model, "peft_config"):

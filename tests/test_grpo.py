@@ -15,6 +15,7 @@ from jssp_sft.grpo import (
     records_to_prompts,
 )
 from jssp_sft.grpo import train as train_grpo
+from jssp_sft.hub import build_model_card
 from jssp_sft.templates import PromptFormat
 
 
@@ -175,6 +176,9 @@ def test_grpo_runs_logs_rewards_and_saves_a_checkpoint_then_resumes(tmp_path, ti
     info = json.loads((run / "jssp_sft_run.json").read_text())
     assert info["trainer"] == "grpo" and info["base_model"] == str(tiny_model_dir)
     assert info["reward_funcs"] == ["format", "feasibility", "operations", "makespan_quality"]
+    assert info["dataset"] == str(records_file) and info["reward_weights"] == [0.1, 1.0, 0.5, 1.0]
+    card = str(build_model_card(run, "someone/tiny-grpo"))  # what `push_to_hub: true` uploads as README.md
+    assert "`GRPOTrainer`" in card and "- grpo" in card and "SFTTrainer" not in card
     assert (run / "model.safetensors").is_file() and (run / "tokenizer.json").is_file()
 
     resumed = train_grpo(*grpo_args(tmp_path, tiny_model_dir, records_file, max_steps=3, save_steps=3))
