@@ -113,7 +113,7 @@ class RolloutVerifier:
     trainer's step and its pairs, so that its metrics are logged by whichever reward function sees it first.
     """
 
-    def __init__(self, max_cached: int = 8192):
+    def __init__(self, max_cached: int = 4096):
         self.max_cached = max_cached
         self.instances = InstanceCache()
         self._reports: OrderedDict[tuple, Report] = OrderedDict()
