@@ -1,7 +1,7 @@
 """Data pipeline speed: instances generated per second (CP-SAT, 1 vs 2 processes) and records per second through
 the whole loading path (read, validate, token-length filter, split, format, tokenize), in one run.
 
-    python bench/data.py [--num_instances 200] [--num_records 20000]
+    python bench/data.py [--num_instances 400] [--num_records 20000]
 
 Generation: ``--num_instances`` random 6x6 instances (durations 5-500) solved with a 1 s CP-SAT limit by
 ``jssp_sft.generator.generate_dataset`` on 1 and then 2 processes (process start-up included); prints both rates and
@@ -18,18 +18,18 @@ for its length filter, once as ``SFTTrainer`` would). Both must count the same t
 from __future__ import annotations
 
 import json
+import os
 import random
+import resource
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transformers import HfArgumentParser
-
 
 @dataclass
 class BenchArguments:
-    num_instances: int = field(default=200, metadata={"help": "6x6 instances to generate on each process count."})
+    num_instances: int = field(default=400, metadata={"help": "6x6 instances to generate on each process count."})
     time_limit: float = field(default=1.0, metadata={"help": "CP-SAT limit per instance, in seconds."})
     num_records: int = field(default=20_000, metadata={"help": "Records in the file for the loading path."})
     max_length: int = field(default=4096, metadata={"help": "Token-length filter of the loading path."})
@@ -38,6 +38,12 @@ class BenchArguments:
 
 
 # ---------------------------------------------------------------------------------------------------- generation
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the generator's worker processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def bench_generation(args: BenchArguments, workdir: Path) -> None:
@@ -52,15 +58,15 @@ def bench_generation(args: BenchArguments, workdir: Path) -> None:
             time_limit=args.time_limit,
             num_proc=num_proc,
         )
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), cpu_seconds()
         files[num_proc] = generate_dataset(settings, progress=False)
-        elapsed = time.perf_counter() - began
+        elapsed, cpu = time.perf_counter() - began, cpu_seconds() - cpu_began
         rates[num_proc] = args.num_instances / elapsed
         statuses = [json.loads(line)["solver_status"] for line in files[num_proc].open()]
         print(
             f"generate 6x6, {args.time_limit:g} s limit, {num_proc} process{'es' if num_proc > 1 else ''}: "
             f"{args.num_instances} instances in {elapsed:.2f} s = {rates[num_proc]:.1f} instances/s "
-            f"({statuses.count('OPTIMAL')} optimal)"
+            f"({statuses.count('OPTIMAL')} optimal; {cpu:.2f} CPU s, {args.num_instances / cpu:.1f} instances per CPU s)"
         )
     identical = files[1].read_bytes() == files[2].read_bytes()
     print(f"speed-up from the second process: {rates[2] / rates[1]:.2f}x; files byte-identical: {identical}")
@@ -160,7 +166,15 @@ def bench_loading(args: BenchArguments, workdir: Path) -> None:
 
 
 def main() -> None:
+    # Imported here, not at the top: the generator's worker processes re-import this script, and should not pay for
+    # transformers.
+    from transformers import HfArgumentParser
+
     (args,) = HfArgumentParser(BenchArguments).parse_args_into_dataclasses()
+    load = os.getloadavg()[0]
+    print(
+        f"{os.cpu_count()} CPUs, load average {load:.2f} at start" + (" (busy: timings are noisy)" if load > 1 else "")
+    )
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_generation:
             bench_generation(args, Path(tmp))
