@@ -21,11 +21,13 @@ rebuilds the same ``output``.
 
 Files are written resumably and atomically: records go, in index order and one whole line per write, to
 ``PATH.partial``, which is renamed to ``PATH`` when complete; re-running with the same settings continues an
-interrupted file (a torn last line is discarded), and a complete file is reused as is.
+interrupted file (a torn last line is discarded), and a complete file is reused as is. Concurrent runs on one file
+take turns through a lock file (``.PATH.lock``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -305,11 +307,34 @@ def _valid_prefix(path: Path, expected_ids: list[str]) -> tuple[int, int]:
     return count, offset
 
 
+@contextlib.contextmanager
+def _exclusive(output: Path):
+    """Hold an exclusive lock on ``output``'s hidden lock file, so that concurrent runs (e.g. every rank of a
+    distributed job calling ``ensure_default_dataset``) take turns: the first writes, the others then reuse."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no locking
+        yield
+        return
+    with open(output.with_name(f".{output.name}.lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def generate_dataset(args: GenerateArguments, progress: bool = True) -> Path:
     """Write this shard's records to ``args.output`` (JSONL), continuing or reusing what an earlier run left.
 
-    Returns the path of the complete file.
+    Returns the path of the complete file. Concurrent calls for one file wait for each other.
     """
+    with _exclusive(Path(args.output)):
+        return _generate_dataset(args, progress)
+
+
+def _generate_dataset(args: GenerateArguments, progress: bool) -> Path:
     output = Path(args.output)
     partial = output.with_name(output.name + PARTIAL_SUFFIX)
     indices = list(args.shard_indices())

@@ -2,6 +2,9 @@
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -156,3 +159,20 @@ def test_cli(tmp_path, capsys):
     assert f"{output}: 3 records (3 optimal)" in capsys.readouterr().out
     records = [json.loads(line) for line in read_lines(output)]
     assert all(1 <= d <= 9 for r in records for d in parse_instance(r["input"]).duration_table.ravel())
+
+
+def test_concurrent_callers_take_turns(tmp_path):
+    # Every rank of a distributed job may call ensure_default_dataset at once: one writes, the others reuse.
+    code = (
+        "import sys; from jssp_sft.generator import ensure_default_dataset; "
+        "print(ensure_default_dataset(sys.argv[1], num_instances=60, progress=False))"
+    )
+    runs = [
+        subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    paths = {run.communicate(timeout=120)[0].strip() for run in runs}
+    assert all(run.returncode == 0 for run in runs) and len(paths) == 1
+    lines = read_lines(Path(paths.pop()))
+    assert [json.loads(line)["index"] for line in lines] == list(range(60))
+    assert ensure_default_dataset(tmp_path, num_instances=60, progress=False).read_bytes() == b"".join(lines)
