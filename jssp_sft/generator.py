@@ -147,6 +147,8 @@ class GenerateArguments:
             raise ValueError("--num-proc and --num-workers must be >= 1")
         if self.time_limit <= 0:
             raise ValueError(f"--time-limit must be positive, got {self.time_limit}")
+        if self.num_shards < 1:
+            raise ValueError(f"--num-shards must be >= 1, got {self.num_shards}")
         if not 0 <= self.shard_index < self.num_shards:
             raise ValueError(f"--shard-index must lie in 0..{self.num_shards - 1}, got {self.shard_index}")
 
