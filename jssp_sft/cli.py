@@ -16,6 +16,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("jssp_sft.commands.verify", "Check a schedule (or a model's output) against an instance"),
     "generate": ("jssp_sft.commands.generate", "Generate Starjob-format records: random instances solved by CP-SAT"),
     "data-report": ("jssp_sft.commands.data_report", "Count, validate and verify a Starjob data source"),
+    "evaluate": ("jssp_sft.commands.evaluate", "Report on solve results beside dispatching rules, CP-SAT and papers"),
+    "gantt": ("jssp_sft.commands.gantt", "Draw a schedule as a Gantt chart (PNG)"),
     "solve": ("jssp_sft.commands.solve", "Best-of-N answers of a model on benchmarks or Starjob records (JSONL)"),
     "grpo": ("jssp_sft.grpo", "Reinforce a model with the verifier as reward: TRL's GRPOTrainer (recipes/*/grpo/*.yaml)"),
 }
