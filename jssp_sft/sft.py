@@ -98,8 +98,8 @@ def _setup_logging(training_args) -> None:
     transformers.utils.logging.enable_explicit_format()
 
 
-def train(script_args: SFTScriptArguments, training_args, model_args):
-    """Train, evaluate, save (and push) one run; returns the trainer."""
+def train(script_args: SFTScriptArguments, training_args, model_args, callbacks: list | None = None):
+    """Train, evaluate, save (and push) one run; returns the trainer. ``callbacks`` are added to the trainer's."""
     from transformers import EarlyStoppingCallback, set_seed
     from trl import SFTTrainer, get_peft_config, get_quantization_config
 
@@ -109,6 +109,11 @@ def train(script_args: SFTScriptArguments, training_args, model_args):
 
     _setup_logging(training_args)
     set_seed(training_args.seed)
+    logger.warning(
+        "process rank %d of %d (%s), device %s",
+        training_args.process_index, training_args.world_size,
+        training_args.distributed_state.distributed_type, training_args.device,
+    )  # fmt: skip
     logger.info("model %s, script %s", model_args, script_args)
     checkpoint = training_args.resume_from_checkpoint or last_checkpoint(training_args.output_dir)
     if checkpoint is not None:
@@ -133,6 +138,7 @@ def train(script_args: SFTScriptArguments, training_args, model_args):
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
         quantization_config=get_quantization_config(model_args),
+        callbacks=callbacks,
     )
     if data.eval_records:
         trainer.add_callback(

@@ -1,0 +1,46 @@
+"""QLoRA on CPU: the tiny model loaded in 4-bit nf4 by bitsandbytes, a LoRA adapter trained for a few steps."""
+
+import json
+
+import pytest
+
+
+pytest.importorskip("bitsandbytes")
+
+
+def test_qlora_trains_in_4bit_on_cpu(tmp_path):
+    import torch
+    from bitsandbytes.nn import Linear4bit
+    from test_sft import sft_args
+
+    from jssp_sft.generator import ensure_default_dataset
+    from jssp_sft.sft import train
+    from jssp_sft.tiny import TinyModelArguments, build_tiny
+
+    # bitsandbytes quantizes in blocks of 64 inputs: the layers need at least 64 input features
+    tiny_model_dir = tmp_path / "model"
+    build_tiny(TinyModelArguments(
+        output_dir=str(tiny_model_dir), vocab_size=400, tokenizer_corpus_size=40, hidden_size=64,
+        intermediate_size=128, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
+    ))  # fmt: skip
+
+    data = ensure_default_dataset(tmp_path / "data", progress=False, num_instances=24, sizes="2x2")
+    trainer = train(*sft_args(
+        tiny_model_dir, data, tmp_path / "run", "--max_steps", "3", "--eval_split_size", "4",
+        "--generation_eval_problems", "1", "--generation_eval_max_new_tokens", "8",
+        "--load_in_4bit", "--bnb_4bit_quant_type", "nf4", "--use_bnb_nested_quant",
+        "--use_peft", "--lora_r", "4", "--lora_alpha", "8", "--lora_target_modules", "all-linear", "--use_rslora",
+        "--activation_checkpointing", "true",
+    ))  # fmt: skip
+    base = trainer.model.get_base_model()
+    quantized = [m for m in base.modules() if isinstance(m, Linear4bit)]
+    assert quantized and all(m.weight.quant_state.quant_type == "nf4" for m in quantized)
+    assert getattr(base, "is_loaded_in_4bit", False)
+    trainable = {n: p for n, p in trainer.model.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in n for n in trainable)
+    losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
+    assert len(losses) == 3 and all(torch.isfinite(torch.tensor(loss)) for loss in losses)
+    assert all(e["grad_norm"] > 0 for e in trainer.state.log_history if "loss" in e)
+    assert any("eval_parse_rate" in e for e in trainer.state.log_history)  # generation works on the 4-bit model
+    config = json.loads((tmp_path / "run" / "adapter_config.json").read_text())
+    assert config["use_rslora"] and config["r"] == 4
