@@ -535,15 +535,19 @@ class JSSPSolver:
         run_config = self.run_config(config)
         order = sorted(problems, key=lambda p: -p.instance.num_operations)
         bar = tqdm(total=len(order), desc="solving", unit="instance", disable=not show_progress)
-        solved = feasible = 0
+        solved = feasible = repaired = 0
         try:
             for start in range(0, len(order), config.batch_size):
                 batch = order[start : start + config.batch_size]
                 for result in self._solve_batch(batch, config, run_config):
                     solved += 1
-                    feasible += result.best is not None
+                    feasible += result.feasible
+                    repaired += result.best_source == REPAIRED
                     bar.update(1)
-                    bar.set_postfix(feasible=f"{feasible}/{solved}", rate=f"{feasible / solved:.0%}")
+                    postfix = {"feasible": f"{feasible}/{solved} ({feasible / solved:.0%})"}
+                    if config.repair:
+                        postfix["repaired"] = repaired
+                    bar.set_postfix(postfix)
                     yield result
         finally:
             bar.close()
