@@ -67,6 +67,12 @@ class EvaluateArguments:
         metadata={"help": "Id of the instance whose best schedule is drawn (default: the largest answered)."},
     )
     published: bool = field(default=True, metadata={"help": "Show the published rows (PDRs, L2D, LLM-FT)."})
+    compare_decodings: bool = field(
+        default=False,
+        metadata={"help": "Rows for free decoding, free decoding with repair and guaranteed decoding: with --model, "
+                  "solve twice (free with repair, guaranteed); a results file made with repair also gets a row "
+                  "without it (same samples)."},
+    )  # fmt: skip
 
     def __post_init__(self):
         if self.labels and len(self.labels) != len(self.results):
@@ -235,6 +241,17 @@ def load_methods(paths: Sequence[str], labels: Sequence[str] = ()) -> list[Metho
             if known[0] != line["input"]:
                 raise ValueError(f"instance {line['id']!r} differs between {known[1]} and {method.path}")
     return methods
+
+
+def without_repair(method: Method) -> Method:
+    """The same samples as if repair had been off: a "free" row beside a "free+repair" one, from one sampling run."""
+    lines = []
+    for line in method.lines:
+        samples = [{**s, "repaired": False, "repaired_makespan": None} for s in line["samples"]]
+        config = {**line.get("config", {}), "repair": False}
+        lines.append({**line, "samples": samples, "config": config})
+    label = method.label.replace("+repair", "") if "+repair" in method.label else f"{method.label} (without repair)"
+    return Method(label, method.path, lines)
 
 
 def instance_table(methods: Sequence[Method]) -> dict[str, dict]:
@@ -555,6 +572,18 @@ def evaluate(args: EvaluateArguments, show_progress: bool = True) -> dict:
     if not args.results:
         raise ValueError("no results to evaluate: give --results FILE.jsonl (or --model and --benchmark to solve)")
     methods = load_methods(args.results, args.labels)
+    if args.compare_decodings:
+        labels = {method.label for method in methods}
+        expanded = []
+        for method in methods:
+            if method.config.get("repair"):
+                twin = without_repair(method)
+                if twin.label in labels:
+                    twin.label = f"{method.label} (without repair)"
+                labels.add(twin.label)
+                expanded.append(twin)
+            expanded.append(method)
+        methods = expanded
     fallback = (args.fallback_rule, args.fallback_variant)
     instances = instance_table(methods)
     logger.info("%d methods over %d instances; running the baselines", len(methods), len(instances))

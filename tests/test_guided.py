@@ -291,3 +291,32 @@ def test_bad_arguments_are_named(tiny):
         guaranteed_generate(model, tokenizer, [prompt], instances=[instance], start_rule="late")
     with pytest.raises(ValueError, match="1 prompts but 2 instances"):
         guaranteed_generate(model, tokenizer, [prompt], instances=[instance, instance])
+
+
+# ---------------------------------------------------------------------------------------------- solve, evaluate
+
+
+def test_solve_and_evaluate_with_guaranteed_decoding_and_repair(tiny_model_dir, tmp_path, capsys):
+    from jssp_sft.cli import main as cli_main
+    from jssp_sft.solve import read_results
+
+    path = tmp_path / "guaranteed.jsonl"
+    assert cli_main(["solve", "--model", str(tiny_model_dir), "--benchmark", "ft06,la01", "--decoding", "guaranteed",
+                     "--num_samples", "2", "--output", str(path)]) == 0  # fmt: skip
+    lines, _ = read_results(path)
+    assert [line["best_source"] for line in lines] == ["written", "written"]
+    assert all(s["feasible"] and s["makespan_matches"] for line in lines for s in line["samples"])
+
+    output_dir = tmp_path / "eval"
+    assert cli_main(["evaluate", "--model", str(tiny_model_dir), "--benchmark", "ft06", "--num_samples", "2",
+                     "--max_new_tokens", "40", "--compare_decodings", "--output_dir", str(output_dir),
+                     "--cpsat_time_limit", "0", "--rule_variants", "non_delay"]) == 0  # fmt: skip
+    report = json.loads((output_dir / "report.json").read_text())
+    rows = {label: data["sizes"]["all"] for label, data in report["groups"]["ft"]["methods"].items()}
+    (free,) = [row for label, row in rows.items() if "(free," in label]
+    (repaired,) = [row for label, row in rows.items() if "free+repair" in label]
+    (guaranteed,) = [row for label, row in rows.items() if "guaranteed" in label]
+    # 40 tokens cannot hold a 36-operation answer: free decoding answers nothing, repair answers everything.
+    assert free["answered_rate"] == 0 and repaired["answered_rate"] == repaired["repaired_rate"] == 1
+    assert guaranteed["feasible_rate"] == guaranteed["valid_rate"] == 1 and guaranteed["repaired_rate"] == 0
+    assert "3 method(s)" in capsys.readouterr().out
