@@ -247,3 +247,90 @@ def test_problem_from_record_and_benchmark(toy_solver_run):
     assert (problem.id, problem.bound, problem.bound_optimal, problem.group) == ("toy-0", 8, True, "dataset")
     ft06 = Problem.from_benchmark("FT6")
     assert (ft06.id, ft06.group, ft06.bound, ft06.size) == ("ft06", "ft", 55, "6x6")
+
+
+# -------------------------------------------------------------------------------------------------------- Hub
+
+HUB_SHA = "89abcdef0123456789abcdef0123456789abcdef"
+
+
+class FakeModelHub:
+    """The Hub's HTTP API for model repos, answered from memory: only the network is fake."""
+
+    def __init__(self, repos: dict[str, dict[str, bytes]]):
+        self.repos, self.requests = repos, []
+
+    def __call__(self, request):
+        import hashlib
+        import re
+
+        import httpx2
+
+        self.requests.append(f"{request.method} {request.url.path}")
+        for repo_id, files in self.repos.items():
+            repo = re.escape(repo_id)
+            if match := re.fullmatch(rf"/{repo}/resolve/[^/]+/(.+)", request.url.path):
+                body = files.get(match.group(1))
+                if body is None:
+                    return httpx2.Response(404, headers={"X-Error-Code": "EntryNotFound"}, request=request)
+                headers = {"X-Repo-Commit": HUB_SHA, "ETag": f'"{hashlib.sha1(body).hexdigest()}"',
+                           "Content-Length": str(len(body))}  # fmt: skip
+                return httpx2.Response(200, headers=headers, content=b"" if request.method == "HEAD" else body)
+            if match := re.fullmatch(rf"/api/models/{repo}/tree/[^/]+(?:/(.+))?", request.url.path):
+                if match.group(1):  # a folder: these repos have none
+                    return httpx2.Response(404, headers={"X-Error-Code": "EntryNotFound"}, request=request)
+                entries = [{"type": "file", "path": name, "size": len(body), "oid": hashlib.sha1(body).hexdigest()}
+                           for name, body in files.items()]  # fmt: skip
+                return httpx2.Response(200, json=entries)
+            if re.fullmatch(rf"/api/models/{repo}(/revision/[^/]+)?", request.url.path):
+                siblings = [{"rfilename": name} for name in files]
+                return httpx2.Response(200, json={"id": repo_id, "sha": HUB_SHA, "siblings": siblings})
+        return httpx2.Response(404, headers={"X-Error-Code": "RepoNotFound"}, json={"error": "not found"})
+
+
+@pytest.fixture
+def fake_hub(monkeypatch, tmp_path):
+    import httpx2
+    import huggingface_hub
+    from huggingface_hub.utils import _http
+
+    def install(repos: dict[str, dict[str, bytes]]) -> FakeModelHub:
+        hub = FakeModelHub(repos)
+        _http.set_client_factory(lambda: httpx2.Client(transport=httpx2.MockTransport(hub), follow_redirects=True))
+        _http.close_session()
+        return hub
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub-cache"))
+    yield install
+    _http.set_client_factory(_http.default_client_factory)
+    _http.close_session()
+
+
+def test_hub_ids_load_merged_models_and_adapters(toy_solver_run, fake_hub, tmp_path):
+    from peft import LoraConfig, get_peft_model
+
+    from jssp_sft.modeling import load_model
+
+    model_dir, _, records = toy_solver_run
+    merged = {p.name: p.read_bytes() for p in model_dir.iterdir() if p.is_file()}
+    merged["jssp_sft_prompt.json"] = b'{"template": "alpaca", "system_prompt": null}'
+    adapter_dir = tmp_path / "adapter"
+    get_peft_model(load_model(str(model_dir)), LoraConfig(r=4, target_modules="all-linear")).save_pretrained(
+        adapter_dir
+    )
+    adapter = {p.name: p.read_bytes() for p in adapter_dir.iterdir() if p.is_file()}  # no tokenizer: the base's
+    hub = fake_hub({"someone/toy-merged": merged, "someone/toy-adapter": adapter})
+
+    greedy = {"num_samples": 1, "temperature": 0.0, "max_new_tokens": 20}
+    from_hub = JSSPSolver.from_pretrained("someone/toy-merged", **greedy)
+    assert from_hub.prompt_format == PromptFormat("alpaca")  # read from the repo's saved settings
+    local = JSSPSolver.from_pretrained(str(model_dir), template="alpaca", **greedy)
+    assert from_hub.solve(records[0]).samples[0].text == local.solve(records[0]).samples[0].text
+    assert any(r.startswith("GET ") and r.endswith("/jssp_sft_prompt.json") for r in hub.requests)
+
+    on_base = JSSPSolver.from_pretrained("someone/toy-adapter", **greedy)  # base: the local model dir
+    assert on_base.prompt_format == PromptFormat()  # the adapter repo saved none: the defaults
+    plain = JSSPSolver.from_pretrained(str(model_dir), **greedy)
+    assert on_base.solve(records[1]).samples[0].text == plain.solve(records[1]).samples[0].text
+    assert any("adapter_model.safetensors" in r for r in hub.requests)
