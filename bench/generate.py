@@ -6,10 +6,15 @@ prompt's key/value cache repeated for its samples) and once one sample at a time
 sample, as a user's run does. Prints generated tokens per second of each and the ratio; floor: 2x. A random model
 rarely writes EOS, so both paths generate about ``max_new_tokens`` per sample (the counts are printed).
 
+Section ``guaranteed``: the same problems through ``JSSPSolver`` with ``decoding="guaranteed"`` (``jssp_sft.guided``:
+the model only picks each operation's job; forced spans go through the model in one forward pass each) and with
+free decoding, same samples and temperature; free decoding gets the solver's budget for a whole answer. Prints wall
+time per solution and per output token of each and the ratio; floor: guaranteed at least as fast per output token.
+
 Each section is a function ``section_<name>(context, args) -> bool`` (True: its floor holds) registered in
 ``SECTIONS``; ``main`` builds the shared context once and runs the sections named by ``--sections``.
 
-    python bench/generate.py [--num_prompts 8] [--num_samples 8] [--max_new_tokens 64] [--sections batched]
+    python bench/generate.py [--num_prompts 8] [--num_samples 8] [--max_new_tokens 64] [--sections batched,guaranteed]
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ class BenchArguments:
     max_size: int = field(default=6, metadata={"help": "Largest number of jobs and machines of a problem."})
     repeats: int = field(default=1, metadata={"help": "Timed repetitions of each path; the fastest is reported."})
     seed: int = field(default=0, metadata={"help": "Seed of the problems and of the sampling."})
-    sections: str = field(default="batched", metadata={"help": "Comma-separated sections to run."})
+    sections: str = field(default="batched,guaranteed", metadata={"help": "Comma-separated sections to run."})
 
 
 @dataclass
@@ -112,8 +117,42 @@ def section_batched(context: Context, args: BenchArguments) -> bool:
     return ok
 
 
-# Sections in the order they run; a section added here (e.g. guaranteed vs free decoding) shares the context.
-SECTIONS: dict[str, Callable[[Context, BenchArguments], bool]] = {"batched": section_batched}
+def section_guaranteed(context: Context, args: BenchArguments) -> bool:
+    """Guaranteed decoding against free decoding: same model, problems and sampling settings; floor: at least as
+    fast per output token. Free decoding gets the solver's default budget (room for a whole answer)."""
+    solver, problems = context.solver, context.problems
+    settings = {"num_samples": args.num_samples, "batch_size": len(problems), "temperature": 1.0, "seed": args.seed}
+
+    def run(decoding: str):
+        return lambda: solver.solve_many(problems, decoding=decoding, max_new_tokens=None, **settings)
+
+    solver.solve(problems[0], decoding="guaranteed", num_samples=2)  # warm-up (and the token vocabulary, built once)
+    rows = {decoding: timed(run(decoding), args.repeats) for decoding in ("guaranteed", "free")}
+    count = len(problems) * args.num_samples
+    print(f"\n== guaranteed vs free decoding: {len(problems)} prompts x {args.num_samples} samples, temperature 1 ==")
+    print(f"{'decoding':<12} {'samples':>8} {'valid':>6} {'tokens':>8} {'seconds':>8} {'s/solution':>11} "
+          f"{'ms/token':>9}")  # fmt: skip
+    per_token = {}
+    for decoding, (seconds, results) in rows.items():
+        tokens = generated_tokens(results)
+        valid = sum(sample.report.valid for result in results for sample in result.samples)
+        per_token[decoding] = seconds / tokens
+        print(f"{decoding:<12} {count:>8} {valid:>6} {tokens:>8} {seconds:>8.2f} {seconds / count:>11.3f} "
+              f"{1e3 * seconds / tokens:>9.3f}")  # fmt: skip
+    ratio = per_token["free"] / per_token["guaranteed"]
+    ok = ratio >= 1.0
+    print(
+        f"per output token, guaranteed is {ratio:.1f}x as fast as free (floor 1x): "
+        f"{'OK' if ok else 'BELOW THE FLOOR'}; bench/guaranteed.py has Taillard/DMU and forced-token counts"
+    )
+    return ok
+
+
+# Sections in the order they run; each shares the context.
+SECTIONS: dict[str, Callable[[Context, BenchArguments], bool]] = {
+    "batched": section_batched,
+    "guaranteed": section_guaranteed,
+}
 
 
 def build_context(args: BenchArguments, directory: str) -> Context:
