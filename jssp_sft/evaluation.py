@@ -9,7 +9,8 @@ numbers from the first N samples, N = 1, 2, 4, ...). Beside them, on the same in
 run in the same command (``jssp_sft.baselines``), and the published rows (``jssp_sft.published``).
 
 Everything is computed from the samples' stored verdicts, so the numbers equal the ``jssp_makespan`` metric's on the
-same texts. Plain Python: no torch (matplotlib only for the charts, in ``jssp_sft.plots``).
+same texts (on the best texts of a method with repair, the metric's feasible rate is the report's answered rate: a
+repaired text is feasible). Plain Python: no torch (matplotlib only for the charts, in ``jssp_sft.plots``).
 """
 
 from __future__ import annotations

@@ -334,3 +334,10 @@ def test_hub_ids_load_merged_models_and_adapters(toy_solver_run, fake_hub, tmp_p
     plain = JSSPSolver.from_pretrained(str(model_dir), **greedy)
     assert on_base.solve(records[1]).samples[0].text == plain.solve(records[1]).samples[0].text
     assert any("adapter_model.safetensors" in r for r in hub.requests)
+
+
+@pytest.mark.parametrize("command", ["solve", "evaluate", "gantt"])
+def test_help_renders(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main([command, "--help"])
+    assert exit_info.value.code == 0 and "--" in capsys.readouterr().out

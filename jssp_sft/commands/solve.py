@@ -36,7 +36,7 @@ class SolveArguments:
     )
     dataset_split: str = field(
         default="all",
-        metadata={"help": "all records, or the train/test split load_starjob makes (a training run's held-out 2%).",
+        metadata={"help": "all records, or the train/test split load_starjob makes (a training run's held-out 2%%).",
                   "choices": list(DATASET_SPLITS)},
     )  # fmt: skip
     limit: int | None = field(default=None, metadata={"help": "Solve only the first N instances."})
