@@ -186,16 +186,19 @@ def _find_violations(instance: Instance, entries: np.ndarray) -> list[Violation]
     kept_by_job: dict[int, list[int]] = {}
     for j in range(n):
         route = instance.jobs[j]
-        seen: set[tuple[int, int, int]] = set()
+        # The same entry written again is a duplicate, dropped before numbering the job's entries; unless the job
+        # really has that many (machine, duration) operations (zero-length operations may share a start).
+        allowed = Counter(route)
+        seen: Counter = Counter()
         kept = []
         for i in sorted(by_job.get(j, []), key=lambda i: rows[i][2]):
             _, m, s, d, e = rows[i]
-            if (m, s, d) in seen:  # the same entry written again: drop it before numbering the job's entries
+            seen[(m, s, d)] += 1
+            if seen[(m, s, d)] > max(1, allowed[(m, d)]):
                 violations.append(
                     Violation(DUPLICATE_OPERATION, f"J{j}-M{m} ({s}+{d} -> {e}) is listed more than once", j, None, m)
                 )
                 continue
-            seen.add((m, s, d))
             kept.append(i)
         for k, i in enumerate(kept):
             _, m, s, d, e = rows[i]

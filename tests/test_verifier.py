@@ -229,3 +229,11 @@ def test_large_schedule_verdicts():
     # Moved to the front, it becomes the job's first entry: under the position convention, op 0 on the wrong machine.
     assert not report.feasible and WRONG_MACHINE in kinds(report)
     assert np.array_equal(schedule_entries(schedule)[:, 0], [op.job for op in schedule.operations])
+
+
+def test_zero_length_operations_of_one_job_may_share_a_start():
+    instance = Instance((((0, 0), (0, 0), (1, 3)),), 2)
+    report = verify(instance, "J0-M0: 0+0 -> 0, J0-M0: 0+0 -> 0, J0-M1: 0+3 -> 3")
+    assert report.feasible, report.violations
+    report = verify(instance, "J0-M0: 0+0 -> 0, J0-M0: 0+0 -> 0, J0-M0: 0+0 -> 0, J0-M1: 0+3 -> 3")
+    assert kinds(report) == {DUPLICATE_OPERATION}
