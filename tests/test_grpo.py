@@ -220,39 +220,3 @@ def test_cli_registers_grpo():
     from jssp_sft.cli import COMMANDS
 
     assert COMMANDS["grpo"][0] == "jssp_sft.grpo"
-
-
-# ------------------------------------------------------------------------------------------------------ recipes
-
-RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
-GRPO_RECIPES = sorted(RECIPES_DIR.glob("*/grpo/*.yaml"))
-
-
-def test_the_three_grpo_recipes_exist():
-    names = {path.relative_to(RECIPES_DIR).as_posix() for path in GRPO_RECIPES}
-    assert {"tiny/grpo/config.yaml", "Qwen2.5-0.5B-Instruct/grpo/config.yaml"} <= names
-    assert any(yaml.safe_load(path.read_text()).get("use_vllm") for path in GRPO_RECIPES)
-
-
-@pytest.mark.parametrize("recipe", GRPO_RECIPES, ids=lambda p: p.relative_to(RECIPES_DIR).as_posix())
-def test_grpo_recipe_parses(recipe):
-    from jssp_sft.rewards import REWARDS
-
-    config = yaml.safe_load(recipe.read_text())
-    assert recipe.read_text().startswith("# "), "a recipe opens with a comment saying what hardware it needs"
-    # GPU recipes ask for bf16, which TrainingArguments refuses on a machine without a GPU unless use_cpu is set.
-    overrides = [] if config.get("use_cpu") else ["--use_cpu", "true"]
-    script_args, training_args, model_args = make_parser().parse_args_and_config(["--config", str(recipe), *overrides])
-    assert script_args.recipe_name == str(recipe)
-    assert all(name in REWARDS for name in script_args.reward_funcs)
-    assert len(training_args.reward_weights) == len(script_args.reward_funcs)
-    assert training_args.generation_batch_size % training_args.num_generations == 0
-    assert model_args.model_name_or_path
-
-
-def test_tiny_grpo_recipe_starts_from_the_make_train_output():
-    from jssp_sft.quickstart import QuickstartArguments
-
-    config = yaml.safe_load((RECIPES_DIR / "tiny/grpo/config.yaml").read_text())
-    assert config["model_name_or_path"] == QuickstartArguments.output_dir
-    assert config["use_cpu"] is True and config["bf16"] is False

@@ -79,3 +79,53 @@ def test_accelerate_config_loads(config):
     expected = {"ddp.yaml": "MULTI_GPU", "fsdp.yaml": "FSDP", "zero3.yaml": "DEEPSPEED", "multi_cpu.yaml": "MULTI_CPU"}
     if config.name in expected:
         assert str(cluster.distributed_type).endswith(expected[config.name])
+
+
+# ----- GRPO recipes (recipes/*/grpo/*.yaml), parsed by `jssp-sft grpo`'s parser
+
+GRPO_RECIPES = sorted(RECIPES.glob("*/grpo/*.yaml"))
+
+
+def parse_grpo(recipe: Path):
+    """The recipe as `jssp-sft grpo --config` parses it (bf16 off on a machine without a GPU, as in `parse`)."""
+    from jssp_sft.grpo import make_parser
+
+    overrides = []
+    if yaml.safe_load(recipe.read_text()).get("bf16") and not torch.cuda.is_available():
+        overrides = ["--bf16", "false"]
+    return make_parser().parse_args_and_config(["--config", str(recipe), *overrides])
+
+
+def test_grpo_recipes_exist():
+    names = {str(p.relative_to(RECIPES)) for p in GRPO_RECIPES}
+    assert {"tiny/grpo/config.yaml", "Qwen2.5-0.5B-Instruct/grpo/config.yaml",
+            "Llama-3.1-8B-Instruct/grpo/config.yaml"} <= names  # fmt: skip
+
+
+@pytest.mark.parametrize("recipe", GRPO_RECIPES, ids=lambda p: str(p.relative_to(RECIPES)))
+def test_grpo_recipe_parses_and_dry_builds(recipe):
+    from trl import get_peft_config, get_quantization_config
+
+    from jssp_sft.grpo import GRPOScriptArguments
+    from jssp_sft.rewards import get_reward_funcs
+
+    assert recipe.read_text().startswith("# "), "a recipe opens with a comment saying what hardware it needs"
+    script_args, training_args, model_args = parse_grpo(recipe)
+    assert isinstance(script_args, GRPOScriptArguments) and script_args.recipe_name == str(recipe)
+    assert len(get_reward_funcs(script_args.reward_funcs)) == len(training_args.reward_weights)
+    assert training_args.generation_batch_size % training_args.num_generations == 0
+    assert (get_peft_config(model_args) is not None) == model_args.use_peft
+    get_quantization_config(model_args)
+    assert model_args.model_name_or_path and training_args.output_dir and training_args.max_completion_length
+
+
+def test_grpo_recipes_hardware():
+    from jssp_sft.quickstart import QuickstartArguments
+
+    _, tiny, tiny_model = parse_grpo(RECIPES / "tiny" / "grpo" / "config.yaml")
+    assert tiny.use_cpu and not tiny.bf16 and not tiny.use_vllm
+    assert tiny_model.model_name_or_path == QuickstartArguments.output_dir  # starts from the `make train` output
+    _, qwen, qwen_model = parse_grpo(RECIPES / "Qwen2.5-0.5B-Instruct" / "grpo" / "config.yaml")
+    assert qwen_model.use_peft and not qwen.use_vllm
+    _, llama, _ = parse_grpo(RECIPES / "Llama-3.1-8B-Instruct" / "grpo" / "config.yaml")
+    assert llama.use_vllm and llama.vllm_mode == "server"
