@@ -1,9 +1,10 @@
 """A tiny causal LM and tokenizer built offline, so that training, tests and ``make train`` run without the Hub.
 
 The tokenizer is a byte-level BPE trained on Starjob-format text written by the core codec from random instances:
-every digit is its own token (numbers are read digit by digit, as in Llama/Qwen tokenizers), ``<|im_end|>`` is EOS,
+every digit is its own token (numbers are read digit by digit, as in Qwen tokenizers), ``<|im_end|>`` is EOS,
 ``<|endoftext|>`` is PAD, and it ships ``templates.CHAT_TEMPLATE`` (ChatML with generation markers). The model is a
-small Qwen2 or Llama config initialised at random.
+small Qwen2 or Llama config initialised at random; the default (0.85M parameters: width 128, 4 layers) is sized for
+``make train``, which must train it on two CPU cores in a few minutes.
 
     python -m jssp_sft.tiny --output-dir outputs/tiny-model
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
 from .codec import to_record
@@ -43,14 +44,18 @@ class TinyModelArguments:
     vocab_size: int = field(
         default=512, metadata={"help": "Tokenizer vocabulary size (256 bytes + merges + specials)."}
     )
-    hidden_size: int = field(default=256, metadata={"help": "Model width."})
-    intermediate_size: int = field(default=768, metadata={"help": "MLP width."})
+    hidden_size: int = field(default=128, metadata={"help": "Model width."})
+    intermediate_size: int = field(default=384, metadata={"help": "MLP width."})
     num_hidden_layers: int = field(default=4, metadata={"help": "Number of decoder layers."})
     num_attention_heads: int = field(default=4, metadata={"help": "Attention heads."})
     num_key_value_heads: int = field(default=2, metadata={"help": "Key/value heads (grouped-query attention)."})
     max_position_embeddings: int = field(default=2048, metadata={"help": "Longest sequence the model accepts."})
     tokenizer_corpus_size: int = field(default=400, metadata={"help": "Random instances written to train the BPE."})
     seed: int = field(default=0, metadata={"help": "Seed of the corpus and of the model's initial weights."})
+
+
+# The dataclass is the single source of the defaults; the functions below take theirs from it.
+_DEFAULTS = {f.name: f.default for f in fields(TinyModelArguments) if f.default is not MISSING}
 
 
 # ----------------------------------------------------------------------------------------------------- tokenizer
@@ -84,7 +89,11 @@ def starjob_corpus(num_instances: int, seed: int = 0, max_jobs: int = 10, max_ma
         yield record["matrix"]
 
 
-def build_tokenizer(vocab_size: int = 512, corpus_size: int = 400, seed: int = 0):
+def build_tokenizer(
+    vocab_size: int = _DEFAULTS["vocab_size"],
+    corpus_size: int = _DEFAULTS["tokenizer_corpus_size"],
+    seed: int = _DEFAULTS["seed"],
+):
     """Train a byte-level BPE with single-digit tokens on Starjob text; return a ``PreTrainedTokenizerFast``.
 
     Byte-level means any text round-trips (no unknown token); digits are pre-split so no merge spans two digits.
@@ -128,14 +137,14 @@ def is_tiny_tokenizer(tokenizer) -> bool:
 
 def build_model(
     tokenizer,
-    architecture: str = "qwen2",
-    hidden_size: int = 256,
-    intermediate_size: int = 768,
-    num_hidden_layers: int = 4,
-    num_attention_heads: int = 4,
-    num_key_value_heads: int = 2,
-    max_position_embeddings: int = 2048,
-    seed: int = 0,
+    architecture: str = _DEFAULTS["architecture"],
+    hidden_size: int = _DEFAULTS["hidden_size"],
+    intermediate_size: int = _DEFAULTS["intermediate_size"],
+    num_hidden_layers: int = _DEFAULTS["num_hidden_layers"],
+    num_attention_heads: int = _DEFAULTS["num_attention_heads"],
+    num_key_value_heads: int = _DEFAULTS["num_key_value_heads"],
+    max_position_embeddings: int = _DEFAULTS["max_position_embeddings"],
+    seed: int = _DEFAULTS["seed"],
 ):
     """A randomly initialised causal LM sized to ``tokenizer``, with EOS/PAD and ``config.architectures`` set."""
     import torch

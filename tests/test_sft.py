@@ -76,6 +76,8 @@ def test_run_saves_everything_solve_and_push_need(finished_run):
     assert json.loads((output_dir / "train_results.json").read_text())["train_samples"] == 32
     assert sorted(p.name for p in output_dir.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
     assert trainer.state.best_model_checkpoint is not None  # load_best_model_at_end
+    model = trainer.model  # the best checkpoint was loaded; the tied output layer still shares the embeddings
+    assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
 
 
 def test_log_has_loss_lr_grad_norm_eval_loss_and_generation_metrics(finished_run):
