@@ -17,6 +17,8 @@ Ranges (every function returns one float per completion, never ``None``, and nev
   machine overlap), else 0.0.
 - ``operations``: the share of the instance's operations scheduled without a violation, in [0, 1]; 1.0 exactly
   when feasible. A dense signal for models that are rarely feasible yet.
+- ``checks``: the share of the verifier's five per-operation checks (machine, duration, end, order, machine free)
+  that pass, in [0, 1]; 1.0 exactly when feasible. Denser still: it credits an operation with one wrong number.
 - ``makespan_quality``: ``reference / makespan`` for a feasible schedule, else 0.0. The reference is the record's
   ``reference_makespan`` (the solver's), or the instance's trivial lower bound where a row has none. In (0, 1] when
   the reference is optimal; above 1 only for a schedule that beats the reference, capped at ``MAX_QUALITY``.
@@ -40,7 +42,16 @@ from collections.abc import Callable, Mapping, Sequence
 
 from .instance import Instance
 from .scoring import InstanceCache, gap, summarize_reports, verify_prediction
-from .verifier import NON_BLOCKING_KINDS, Report
+from .verifier import (
+    MACHINE_OVERLAP,
+    NEGATIVE_START,
+    NON_BLOCKING_KINDS,
+    PRECEDENCE,
+    WRONG_DURATION,
+    WRONG_END,
+    WRONG_MACHINE,
+    Report,
+)
 
 
 logger = logging.getLogger(__name__)
@@ -221,7 +232,16 @@ def _operations_share(instance: Instance, report: Report) -> float:
         return 1.0
     if not report.parsed:
         return 0.0
-    located, stray = set(), 0
+    failed, stray = _violations_by_operation(instance, report)
+    total = instance.num_operations
+    return max(0.0, (total - len(failed) - stray) / total)
+
+
+def _violations_by_operation(instance: Instance, report: Report) -> tuple[dict[tuple[int, int], set[str]], int]:
+    """The blocking violation kinds of each of the instance's operations ``(job, op_index)`` that has any, and the
+    number of violations that name no such operation (unknown job or machine, duplicate or extra entries)."""
+    failed: dict[tuple[int, int], set[str]] = {}
+    stray = 0
     for v in report.violations:
         if v.kind in NON_BLOCKING_KINDS:
             continue
@@ -231,11 +251,52 @@ def _operations_share(instance: Instance, report: Report) -> float:
             and 0 <= v.job < instance.num_jobs
             and 0 <= v.op_index < len(instance.jobs[v.job])
         ):
-            located.add((v.job, v.op_index))
+            failed.setdefault((v.job, v.op_index), set()).add(v.kind)
         else:
             stray += 1
+    return failed, stray
+
+
+# The verifier's per-operation checks, and the violation kinds that fail each one (`checks_reward`).
+OPERATION_CHECKS: dict[str, frozenset[str]] = {
+    "machine": frozenset({WRONG_MACHINE}),
+    "duration": frozenset({WRONG_DURATION}),
+    "end": frozenset({WRONG_END}),
+    "order": frozenset({PRECEDENCE, NEGATIVE_START}),
+    "machine_free": frozenset({MACHINE_OVERLAP}),
+}
+_CHECKED_KINDS = frozenset().union(*OPERATION_CHECKS.values())
+
+
+def checks_reward(prompts, completions, **kwargs) -> list[float]:
+    """The share of the verifier's per-operation checks that pass, in [0, 1] (1.0 iff feasible): the densest signal.
+
+    Each of the instance's operations has five checks (``OPERATION_CHECKS``: right machine, right duration, end equal
+    to start plus duration, after its job's previous operation and not before 0, its machine free); a missing
+    operation fails all five, and a listed entry that is not one of the instance's operations (unknown job or machine,
+    duplicate, extra) costs a whole operation. Where ``operations`` gives an operation with a wrong duration nothing,
+    this gives it 4/5, so a weak model's samples still differ in reward (GRPO learns only from differences within a
+    group). An unparseable answer scores 0.
+    """
+    reports = VERIFIER.batch(prompts, completions, **kwargs)
+    return [_checks_share(VERIFIER.instance(p), r) for p, r in zip(prompts, reports)]
+
+
+def _checks_share(instance: Instance, report: Report) -> float:
+    if report.feasible:
+        return 1.0
+    if not report.parsed:
+        return 0.0
+    failed, stray = _violations_by_operation(instance, report)
+    num_checks = len(OPERATION_CHECKS)
+    lost = 0.0
+    for kinds in failed.values():
+        if not kinds <= _CHECKED_KINDS:  # a missing operation (or a kind no check covers) fails every check
+            lost += 1.0
+        else:
+            lost += sum(1 for covered in OPERATION_CHECKS.values() if kinds & covered) / num_checks
     total = instance.num_operations
-    return max(0.0, (total - len(located) - stray) / total) if total else 0.0
+    return max(0.0, (total - lost - stray) / total)
 
 
 def makespan_quality_reward(prompts, completions, reference_makespan=None, **kwargs) -> list[float]:
@@ -272,6 +333,7 @@ REWARDS: dict[str, Callable[..., list[float]]] = {
     "format": format_reward,
     "feasibility": feasibility_reward,
     "operations": operations_reward,
+    "checks": checks_reward,
     "makespan_quality": makespan_quality_reward,
     "makespan_declared": makespan_declared_reward,
     "valid": valid_reward,
@@ -281,6 +343,7 @@ REWARD_RANGES: dict[str, tuple[float, float]] = {
     "format": (0.0, 1.0),
     "feasibility": (0.0, 1.0),
     "operations": (0.0, 1.0),
+    "checks": (0.0, 1.0),
     "makespan_quality": (0.0, MAX_QUALITY),
     "makespan_declared": (0.0, 1.0),
     "valid": (0.0, 1.0),

@@ -16,6 +16,7 @@ from jssp_sft.rewards import (
     REWARD_RANGES,
     REWARDS,
     VERIFIER,
+    checks_reward,
     completion_text,
     feasibility_reward,
     format_reward,
@@ -103,7 +104,19 @@ def test_infeasible_schedule(problem):
     got = scores(problem, [overlapping])
     assert got["format"] == [1.0]
     assert got["feasibility"] == got["makespan_quality"] == got["valid"] == [0.0]
-    assert 0.0 < got["operations"][0] < 1.0
+    assert 0.0 < got["operations"][0] < got["checks"][0] < 1.0
+
+
+def test_checks_credit_an_operation_with_one_wrong_number(problem):
+    # The serial schedule's first operation J0-M2: 0+7 -> 7 written as 0+6 -> 6: only its duration is wrong.
+    first = problem.serial.split("\n")[1].split(", ")[0]
+    assert first == "J0-M2: 0+7 -> 7"
+    wrong_duration = problem.serial.replace(first, "J0-M2: 0+6 -> 6", 1)
+    num_ops = problem.instance.num_operations
+    got = scores(problem, [wrong_duration])
+    assert got["feasibility"] == [0.0]
+    assert got["operations"] == [pytest.approx((num_ops - 1) / num_ops)]
+    assert got["checks"] == [pytest.approx((num_ops - 1 / 5) / num_ops)]
 
 
 def test_wrong_declared_makespan_is_feasible_but_not_valid(problem):
@@ -128,9 +141,9 @@ def test_truncated_completions(problem):
     got = scores(problem, [cut_mid_operation, cut_after_operations])
     assert got["format"] == [0.0, 1.0]  # the codec cannot read a half-written operation
     assert got["feasibility"] == got["makespan_quality"] == got["valid"] == got["makespan_declared"] == [0.0, 0.0]
-    assert got["operations"][0] == 0.0
+    assert got["operations"][0] == got["checks"][0] == 0.0
     num_ops = problem.instance.num_operations
-    assert got["operations"][1] == pytest.approx((num_ops - 2) / num_ops)
+    assert got["operations"][1] == got["checks"][1] == pytest.approx((num_ops - 2) / num_ops)  # missing: all fail
 
 
 def test_chat_messages_prompts_and_completions(problem):
@@ -161,7 +174,7 @@ def test_each_completion_is_verified_once_across_rewards(problem):
     completions = [problem.optimal, problem.serial, "garbage", problem.optimal]
     for reward in REWARDS.values():
         reward(prompts=[problem.prompt] * 4, completions=completions, reference_makespan=[problem.optimum] * 4)
-    assert VERIFIER.num_verified - before == 3  # three distinct texts, six rewards
+    assert VERIFIER.num_verified - before == 3  # three distinct texts, every reward of REWARDS
 
 
 def test_rollout_metrics_are_logged_once_per_batch_with_trainer_kwargs(problem):
@@ -181,7 +194,7 @@ def test_rollout_metrics_are_logged_once_per_batch_with_trainer_kwargs(problem):
     for reward in REWARDS.values():
         assert len(reward(**kwargs)) == 4
     logged = dict(metrics)
-    assert len(metrics) == len(logged) == 5  # once, although six rewards ran
+    assert len(metrics) == len(logged) == 5  # once, although every reward ran
     assert logged["rollout/feasible_rate"] == 0.5
     assert logged["rollout/parse_rate"] == 0.5
     assert logged["rollout/valid_rate"] == 0.5
@@ -205,6 +218,7 @@ def test_registry_lookup():
     assert set(REWARDS) == set(REWARD_RANGES)
     assert {"format", "feasibility", "makespan_quality", "makespan_declared"} <= set(REWARDS)
     assert REWARDS["operations"] is operations_reward and REWARDS["valid"] is valid_reward
+    assert REWARDS["checks"] is checks_reward
     with pytest.raises(ValueError, match="unknown reward function.*'accuracy'"):
         get_reward_funcs(["feasibility", "accuracy"])
     with pytest.raises(ValueError, match="at least one"):
@@ -237,12 +251,16 @@ def _check_ranges(problem, completions, reference):
         assert len(values) == len(completions)
         for value in values:
             assert isinstance(value, float) and not math.isnan(value) and low <= value <= high, (name, value)
-    # Consistency between rewards: feasible implies parsed, a full `operations` share, and a positive quality.
+    # Consistency between rewards: feasible implies parsed, full `operations`/`checks` shares, a positive quality;
+    # `checks` grades what `operations` counts all or nothing.
     for i in range(len(completions)):
+        assert got["checks"][i] >= got["operations"][i]
         if got["feasibility"][i] == 1.0:
-            assert got["format"][i] == got["operations"][i] == 1.0 and got["makespan_quality"][i] > 0
+            assert got["format"][i] == got["operations"][i] == got["checks"][i] == 1.0
+            assert got["makespan_quality"][i] > 0
         else:
-            assert got["makespan_quality"][i] == got["valid"][i] == 0.0 and got["operations"][i] < 1.0
+            assert got["makespan_quality"][i] == got["valid"][i] == 0.0
+            assert got["operations"][i] < 1.0 and got["checks"][i] < 1.0
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
