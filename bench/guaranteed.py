@@ -59,8 +59,15 @@ class BenchArguments:
     rule_samples: int = field(default=8, metadata={"help": "Samples per instance in the rule comparison."})
     trained_model: str = field(default="outputs/tiny-sft", metadata={"help": "Trained run for the rule comparison."})
     trained_problems: int = field(default=64, metadata={"help": "Held-out problems for the trained model."})
-    hidden_size: int = field(default=256, metadata={"help": "Width of the untrained tiny model."})
-    num_hidden_layers: int = field(default=4, metadata={"help": "Layers of the untrained tiny model."})
+    trained_data: str | None = field(
+        default=None, metadata={"help": "The run's dataset (default: the .jsonl in its data/ folder, as make train)."}
+    )
+    trained_split: str = field(
+        default="64,0", metadata={"help": "test_size,seed of the run's held-out split (recipes/tiny/sft: 64 and 0)."}
+    )
+    hidden_size: int = field(default=64, metadata={"help": "Width of the untrained tiny model."})
+    num_hidden_layers: int = field(default=2, metadata={"help": "Layers of the untrained tiny model."})
+    num_attention_heads: int = field(default=2, metadata={"help": "Attention (and key/value) heads."})
     seed: int = field(default=0)
 
 
@@ -70,7 +77,8 @@ def untrained_model(args: BenchArguments):
     tokenizer = build_tokenizer()
     model = build_model(
         tokenizer, hidden_size=args.hidden_size, intermediate_size=3 * args.hidden_size,
-        num_hidden_layers=args.num_hidden_layers, seed=args.seed,
+        num_hidden_layers=args.num_hidden_layers, num_attention_heads=args.num_attention_heads,
+        num_key_value_heads=args.num_attention_heads, max_position_embeddings=65536, seed=args.seed,
     )  # fmt: skip
     return model.eval(), tokenizer
 
@@ -205,11 +213,12 @@ def compare_rules(args: BenchArguments, model, tokenizer) -> None:
     from jssp_sft.solve import dataset_problems
 
     trained, trained_tokenizer = load_for_generation(run)
-    data = next((run / "data").glob("*.jsonl"), None)
+    data = args.trained_data or next((run / "data").glob("*.jsonl"), None)
     if data is None:
         print(f"\n(no dataset under {run / 'data'}: skipping the trained-model comparison)")
         return
-    held_out = dataset_problems(str(data), split="test")[: args.trained_problems]
+    test_size, seed = (int(x) for x in args.trained_split.split(","))
+    held_out = dataset_problems(str(data), split="test", test_size=test_size, seed=seed)[: args.trained_problems]
     problems = [(p.instance, p.bound) for p in held_out if p.bound]
     prompt_format = PromptFormat.from_pretrained(run)
     sampled = rule_gaps(trained, trained_tokenizer, prompt_format, problems, args.rule_samples, settings_of(args),

@@ -6,6 +6,8 @@ import random
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jssp_sft import Instance, verify
 from jssp_sft.benchmarks import load_benchmark
@@ -13,6 +15,7 @@ from jssp_sft.codec import parse_solution, scan_solution
 from jssp_sft.generation import SamplingSettings, encode_prompts
 from jssp_sft.guided import GuaranteedOutput, SolutionWriter, TokenVocabulary, guaranteed_generate
 from jssp_sft.modeling import load_model, load_tokenizer
+from jssp_sft.scheduling import ScheduleBuilder
 from jssp_sft.templates import CHAT_TEMPLATE, PromptFormat
 from jssp_sft.tiny import EOS_TOKEN, IM_START_TOKEN, PAD_TOKEN, SPECIAL_TOKENS, build_model, starjob_corpus
 
@@ -256,8 +259,8 @@ def test_top_k_1_and_a_tiny_top_p_sample_the_greedy_choice(tiny):
     greedy = guaranteed_generate(model, tokenizer, [prompt], settings=GREEDY, instances=[instance])
     top_k = SamplingSettings(temperature=3.0, top_k=1)
     top_p = SamplingSettings(temperature=3.0, top_p=1e-6)
-    for settings in (top_k, top_p):
-        sampled = guaranteed_generate(model, tokenizer, [prompt], num_samples=2, settings=settings, seed=0,
+    for sampling in (top_k, top_p):
+        sampled = guaranteed_generate(model, tokenizer, [prompt], num_samples=2, settings=sampling, seed=0,
                                       instances=[instance])  # fmt: skip
         assert sampled.texts[0] == greedy.texts[0] * 2
 
@@ -320,3 +323,18 @@ def test_solve_and_evaluate_with_guaranteed_decoding_and_repair(tiny_model_dir, 
     assert free["answered_rate"] == 0 and repaired["answered_rate"] == repaired["repaired_rate"] == 1
     assert guaranteed["feasible_rate"] == guaranteed["valid_rate"] == 1 and guaranteed["repaired_rate"] == 0
     assert "3 method(s)" in capsys.readouterr().out
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 10**9), jobs=st.integers(1, 8), machines=st.integers(1, 6))
+def test_insert_starts_every_operation_no_later_than_append_and_append_than_monotone(seed, jobs, machines):
+    """Why "insert" is the default start rule: for the same job choices, it never starts an operation later."""
+    rng = random.Random(seed)
+    instance = random_instance(rng, jobs, machines)
+    order = [j for j, route in enumerate(instance.jobs) for _ in route]
+    rng.shuffle(order)
+    starts = {}
+    for rule in ("insert", "append", "monotone"):
+        builder = ScheduleBuilder(instance)
+        starts[rule] = [builder.append(job, rule).start for job in order]
+    assert all(i <= a <= m for i, a, m in zip(starts["insert"], starts["append"], starts["monotone"]))
