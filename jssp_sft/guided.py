@@ -228,7 +228,7 @@ class SolutionWriter:
         return self._advance([], SOLUTION_HEADER + "\n")
 
     def choose(self, token_id: int) -> list[int]:
-        """Take the model's token at the current choice; return the ids to feed next (empty once finished)."""
+        """Take the model's token at the current choice; return the ids to feed next (nothing is fed once finished)."""
         if token_id not in dict(self.allowed):
             raise ValueError(f"token {token_id} is not allowed at this point")
         surface = self.vocabulary.surfaces[token_id]
@@ -273,8 +273,8 @@ class SolutionWriter:
             if not self._candidates:
                 pending += f"\n{MAKESPAN_PREFIX}{self.builder.makespan}"
                 ids = vocabulary.spell(pending)
-                self._emit(ids, pending, forced=True)
-                self._emit([self.eos_id], "", forced=True)
+                self._force(ids, pending)
+                self._force([self.eos_id], "")
                 self.finished = True
                 self.allowed = []
                 return chunk + ids  # the caller feeds nothing more: no choice follows
@@ -294,7 +294,7 @@ class SolutionWriter:
                     pending = pending[: len(pending) - len(tail)]
                     self._candidates = {j: tail + c for j, c in self._candidates.items()}
                     min_length = len(tail)
-                self._emit(ids, pending, forced=True)
+                self._force(ids, pending)
                 chunk = chunk + ids
                 pending = ""
             allowed = self._allowed(self._candidates, min_length)
@@ -307,7 +307,7 @@ class SolutionWriter:
                 (surface,) = surfaces
                 token_id = vocabulary.preferred_id(surface)
                 self._candidates = {j: c[len(surface) :] for j, c in self._candidates.items() if c.startswith(surface)}
-                self._emit([token_id], surface, forced=True)
+                self._force([token_id], surface)
                 chunk = chunk + [token_id]
                 min_length = 1
                 continue
@@ -322,11 +322,11 @@ class SolutionWriter:
                 found[token_id] = length
         return sorted(found.items())
 
-    def _emit(self, ids: list[int], text: str, forced: bool) -> None:
+    def _force(self, ids: list[int], text: str) -> None:
+        """Append forced tokens (spelling ``text``) to the solution."""
         self.ids.extend(ids)
         self.text_parts.append(text)
-        if forced:
-            self.num_forced += len(ids)
+        self.num_forced += len(ids)
 
 
 # ------------------------------------------------------------------------------------------------------ batches
