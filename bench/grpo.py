@@ -3,8 +3,10 @@
 From the ``make train`` model (``outputs/tiny-sft``; built first when missing), run the tiny GRPO recipe
 (``recipes/tiny/grpo/config.yaml``) for its fixed budget of steps, and solve the same held-out small instances with
 the model before and after, with free decoding and with guaranteed decoding (``JSSPSolver(decoding="guaranteed")``),
-the same number of samples per instance and the same sampling seed. Printed for each of the four: the feasible rate
-and mean gap of all samples (the rollouts' view), and of the best of the N samples per instance (the solver's view).
+the same number of samples per instance and the same sampling seed. Printed for each of the four: over all samples
+(the rollouts' view) the parse rate, the mean ``checks`` reward (the share of per-operation checks passed, which the
+tiny recipe rewards), the feasible rate and the mean gap of feasible samples; and over the best of the N samples per
+instance (the solver's view) the feasible rate and mean gap.
 The held-out instances are generated and solved by CP-SAT with a seed that neither the SFT data (seed 0) nor the GRPO
 prompts (seed 1) use.
 
@@ -29,6 +31,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from transformers import HfArgumentParser  # noqa: E402
 
+from jssp_sft import format_instance  # noqa: E402
+from jssp_sft.rewards import REWARDS  # noqa: E402
 from jssp_sft.scoring import summarize_reports  # noqa: E402
 
 
@@ -90,8 +94,14 @@ def evaluate(model_dir: str, problems: list, args: GRPOBenchArguments, decoding:
     reports = [sample.report for result in results for sample in result.samples]
     refs = [result.problem.bound for result in results for _ in result.samples]
     samples = summarize_reports(reports, refs)
+    # What the tiny recipe's dense reward measures, on the held-out answers (the rewards read the instance's text).
+    problem_texts = [format_instance(result.problem.instance) for result in results for _ in result.samples]
+    texts = [sample.text for result in results for sample in result.samples]
+    checks = REWARDS["checks"](problem_texts, texts)
     best_gaps = [result.gap for result in results if result.feasible and result.gap is not None]
     return {
+        "sample_parse_rate": samples["parse_rate"],
+        "sample_mean_checks": sum(checks) / len(checks),
         "sample_feasible_rate": samples["feasible_rate"],
         "sample_mean_gap": samples["mean_gap"],
         "sample_valid_rate": samples["valid_rate"],
@@ -154,20 +164,25 @@ def main(args: GRPOBenchArguments) -> int:
           f"{args.sft_dir}")  # fmt: skip
     print(f"held out: {len(problems)} instances ({args.eval_sizes}, seed {args.eval_seed}), {args.num_samples} samples "
           f"each, temperature {args.temperature}; gap against the CP-SAT makespan")  # fmt: skip
-    header = f"{'decoding':<11} {'model':<7} {'feasible':>9} {'mean gap':>9} {'best-of-N feasible':>19} {'best-of-N gap':>14}"
+    header = (
+        f"{'decoding':<11} {'model':<7} {'parsed':>7} {'checks':>7} {'feasible':>9} {'mean gap':>9} "
+        f"{'best-of-N feasible':>19} {'best-of-N gap':>14}"
+    )
     print(header)
     print("-" * len(header))
     for decoding in decodings:
         for name, numbers in (("SFT", before[decoding]), ("+GRPO", after[decoding])):
             print(
-                f"{decoding:<11} {name:<7} {_fmt(numbers['sample_feasible_rate']):>9} "
+                f"{decoding:<11} {name:<7} {_fmt(numbers['sample_parse_rate']):>7} "
+                f"{_fmt(numbers['sample_mean_checks']):>7} {_fmt(numbers['sample_feasible_rate']):>9} "
                 f"{_fmt(numbers['sample_mean_gap']):>9} {_fmt(numbers['best_of_n_feasible_rate']):>19} "
                 f"{_fmt(numbers['best_of_n_mean_gap']):>14}"
             )
     if training["first_logged"] and training["last_logged"]:
         first, last = training["first_logged"], training["last_logged"]
         print(f"rollouts during GRPO (first -> last logged step): reward {first['reward']:.3f} -> {last['reward']:.3f}, "
-              f"feasible {first.get('rollout/feasible_rate', 0):.3f} -> {last.get('rollout/feasible_rate', 0):.3f}")  # fmt: skip
+              f"feasible {first.get('rollout/feasible_rate', 0):.3f} -> {last.get('rollout/feasible_rate', 0):.3f}, "
+              f"mean length {first['completions/mean_length']:.0f} -> {last['completions/mean_length']:.0f} tokens")  # fmt: skip
     print(f"results: {Path(args.output_dir, 'bench_grpo.json')}")
     return 0
 

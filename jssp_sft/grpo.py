@@ -298,7 +298,8 @@ def train(script_args: GRPOScriptArguments, training_args, model_args):
     prompt_format = script_args.prompt_format(model_args.model_name_or_path)
     logger.info("prompts: %s", prompt_format)
     tokenizer = load_policy_tokenizer(model_args, training_args)
-    train_dataset, eval_dataset = load_prompt_datasets(script_args, training_args, prompt_format)
+    with training_args.main_process_first(desc="GRPO prompts"):  # one process generates/caches, the others read
+        train_dataset, eval_dataset = load_prompt_datasets(script_args, training_args, prompt_format)
     model, peft_config = load_policy(model_args, training_args)
 
     # One pushing path for `jssp-sft grpo` and `jssp-sft push`: the run is pushed once at the end, with our card.
