@@ -98,13 +98,16 @@ def _setup_logging(training_args) -> None:
     transformers.utils.logging.enable_explicit_format()
 
 
-def train(script_args: SFTScriptArguments, training_args, model_args, callbacks: list | None = None):
-    """Train, evaluate, save (and push) one run; returns the trainer. ``callbacks`` are added to the trainer's."""
+def build_trainer(script_args: SFTScriptArguments, training_args, model_args, callbacks: list | None = None):
+    """The ``SFTTrainer`` of a run, with its data and callbacks, before training: ``(trainer, data)``.
+
+    ``training_args.push_to_hub`` is taken out of the trainer's hands (``train`` pushes once at the end, with our
+    model card) and left on ``trainer.push_after_training``.
+    """
     from transformers import EarlyStoppingCallback, set_seed
     from trl import SFTTrainer, get_peft_config, get_quantization_config
 
     from .callbacks import GenerationEvalCallback
-    from .hub import push_run
     from .modeling import ensure_training_chat_template, load_tokenizer
 
     _setup_logging(training_args)
@@ -115,9 +118,6 @@ def train(script_args: SFTScriptArguments, training_args, model_args, callbacks:
         training_args.distributed_state.distributed_type, training_args.device,
     )  # fmt: skip
     logger.info("model %s, script %s", model_args, script_args)
-    checkpoint = training_args.resume_from_checkpoint or last_checkpoint(training_args.output_dir)
-    if checkpoint is not None:
-        logger.info("resuming from %s", checkpoint)
 
     prompt_format = script_args.prompt_format()
     tokenizer = load_tokenizer(
@@ -140,6 +140,7 @@ def train(script_args: SFTScriptArguments, training_args, model_args, callbacks:
         quantization_config=get_quantization_config(model_args),
         callbacks=callbacks,
     )
+    trainer.push_after_training = push_to_hub
     if data.eval_records:
         trainer.add_callback(
             GenerationEvalCallback(
@@ -156,7 +157,18 @@ def train(script_args: SFTScriptArguments, training_args, model_args, callbacks:
         trainer.add_callback(
             EarlyStoppingCallback(script_args.early_stopping_patience, script_args.early_stopping_threshold)
         )
+    return trainer, data
 
+
+def train(script_args: SFTScriptArguments, training_args, model_args, callbacks: list | None = None):
+    """Train, evaluate, save (and push) one run; returns the trainer. ``callbacks`` are added to the trainer's."""
+    from .hub import push_run
+
+    trainer, data = build_trainer(script_args, training_args, model_args, callbacks)
+    prompt_format = script_args.prompt_format()
+    checkpoint = training_args.resume_from_checkpoint or last_checkpoint(training_args.output_dir)
+    if checkpoint is not None:
+        logger.info("resuming from %s", checkpoint)
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
     metrics = dict(train_result.metrics, train_samples=len(data.train))
     trainer.log_metrics("train", metrics)
@@ -176,7 +188,7 @@ def train(script_args: SFTScriptArguments, training_args, model_args, callbacks:
         trainer.log_metrics("eval", eval_metrics)
         trainer.save_metrics("eval", eval_metrics)
 
-    if push_to_hub and trainer.accelerator.is_main_process:
+    if trainer.push_after_training and trainer.accelerator.is_main_process:
         url = push_run(
             training_args.output_dir,
             repo_id=training_args.hub_model_id or Path(training_args.output_dir).name,
