@@ -141,7 +141,7 @@ def _fmt(value) -> str:
 def main(args: QuickstartArguments) -> int:
     from .configs import make_sft_parser
     from .data import load_starjob
-    from .hub import LOSS_CURVE_FILE
+    from .hub import LOSS_CURVE_FILE, read_json
     from .sft import train
 
     started = time.perf_counter()
@@ -152,7 +152,16 @@ def main(args: QuickstartArguments) -> int:
     script_args, training_args, model_args = make_sft_parser().parse_args_and_config(
         ["--config", args.recipe, *overrides]
     )
-    trainer = train(script_args, training_args, model_args)
+    output_dir = Path(args.output_dir)
+    finished = read_json(output_dir / "trainer_state.json").get("global_step", 0) >= training_args.max_steps
+    if finished and (output_dir / "eval_results.json").is_file():
+        logger.warning(
+            "%s already holds a finished run: evaluating it (delete the directory to train again)", output_dir
+        )
+    else:
+        train(script_args, training_args, model_args)
+    state = read_json(output_dir / "trainer_state.json")
+    history = state["log_history"]
 
     # The held-out split exactly as training made it (same source, filters and seed), raw records.
     held_out = load_starjob(
@@ -165,21 +174,20 @@ def main(args: QuickstartArguments) -> int:
     )["test"]
     records = [held_out[i] for i in range(min(args.test_problems, len(held_out)))]
     scores = solve_held_out(args.output_dir, records, script_args.generation_eval_max_new_tokens)
-    curve = plot_loss_curve(trainer.state.log_history, Path(args.output_dir) / LOSS_CURVE_FILE)
+    curve = plot_loss_curve(history, output_dir / LOSS_CURVE_FILE)
 
-    train_losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
-    eval_losses = [e["eval_loss"] for e in trainer.state.log_history if "eval_loss" in e]
+    train_losses = [e["loss"] for e in history if "loss" in e]
     results = {
         "train_loss_first": train_losses[0] if train_losses else None,
         "train_loss_last": train_losses[-1] if train_losses else None,
-        "eval_loss": eval_losses[-1] if eval_losses else None,
-        "steps": trainer.state.global_step,
+        "eval_loss": read_json(output_dir / "eval_results.json").get("eval_loss"),  # the kept (best) model's
+        "steps": state["global_step"],
         "held_out_problems": len(records),
         **{k: scores[k] for k in ("parse_rate", "feasible_rate", "valid_rate", "mean_gap", "optimal_rate")},
         "violations": scores["violations"],
         "wall_time_s": time.perf_counter() - started,
     }
-    (Path(args.output_dir) / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n")
+    (output_dir / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n")
     rows = [
         ("steps", results["steps"]),
         ("train loss (first -> last)", f"{_fmt(results['train_loss_first'])} -> {_fmt(results['train_loss_last'])}"),

@@ -48,6 +48,14 @@ def test_quickstart_end_to_end(tmp_path, capsys):
     assert (out / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "model.safetensors").is_file() and (out / "jssp_sft_prompt.json").is_file()
 
+    # run again: the finished run is evaluated, not trained further
+    state = (out / "trainer_state.json").read_text()
+    assert cli_main(["quickstart", "--output_dir", str(out), "--recipe", str(small_recipe(tmp_path)),
+                     "--num_instances", "40", "--max_steps", "4", "--test_problems", "3"]) == 0  # fmt: skip
+    assert (out / "trainer_state.json").read_text() == state
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
+    assert json.loads((out / RESULTS_FILE).read_text())["parse_rate"] == results["parse_rate"]
+
 
 @pytest.mark.slow
 def test_make_train_defaults_learn_the_format(tmp_path):
