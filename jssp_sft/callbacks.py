@@ -63,12 +63,6 @@ class GenerationEvalCallback(TrainerCallback):
         self.references = [problem_text(p) for p in self.problems]
         self.reference_makespans = [reference_makespan(p) for p in self.problems]
 
-    def evaluate(self, model, tokenizer) -> dict[str, float]:
-        """Generate, score and return the ``eval_*`` numbers (also usable outside training)."""
-        prompts = [self.prompt_format.prompt_text(p, tokenizer) for p in self.problems]
-        out = generate(model, tokenizer, prompts, self.num_samples, self.settings, self.batch_size, seed=self.seed)
-        return self._score(out.texts, out.num_tokens, out.finished)
-
     def _score(self, texts, num_tokens, finished) -> dict[str, float]:
         n = self.num_samples
         predictions = [t for row in texts for t in row]
