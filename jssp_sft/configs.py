@@ -50,7 +50,7 @@ class SFTScriptArguments(ScriptArguments):
         default=DEFAULT_TEST_SIZE,
         metadata={
             "help": "Held-out share of the records (a fraction < 1, or a number of records >= 1), split off with the "
-            "run's seed; 0 disables evaluation. The Starjob authors held out 2%."
+            "run's seed; 0 disables evaluation. The Starjob authors held out 2%% (0.02)."
         },
     )
     generation_eval_problems: int = field(

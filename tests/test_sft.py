@@ -202,3 +202,13 @@ def test_train_command(tiny_model_dir, dataset_path, tmp_path):
     assert main(["train", *argv]) == 0
     assert (tmp_path / "model.safetensors").is_file() and (tmp_path / SETTINGS_FILE).is_file()
     assert not (tmp_path / "eval_results.json").exists()
+
+
+def test_help_of_the_training_commands_renders():
+    from jssp_sft import quickstart, sft
+    from jssp_sft.commands import push
+
+    for module in (sft, push, quickstart):
+        text = module.make_parser(prog="jssp-sft").format_help()
+        assert "--output_dir" in text
+    assert "2%" in " ".join(sft.make_parser().format_help().split())  # a literal % in a help text is escaped
