@@ -108,7 +108,10 @@ def _generate_batch(model, tokenizer, prompts, num_samples, settings: SamplingSe
         prefix_mask = attention_mask[:, :-1]
         positions = (prefix_mask.long().cumsum(-1) - 1).masked_fill(prefix_mask == 0, 0)
         prefix = model(
-            input_ids=input_ids[:, :-1], attention_mask=prefix_mask, position_ids=positions, use_cache=True,
+            input_ids=input_ids[:, :-1],
+            attention_mask=prefix_mask,
+            position_ids=positions,
+            use_cache=True,
             logits_to_keep=1,
         )
         cache = prefix.cache

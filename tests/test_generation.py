@@ -34,7 +34,7 @@ def test_batched_shared_prompt_pass_matches_one_by_one(model_and_tokenizer):
         assert shared.texts[i] == one.texts[i] * 3
     assert [len(t) for t in shared.texts] == [3, 3, 3]
     # a random model rarely says EOS: cut at max_new_tokens and marked unfinished
-    assert all(n <= 12 for row in one.num_tokens for n in row)
+    assert all(n <= GREEDY.max_new_tokens for row in one.num_tokens for n in row)
     assert one.total_tokens == sum(sum(r) for r in one.num_tokens)
 
 
@@ -49,24 +49,30 @@ def test_sampling_is_seeded_and_diverse(model_and_tokenizer):
 
 def test_stops_at_eos_and_restores_training_mode(tiny_model_dir):
     model, tokenizer = load_model(str(tiny_model_dir)), load_tokenizer(str(tiny_model_dir))
-    # overfit the model on one answer so that it says it and then EOS
-    prompt, answer = "J0:\nM0:5 \n", "Solution:\nJ0-M0: 0+5 -> 5"
-    prompt_ids = tokenizer(prompt)["input_ids"]
-    answer_ids = tokenizer(answer)["input_ids"] + [tokenizer.eos_token_id]
-    ids = torch.tensor([prompt_ids + answer_ids])
-    labels = torch.tensor([[-100] * len(prompt_ids) + answer_ids])
+    # overfit the model on two answers so that it says them and then EOS
+    pairs = [("J0:\nM0:5 \n", "Solution:\nJ0-M0: 0+5 -> 5"),
+             ("J0:\nM1:7 M0:3 \nJ1:\nM0:2 M1:4 \n", "Solution:\nJ1-M0: 0+2 -> 2, J0-M1: 0+7 -> 7")]  # fmt: skip
+    examples = []
+    for prompt, answer in pairs:
+        prompt_ids = tokenizer(prompt)["input_ids"]
+        answer_ids = tokenizer(answer)["input_ids"] + [tokenizer.eos_token_id]
+        examples.append(
+            (torch.tensor([prompt_ids + answer_ids]), torch.tensor([[-100] * len(prompt_ids) + answer_ids]))
+        )
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     model.train()
     for _ in range(150):
-        optimizer.zero_grad()
-        model(input_ids=ids, labels=labels).loss.backward()
-        optimizer.step()
-    out = generate(
-        model, tokenizer, [prompt], num_samples=2, settings=SamplingSettings(max_new_tokens=60, temperature=0.1)
-    )
+        for ids, labels in examples:
+            optimizer.zero_grad()
+            model(input_ids=ids, labels=labels).loss.backward()
+            optimizer.step()
+    # one batch: the short prompt is left-padded; its samples share one prompt pass
+    settings = SamplingSettings(max_new_tokens=60, temperature=0.1)
+    out = generate(model, tokenizer, [p for p, _ in pairs], num_samples=2, settings=settings, batch_size=2)
     assert model.training
-    assert out.texts == [[answer, answer]]
-    assert out.finished == [[True, True]] and out.num_tokens == [[len(answer_ids)] * 2]
+    assert out.texts == [[answer, answer] for _, answer in pairs]
+    assert all(out.finished[i] == [True, True] for i in range(2))
+    assert out.num_tokens[0] == [len(tokenizer(pairs[0][1])["input_ids"]) + 1] * 2
 
 
 def test_rejects_bad_arguments(model_and_tokenizer):
