@@ -16,9 +16,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("jssp_sft.commands.verify", "Check a schedule (or a model's output) against an instance"),
     "generate": ("jssp_sft.commands.generate", "Generate Starjob-format records: random instances solved by CP-SAT"),
     "data-report": ("jssp_sft.commands.data_report", "Count, validate and verify a Starjob data source"),
+    "solve": ("jssp_sft.commands.solve", "Best-of-N answers of a model on benchmarks or Starjob records (JSONL)"),
     "evaluate": ("jssp_sft.commands.evaluate", "Report on solve results beside dispatching rules, CP-SAT and papers"),
     "gantt": ("jssp_sft.commands.gantt", "Draw a schedule as a Gantt chart (PNG)"),
-    "solve": ("jssp_sft.commands.solve", "Best-of-N answers of a model on benchmarks or Starjob records (JSONL)"),
     "train": ("jssp_sft.sft", "Fine-tune a model on Starjob with TRL's SFTTrainer (recipes/*/sft/*.yaml)"),
     "quickstart": ("jssp_sft.quickstart", "Generate data, build the tiny model, train it on CPU, score it (make train)"),
     "push": ("jssp_sft.commands.push", "Push a training run (adapter, or --merge for the merged model) to the Hub"),
@@ -27,7 +27,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def add_positional(parser: argparse.ArgumentParser, field_name: str, help: str | None = None) -> None:
-    """Let the dataclass field ``field_name`` also be given as the first bare argument (``jssp-sft push DIR``)."""
+    """Let the dataclass field ``field_name`` also be given as the first bare argument (``jssp-sft push DIR``).
+
+    Its ``--flag`` becomes optional (either form may give it); the dataclass's ``__post_init__`` says when neither did.
+    """
+    for action in parser._actions:
+        if action.dest == field_name and action.option_strings:
+            action.required = False
     parser.add_argument(field_name, nargs="?", default=argparse.SUPPRESS, help=help or f"same as --{field_name}")
 
 
@@ -51,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     name, rest = argv[0], argv[1:]
     module = importlib.import_module(COMMANDS[name][0])
     command_parser = module.make_parser(prog=f"jssp-sft {name}")
-    parsed = command_parser.parse_args_and_config(rest)
+    try:
+        parsed = command_parser.parse_args_and_config(rest)
+    except ValueError as err:  # an argument dataclass rejected its values: a usage error, not a crash
+        command_parser.error(str(err))
     return module.main(*parsed) or 0
 
 

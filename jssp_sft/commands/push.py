@@ -16,8 +16,10 @@ from ..cli import add_positional
 class PushArguments:
     """Arguments of ``jssp-sft push``."""
 
-    output_dir: str = field(metadata={"help": "The run to push: the output_dir of `jssp-sft train`."})
     repo_id: str = field(metadata={"help": "Hub repository to create or update, `user/name` or `org/name`."})
+    output_dir: str | None = field(
+        default=None, metadata={"help": "The run to push: the output_dir of `jssp-sft train` (or a bare argument)."}
+    )
     merge: bool = field(default=False, metadata={"help": "Merge the LoRA adapter into the base model and push that."})
     private: bool | None = field(default=None, metadata={"help": "Create the repository private (default: Hub's)."})
     revision: str | None = field(default=None, metadata={"help": "Branch to push to (created when missing)."})
@@ -33,9 +35,6 @@ def make_parser(prog: str | None = None):
 
     parser = TrlParser((PushArguments,), prog=prog)
     add_positional(parser, "output_dir", help="the run to push (same as --output_dir)")
-    for action in parser._actions:  # the flag becomes optional: the bare argument may give it instead
-        if action.dest == "output_dir" and action.option_strings:
-            action.required = False
     return parser
 
 
