@@ -20,9 +20,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("jssp_sft.commands.evaluate", "Report on solve results beside dispatching rules, CP-SAT and papers"),
     "gantt": ("jssp_sft.commands.gantt", "Draw a schedule as a Gantt chart (PNG)"),
     "train": ("jssp_sft.sft", "Fine-tune a model on Starjob with TRL's SFTTrainer (recipes/*/sft/*.yaml)"),
-    "quickstart": ("jssp_sft.quickstart", "Generate data, build the tiny model, train it on CPU, score it (make train)"),
+    "quickstart": (
+        "jssp_sft.quickstart",
+        "Generate data, build and train the tiny model on CPU, score it (make train)",
+    ),
     "push": ("jssp_sft.commands.push", "Push a training run (adapter, or --merge for the merged model) to the Hub"),
-    "grpo": ("jssp_sft.grpo", "Reinforce a model with the verifier as reward: TRL's GRPOTrainer (recipes/*/grpo/*.yaml)"),
+    "grpo": (
+        "jssp_sft.grpo",
+        "Reinforce a model with the verifier as reward (TRL's GRPOTrainer, recipes/*/grpo/*.yaml)",
+    ),
 }
 
 
