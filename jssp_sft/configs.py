@@ -106,7 +106,8 @@ class SFTScriptArguments(ScriptArguments):
 
 
 class RecipeParser(TrlParser):
-    """``TrlParser`` that also records which recipe file was read (``--config``) as ``recipe_name``."""
+    """``TrlParser`` that also records which recipe file was read (``--config``) as the script arguments'
+    ``recipe_name`` (SFT and GRPO), for the model card."""
 
     def parse_args_and_config(self, args=None, **kwargs):
         import sys
@@ -115,7 +116,7 @@ class RecipeParser(TrlParser):
         config_path = argv[argv.index("--config") + 1] if "--config" in argv[:-1] else None
         parsed = super().parse_args_and_config(argv, **kwargs)
         for obj in parsed:
-            if isinstance(obj, SFTScriptArguments) and obj.recipe_name is None:
+            if getattr(obj, "recipe_name", False) is None:
                 obj.recipe_name = config_path
         return parsed
 

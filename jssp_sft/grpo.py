@@ -16,13 +16,13 @@ the last checkpoint in ``output_dir``; saves and pushes like ``jssp_sft.sft``.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trl import GRPOConfig, ModelConfig, ScriptArguments, TrlParser
+from trl import GRPOConfig, ModelConfig, ScriptArguments
 
+from .configs import RecipeParser
 from .rewards import REWARDS, get_reward_funcs
 from .templates import TEMPLATES, PromptFormat
 
@@ -125,24 +125,9 @@ class GRPOScriptArguments(ScriptArguments):
         return saved
 
 
-class GRPORecipeParser(TrlParser):
-    """``TrlParser`` that also records which recipe file was read (``--config``) as ``recipe_name``."""
-
-    def parse_args_and_config(self, args=None, **kwargs):
-        import sys
-
-        argv = list(sys.argv[1:] if args is None else args)
-        config_path = argv[argv.index("--config") + 1] if "--config" in argv[:-1] else None
-        parsed = super().parse_args_and_config(argv, **kwargs)
-        for obj in parsed:
-            if isinstance(obj, GRPOScriptArguments) and obj.recipe_name is None:
-                obj.recipe_name = config_path
-        return parsed
-
-
-def make_parser(prog: str | None = None) -> GRPORecipeParser:
+def make_parser(prog: str | None = None) -> RecipeParser:
     """The parser of ``jssp-sft grpo`` and ``python -m jssp_sft.grpo``: script, GRPO and model arguments."""
-    return GRPORecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig), prog=prog)
+    return RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig), prog=prog)
 
 
 # ------------------------------------------------------------------------------------------------------ prompts
@@ -285,10 +270,9 @@ def train(script_args: GRPOScriptArguments, training_args, model_args):
     from transformers import set_seed
     from trl import GRPOTrainer, get_quantization_config
 
-    from .hub import push_run
-    from .sft import _setup_logging, last_checkpoint, save_run_info
+    from .sft import finish_run, last_checkpoint, run_info_of, setup_logging
 
-    _setup_logging(training_args)
+    setup_logging(training_args)
     set_seed(training_args.seed)
     logger.info("model %s, script %s", model_args, script_args)
     checkpoint = training_args.resume_from_checkpoint or last_checkpoint(training_args.output_dir)
@@ -315,45 +299,16 @@ def train(script_args: GRPOScriptArguments, training_args, model_args):
         quantization_config=get_quantization_config(model_args) if isinstance(model, str) else None,
     )
 
+    trainer.push_after_training = push_to_hub
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
-    metrics = dict(train_result.metrics, train_samples=len(train_dataset))
-    trainer.log_metrics("train", metrics)
-    trainer.save_metrics("train", metrics)
-    trainer.save_state()
-    trainer.save_model(training_args.output_dir)
-    if trainer.accelerator.is_main_process:
-        prompt_format.save_pretrained(training_args.output_dir)
-        info_path = save_run_info(training_args.output_dir, script_args, model_args, training_args)
-        info = json.loads(info_path.read_text())
-        info.update(
-            trainer="grpo",
-            dataset=prompt_source(script_args, training_args.output_dir),
-            reward_funcs=list(script_args.reward_funcs),
-            reward_weights=training_args.reward_weights,
-        )
-        info_path.write_text(json.dumps(info, indent=2, default=str) + "\n")
-        trainer.model.config.use_cache = True
-        if not hasattr(trainer.model, "peft_config"):
-            trainer.model.config.save_pretrained(training_args.output_dir)
-
-    if eval_dataset is not None:
-        eval_metrics = trainer.evaluate()
-        eval_metrics["eval_samples"] = len(eval_dataset)
-        trainer.log_metrics("eval", eval_metrics)
-        trainer.save_metrics("eval", eval_metrics)
-
-    if push_to_hub and trainer.accelerator.is_main_process:
-        url = push_run(
-            training_args.output_dir,
-            repo_id=training_args.hub_model_id or Path(training_args.output_dir).name,
-            private=training_args.hub_private_repo,
-            token=training_args.hub_token,
-            revision=training_args.hub_revision,
-        )
-        logger.info("pushed to %s", url)
-    trainer.accelerator.wait_for_everyone()
-    if hasattr(trainer, "end"):
-        trainer.end()
+    run_info = run_info_of(script_args, model_args, training_args)
+    run_info.update(
+        trainer="grpo",
+        dataset=prompt_source(script_args, training_args.output_dir),
+        reward_funcs=list(script_args.reward_funcs),
+        reward_weights=training_args.reward_weights,
+    )
+    finish_run(trainer, train_result, len(train_dataset), prompt_format, run_info, eval_dataset)
     return trainer
 
 

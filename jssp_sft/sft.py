@@ -81,7 +81,8 @@ def last_checkpoint(output_dir: str) -> str | None:
     return get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
 
 
-def _setup_logging(training_args) -> None:
+def setup_logging(training_args) -> None:
+    """Log format and levels of a training process (the main process logs at info, the others at warning)."""
     import datasets
     import transformers
 
@@ -110,7 +111,7 @@ def build_trainer(script_args: SFTScriptArguments, training_args, model_args, ca
     from .callbacks import GenerationEvalCallback
     from .modeling import ensure_training_chat_template, load_tokenizer
 
-    _setup_logging(training_args)
+    setup_logging(training_args)
     set_seed(training_args.seed)
     logger.warning(
         "process rank %d of %d (%s), device %s",
@@ -162,33 +163,42 @@ def build_trainer(script_args: SFTScriptArguments, training_args, model_args, ca
 
 def train(script_args: SFTScriptArguments, training_args, model_args, callbacks: list | None = None):
     """Train, evaluate, save (and push) one run; returns the trainer. ``callbacks`` are added to the trainer's."""
-    from .hub import push_run
-
     trainer, data = build_trainer(script_args, training_args, model_args, callbacks)
-    prompt_format = script_args.prompt_format()
     checkpoint = training_args.resume_from_checkpoint or last_checkpoint(training_args.output_dir)
     if checkpoint is not None:
         logger.info("resuming from %s", checkpoint)
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
-    metrics = dict(train_result.metrics, train_samples=len(data.train))
+    run_info = run_info_of(script_args, model_args, training_args)
+    finish_run(trainer, train_result, len(data.train), script_args.prompt_format(), run_info, data.eval)
+    return trainer
+
+
+def finish_run(trainer, train_result, num_train: int, prompt_format, run_info: dict, eval_dataset=None):
+    """The end of a training run (SFT or GRPO): metrics, state, model, prompt settings and run info saved, the final
+    evaluation, and the push to the Hub with our model card when the recipe asked for it (``push_after_training``).
+    """
+    from .hub import push_run
+
+    training_args = trainer.args
+    metrics = dict(train_result.metrics, train_samples=num_train)
     trainer.log_metrics("train", metrics)
     trainer.save_metrics("train", metrics)
     trainer.save_state()
     trainer.save_model(training_args.output_dir)
     if trainer.accelerator.is_main_process:
         prompt_format.save_pretrained(training_args.output_dir)
-        save_run_info(training_args.output_dir, script_args, model_args, training_args)
+        (Path(training_args.output_dir) / RUN_INFO_FILE).write_text(json.dumps(run_info, indent=2, default=str) + "\n")
         trainer.model.config.use_cache = True
         if not hasattr(trainer.model, "peft_config"):
             trainer.model.config.save_pretrained(training_args.output_dir)
 
-    if data.eval is not None:
+    if eval_dataset is not None:
         eval_metrics = trainer.evaluate()
-        eval_metrics["eval_samples"] = len(data.eval)
+        eval_metrics["eval_samples"] = len(eval_dataset)
         trainer.log_metrics("eval", eval_metrics)
         trainer.save_metrics("eval", eval_metrics)
 
-    if trainer.push_after_training and trainer.accelerator.is_main_process:
+    if getattr(trainer, "push_after_training", False) and trainer.accelerator.is_main_process:
         url = push_run(
             training_args.output_dir,
             repo_id=training_args.hub_model_id or Path(training_args.output_dir).name,
@@ -200,7 +210,6 @@ def train(script_args: SFTScriptArguments, training_args, model_args, callbacks:
     trainer.accelerator.wait_for_everyone()
     if hasattr(trainer, "end"):
         trainer.end()  # transformers >= 5.18: finish the trackers and the process group
-    return trainer
 
 
 def main(script_args: SFTScriptArguments, training_args, model_args) -> int:
@@ -209,10 +218,10 @@ def main(script_args: SFTScriptArguments, training_args, model_args) -> int:
     return 0
 
 
-def save_run_info(output_dir: str, script_args, model_args, training_args) -> Path:
-    """What the model card needs later: the recipe, base model, dataset and settings of the run."""
+def run_info_of(script_args, model_args, training_args) -> dict:
+    """What the model card needs later (``jssp_sft_run.json``): the recipe, base model, dataset and settings."""
     training = {k: v for k, v in training_args.to_dict().items() if "token" not in k}
-    info = {
+    return {
         "recipe": script_args.recipe_name,
         "base_model": model_args.model_name_or_path,
         "dataset": script_args.dataset_name,
@@ -220,9 +229,6 @@ def save_run_info(output_dir: str, script_args, model_args, training_args) -> Pa
         "model_args": asdict(model_args),
         "training_args": training,
     }
-    path = Path(output_dir) / RUN_INFO_FILE
-    path.write_text(json.dumps(info, indent=2, default=str) + "\n")
-    return path
 
 
 def make_parser(prog: str | None = None):

@@ -39,11 +39,15 @@ def test_quickstart_end_to_end(tmp_path, capsys):
                      "--num_instances", "40", "--max_steps", "4", "--test_problems", "3"])  # fmt: skip
     assert code == 0
     printed = capsys.readouterr().out
-    for row in ("train loss", "eval loss", "parse rate (3 held-out problems)", "feasible rate", "mean gap"):
+    for row in ("3 held-out problems", "train loss", "eval loss", "parse rate", "feasible rate", "mean gap",
+                "free decoding", "guaranteed decoding"):  # fmt: skip
         assert row in printed
     results = json.loads((out / RESULTS_FILE).read_text())
     assert results["steps"] == 4 and results["held_out_problems"] == 3
-    assert 0 <= results["parse_rate"] <= 1 and 0 <= results["feasible_rate"] <= 1
+    assert 0 <= results["free"]["parse_rate"] <= 1 and 0 <= results["free"]["feasible_rate"] <= 1
+    # Guaranteed decoding answers every problem feasibly, with the right makespan, whatever the model learned.
+    assert results["guaranteed"]["feasible_rate"] == results["guaranteed"]["valid_rate"] == 1.0
+    assert results["guaranteed"]["mean_gap"] >= 0
     assert results["train_loss_first"] > 0 and results["eval_loss"] > 0
     assert (out / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "model.safetensors").is_file() and (out / "jssp_sft_prompt.json").is_file()
@@ -54,7 +58,7 @@ def test_quickstart_end_to_end(tmp_path, capsys):
                      "--num_instances", "40", "--max_steps", "4", "--test_problems", "3"]) == 0  # fmt: skip
     assert (out / "trainer_state.json").read_text() == state
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
-    assert json.loads((out / RESULTS_FILE).read_text())["parse_rate"] == results["parse_rate"]
+    assert json.loads((out / RESULTS_FILE).read_text())["free"] == results["free"]
 
 
 @pytest.mark.slow
@@ -62,5 +66,5 @@ def test_make_train_defaults_learn_the_format(tmp_path):
     """The real `make train` run: after its few minutes the tiny model writes parseable, finished answers."""
     assert main(QuickstartArguments(output_dir=str(tmp_path))) == 0
     results = json.loads((tmp_path / RESULTS_FILE).read_text())
-    assert results["parse_rate"] > 0.5
+    assert results["free"]["parse_rate"] > 0.5 and results["guaranteed"]["feasible_rate"] == 1.0
     assert results["train_loss_last"] < results["train_loss_first"] / 3
