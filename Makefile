@@ -1,5 +1,5 @@
 # jssp-sft developer commands. Every target installs what it needs first, so each works on a fresh clone.
-.PHONY: install test test-slow train bench quality style clean
+.PHONY: install test test-slow train bench bench-grpo quality style clean
 
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
@@ -32,8 +32,17 @@ test-slow: install
 train: install
 	$(VENV)/bin/jssp-sft quickstart --output_dir $(OUTPUT_DIR)
 
+# Speed and memory targets, each printed as a ratio against a baseline measured in the same run (15-25 min on 2 cores).
 bench: install
 	$(PYTHON) bench/verify.py
+	$(PYTHON) bench/data.py
+	$(PYTHON) bench/train.py
+	$(PYTHON) bench/generate.py
+	$(PYTHON) bench/guaranteed.py
+
+# GRPO before/after on the `make train` model (about 10 min on 2 cores).
+bench-grpo: install
+	$(PYTHON) bench/grpo.py
 
 quality: install
 	$(VENV)/bin/ruff check $(check_dirs)
