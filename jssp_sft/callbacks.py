@@ -16,7 +16,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from .codec import parse_solution
+from .codec import record_makespan
 from .generation import SamplingSettings, generate
 from .scoring import score_predictions
 from .templates import PromptFormat, problem_text
@@ -25,14 +25,6 @@ from .templates import PromptFormat, problem_text
 logger = logging.getLogger(__name__)
 
 GENERATIONS_DIR = "generations"
-
-
-def reference_makespan(record: Mapping) -> float | None:
-    """The makespan of a record's reference solution (its ``output``), or ``None`` when it has none."""
-    try:
-        return float(parse_solution(record["output"]).makespan) or None
-    except (KeyError, ValueError, TypeError):
-        return None
 
 
 class GenerationEvalCallback(TrainerCallback):
@@ -61,7 +53,7 @@ class GenerationEvalCallback(TrainerCallback):
         self.batch_size = batch_size
         self.seed = seed
         self.references = [problem_text(p) for p in self.problems]
-        self.reference_makespans = [reference_makespan(p) for p in self.problems]
+        self.reference_makespans = [record_makespan(p) for p in self.problems]
 
     def _score(self, texts, num_tokens, finished) -> dict[str, float]:
         n = self.num_samples

@@ -378,3 +378,20 @@ def to_record(instance: Instance, schedule: Schedule, include_makespan: bool = T
         "output": format_solution(schedule, include_makespan=include_makespan),
         "matrix": format_matrix(instance, schedule),
     }
+
+
+def record_makespan(record) -> int | float | None:
+    """The reference makespan of a Starjob record: its ``makespan`` field (``jssp-sft generate`` writes one), else the
+    ``matrix``'s solver makespan, else the makespan of its ``output``; ``None`` when it has none of them."""
+    value = record.get("makespan")
+    if value is None and record.get("matrix"):
+        try:
+            value = parse_matrix(record["matrix"]).makespan
+        except ValueError:
+            value = None
+    if value is None and record.get("output"):
+        try:
+            value = parse_solution(record["output"]).makespan or None
+        except ValueError:
+            value = None
+    return value

@@ -155,10 +155,10 @@ def prompt_row(problem, prompt_format: PromptFormat, reference: float | None) ->
 
 def records_to_prompts(records, prompt_format: PromptFormat, num_proc: int | None = None):
     """Starjob records (a ``Dataset``) -> prompt-only rows, the reference makespan read from each record's output."""
-    from .callbacks import reference_makespan
+    from .codec import record_makespan
 
     def to_row(record: dict) -> dict:
-        return prompt_row(record, prompt_format, reference_makespan(record))
+        return prompt_row(record, prompt_format, record_makespan(record))
 
     columns = records.column_names
     if isinstance(columns, dict):  # a DatasetDict: every split has the same raw columns

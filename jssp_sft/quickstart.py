@@ -93,7 +93,7 @@ def solve_held_out(output_dir: str | Path, records: list[dict], max_new_tokens: 
     import evaluate
 
     from . import metrics
-    from .callbacks import reference_makespan
+    from .codec import record_makespan
     from .generation import SamplingSettings, generate
     from .guided import guaranteed_generate
     from .modeling import load_for_generation
@@ -110,7 +110,7 @@ def solve_held_out(output_dir: str | Path, records: list[dict], max_new_tokens: 
         scores[decoding] = metric.compute(
             predictions=[samples[0] for samples in out.texts],
             references=[problem_text(r) for r in records],
-            reference_makespans=[reference_makespan(r) for r in records],
+            reference_makespans=[record_makespan(r) for r in records],
         )
     return scores
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .codec import format_solution, parse_instance, parse_matrix, parse_solution
+from .codec import format_solution, parse_instance, parse_solution, record_makespan
 from .generation import GenerationOutput, SamplingSettings, prompt_token_ids
 from .instance import Instance
 from .schedule import Operation, Schedule
@@ -140,11 +140,9 @@ class Problem:
 
     @classmethod
     def from_record(cls, record: Mapping, id: str | None = None, group: str = "dataset") -> Problem:
-        """A Starjob record; its bound is the solver's makespan (``makespan`` field, else the ``matrix``'s)."""
+        """A Starjob record; its bound is the solver's makespan (``codec.record_makespan``)."""
         instance = parse_instance(record["input"], num_machines=record.get("num_machines"))
-        bound = record.get("makespan")
-        if bound is None and record.get("matrix"):
-            bound = parse_matrix(record["matrix"]).makespan
+        bound = record_makespan(record)
         status = record.get("solver_status")
         return cls(
             id=str(record.get("id") or id or "record"),

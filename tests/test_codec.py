@@ -265,3 +265,13 @@ def test_schedule_keeps_operations_sorted_by_start():
     schedule = Schedule(((0, 1, 0, 5, 2, 7), (1, 0, 1, 0, 3, 3)))
     assert [op.start for op in schedule.operations] == [0, 5]
     assert schedule.makespan == 7
+
+
+def test_record_makespan_prefers_the_solver_fields(example_instance):
+    from jssp_sft.codec import record_makespan
+
+    record = to_record(example_instance, parse_solution(EXAMPLE_OUTPUT))
+    assert record_makespan(record) == 29  # from the matrix
+    assert record_makespan({**record, "makespan": 31}) == 31
+    assert record_makespan({"output": record["output"]}) == 29
+    assert record_makespan({"output": "garbage", "matrix": "bad"}) is None

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jssp_sft.callbacks import reference_makespan
+from jssp_sft import parse_solution
 from jssp_sft.grpo import (
     GRPOScriptArguments,
     benchmarks_to_prompts,
@@ -96,7 +96,7 @@ def test_starjob_records_become_prompts_with_their_reference(records_file, templ
     assert sorted(prompts.column_names) == ["num_jobs", "num_machines", "prompt", "reference_makespan"]
     for record, row in zip(records, prompts):
         assert row["prompt"] == prompt_format.prompt_example(record)["prompt"]
-        assert row["reference_makespan"] == reference_makespan(record) == record["makespan"]
+        assert row["reference_makespan"] == parse_solution(record["output"]).makespan == record["makespan"]
         assert (row["num_jobs"], row["num_machines"]) == (record["num_jobs"], record["num_machines"])
 
 
