@@ -49,7 +49,8 @@ class SamplingSettings:
         return not self.do_sample or self.temperature == 0
 
 
-def _eos_token_ids(model, tokenizer) -> list[int]:
+def eos_token_ids(model, tokenizer) -> list[int]:
+    """The ids that end an answer: the tokenizer's EOS first, then the model's generation-config EOS ids."""
     ids = model.generation_config.eos_token_id
     ids = [] if ids is None else [ids] if isinstance(ids, int) else list(ids)
     if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
@@ -155,7 +156,7 @@ def generate(
         raise ValueError("num_samples and batch_size must be >= 1")
     if settings.greedy and num_samples > 1:
         logger.warning("greedy decoding with num_samples=%d gives %d identical samples", num_samples, num_samples)
-    eos_ids = _eos_token_ids(model, tokenizer)
+    eos_ids = eos_token_ids(model, tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_ids[0]
     if seed is not None:
         torch.manual_seed(seed)

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .codec import MAKESPAN_PREFIX, OPERATION_SEPARATOR, SOLUTION_HEADER, format_operation, parse_instance
-from .generation import GenerationOutput, SamplingSettings, _eos_token_ids, encode_prompts
+from .generation import GenerationOutput, SamplingSettings, encode_prompts, eos_token_ids
 from .instance import Instance
 from .schedule import Operation, Schedule
 from .scheduling import START_RULES, ScheduleBuilder
@@ -498,7 +498,7 @@ def guaranteed_generate(
     if settings.greedy and num_samples > 1:
         logger.warning("greedy decoding with num_samples=%d gives %d identical samples", num_samples, num_samples)
     vocabulary = TokenVocabulary.of(tokenizer)
-    eos_id = _eos_token_ids(model, tokenizer)[0]
+    eos_id = eos_token_ids(model, tokenizer)[0]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_id
     if seed is not None:
         torch.manual_seed(seed)

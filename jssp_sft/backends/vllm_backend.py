@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 
-from ..generation import GenerationOutput, SamplingSettings, _eos_token_ids, prompt_token_ids
+from ..generation import GenerationOutput, SamplingSettings, eos_token_ids, prompt_token_ids
 
 
 logger = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class VLLMBackend:
             generation_config = GenerationConfig.from_pretrained(config_source)
         except OSError:
             generation_config = GenerationConfig()
-        eos = _eos_token_ids(SimpleNamespace(generation_config=generation_config), tokenizer)
+        eos = eos_token_ids(SimpleNamespace(generation_config=generation_config), tokenizer)
         return cls(llm, tokenizer, eos, lora_request)
 
     def sampling_params(self, num_samples: int, settings: SamplingSettings, seed: int | None = None):
