@@ -7,7 +7,7 @@ the convention of the Starjob authors' checker.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 
@@ -30,7 +30,7 @@ class Schedule:
     """
 
     operations: tuple[Operation, ...]
-    declared_makespan: int | float | None = field(default=None, compare=True)
+    declared_makespan: int | float | None = None
 
     def __post_init__(self):
         ops = tuple(op if isinstance(op, Operation) else Operation(*op) for op in self.operations)

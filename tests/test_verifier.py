@@ -75,7 +75,7 @@ def test_each_violation_kind_is_reported(example_instance, kind):
 def test_extra_operation_on_a_ragged_instance():
     instance = Instance((((0, 3),), ((0, 2), (1, 4))), 2)
     report = verify(instance, "J0-M0: 0+3 -> 3, J1-M0: 3+2 -> 5, J1-M1: 5+4 -> 9, J1-M1: 9+4 -> 13")
-    assert kinds(report) == {EXTRA_OPERATION, MACHINE_OVERLAP} or EXTRA_OPERATION in kinds(report)
+    assert EXTRA_OPERATION in kinds(report) and not report.feasible
     report = verify(instance, "J0-M0: 0+3 -> 3, J0-M1: 3+3 -> 6, J1-M0: 3+2 -> 5, J1-M1: 6+4 -> 10")
     assert EXTRA_OPERATION in kinds(report) and not report.feasible
 
