@@ -4,11 +4,11 @@ the whole loading path (read, validate, token-length filter, split, format, toke
     python bench/data.py [--num_instances 400] [--num_records 20000]
 
 Generation: ``--num_instances`` random 6x6 instances (durations 5-500) solved with a 1 s CP-SAT limit by
-``jssp_sft.generator.generate_dataset`` on 1 and then 2 processes (process start-up included); prints both rates and
+``jssp_sft.data.generator.generate_dataset`` on 1 and then 2 processes (process start-up included); prints both rates and
 the speed-up from the second process, and checks that both files are byte-identical.
 
 Loading: a ``--num_records`` JSONL file of Starjob records (2x2 to 10x10, schedules from a dispatching rule, so that
-writing it takes seconds) goes through ``jssp_sft.data.load_starjob`` (with the tiny tokenizer's token-length filter)
+writing it takes seconds) goes through ``jssp_sft.data.loading.load_starjob`` (with the tiny tokenizer's token-length filter)
 and ``format_dataset``, then every example is tokenized as ``SFTTrainer`` does (prompt + completion + EOS). The
 baseline, timed in the same run, does the same work one record at a time: ``json.loads``, ``record_problem``,
 ``PromptFormat.training_example``, one tokenizer call and the length check (the package's path tokenizes twice: once
@@ -47,7 +47,7 @@ def cpu_seconds() -> float:
 
 
 def bench_generation(args: BenchArguments, workdir: Path) -> None:
-    from jssp_sft.generator import GenerateArguments, generate_dataset
+    from jssp_sft.data.generator import GenerateArguments, generate_dataset
 
     rates, files = {}, {}
     for num_proc in (1, 2):
@@ -78,7 +78,7 @@ def bench_generation(args: BenchArguments, workdir: Path) -> None:
 def write_records(path: Path, num_records: int, seed: int = 0) -> None:
     """Starjob records of 2x2 to 10x10 instances, scheduled by non-delay MOPNR (fast; every record is feasible)."""
     from jssp_sft import Instance, to_record
-    from jssp_sft.baselines import dispatching_rule
+    from jssp_sft.solvers.dispatching import dispatching_rule
 
     rng = random.Random(seed)
     with path.open("w") as handle:
@@ -92,7 +92,7 @@ def write_records(path: Path, num_records: int, seed: int = 0) -> None:
 
 def naive_loading(path: Path, tokenizer, prompt_format, max_length: int) -> int:
     """The baseline, doing the same work one record at a time: parse, validate, format, tokenize, length filter."""
-    from jssp_sft.data import record_problem
+    from jssp_sft.data.loading import record_problem
 
     tokens = 0
     with path.open() as handle:
@@ -110,7 +110,7 @@ def naive_loading(path: Path, tokenizer, prompt_format, max_length: int) -> int:
 def pipeline_loading(path: Path, tokenizer, prompt_format, max_length: int, cache_dir: str) -> tuple[int, dict]:
     """The package's path: load_starjob (read, validate, token-length filter, split) -> format_dataset -> tokenize
     (batched, as SFTTrainer's own preprocessing does). Returns the tokens and each stage's seconds."""
-    from jssp_sft.data import format_dataset, load_starjob
+    from jssp_sft.data.loading import format_dataset, load_starjob
 
     seconds = {}
     began = time.perf_counter()
@@ -136,8 +136,8 @@ def pipeline_loading(path: Path, tokenizer, prompt_format, max_length: int, cach
 def bench_loading(args: BenchArguments, workdir: Path) -> None:
     import datasets
 
-    from jssp_sft.templates import PromptFormat
-    from jssp_sft.tiny import build_tokenizer
+    from jssp_sft.data.templates import PromptFormat
+    from jssp_sft.modeling.tiny import build_tokenizer
 
     datasets.disable_caching()
     datasets.disable_progress_bars()

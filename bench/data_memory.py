@@ -26,8 +26,8 @@ METHODS = {
         "import datasets\n"
         "n = len(datasets.load_dataset('json', data_files=PATH, field='data', split='train', cache_dir=CACHE))"
     ),
-    "jssp_sft.data.load_records (stream)": (
-        "from jssp_sft.data import load_records\nn = len(load_records(PATH, cache_dir=CACHE))"
+    "jssp_sft.data.loading.load_records (stream)": (
+        "from jssp_sft.data.loading import load_records\nn = len(load_records(PATH, cache_dir=CACHE))"
     ),
 }
 
@@ -38,7 +38,7 @@ class BenchArguments:
 
 
 # The imports alone, to tell the loader's memory from the libraries'.
-BASELINE = "import datasets, jssp_sft.data\nn = 0"
+BASELINE = "import datasets, jssp_sft.data.loading\nn = 0"
 
 
 def write_file(path: Path, size_mb: float, seed: int = 0) -> int:
@@ -93,11 +93,11 @@ def main() -> None:
         size = path.stat().st_size / 1e6
         print(f"file: {size:.0f} MB, {count} records (written in {time.perf_counter() - start:.0f} s)")
         base, _, _ = measure(BASELINE, path, Path(tmp) / "cache-base")
-        print(f"imports only (datasets, jssp_sft.data): peak RSS {base:.0f} MB")
+        print(f"imports only (datasets, jssp_sft.data.loading): peak RSS {base:.0f} MB")
         results = {
             name: measure(code, path, Path(tmp) / f"cache-{i}") for i, (name, code) in enumerate(METHODS.items())
         }
-        ours = results["jssp_sft.data.load_records (stream)"][0]
+        ours = results["jssp_sft.data.loading.load_records (stream)"][0]
         for name, (peak, seconds, n) in results.items():
             print(
                 f"{name:42s} peak RSS {peak:7.0f} MB ({peak / size:4.1f}x the file, {peak / ours:4.1f}x streaming)"

@@ -1,12 +1,12 @@
 """Generation speed of the solver: best-of-N batched (one prompt pass shared by the N samples) vs one at a time.
 
-Section ``batched``: a tiny model (``jssp_sft.tiny``, random weights, built in a temporary directory) answers 8
+Section ``batched``: a tiny model (``jssp_sft.modeling.tiny``, random weights, built in a temporary directory) answers 8
 generated problems with 8 samples each through ``JSSPSolver``, once as one batch (8 prompts x 8 samples, the
 prompt's key/value cache repeated for its samples) and once one sample at a time (64 calls). Both paths verify every
 sample, as a user's run does. Prints generated tokens per second of each and the ratio; floor: 2x. A random model
 rarely writes EOS, so both paths generate about ``max_new_tokens`` per sample (the counts are printed).
 
-Section ``guaranteed``: the same problems through ``JSSPSolver`` with ``decoding="guaranteed"`` (``jssp_sft.guided``:
+Section ``guaranteed``: the same problems through ``JSSPSolver`` with ``decoding="guaranteed"`` (``jssp_sft.solve.guaranteed``:
 the model only picks each operation's job; forced spans go through the model in one forward pass each) and with
 free decoding, same samples and temperature; free decoding gets the solver's budget for a whole answer. Prints wall
 time per solution and per output token of each and the ratio; floor: guaranteed at least as fast per output token.
@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from transformers import HfArgumentParser
 
 from jssp_sft import Instance
-from jssp_sft.solve import JSSPSolver, Problem, SolverResult
-from jssp_sft.tiny import TinyModelArguments, build_tiny
+from jssp_sft.modeling.tiny import TinyModelArguments, build_tiny
+from jssp_sft.solve.solver import JSSPSolver, Problem, SolverResult
 
 
 BATCHED_FLOOR = 2.0

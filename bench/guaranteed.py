@@ -1,10 +1,10 @@
 """Guaranteed decoding: feasibility on Taillard and DMU, speed against free decoding, and the start-rule comparison.
 
-1. Feasibility: an UNTRAINED tiny model (``jssp_sft.tiny``, random weights) writes one guaranteed solution for 20
+1. Feasibility: an UNTRAINED tiny model (``jssp_sft.modeling.tiny``, random weights) writes one guaranteed solution for 20
    Taillard and DMU instances spanning every size group up to 100x20 (``--all_instances`` for all 160); the verifier
    checks each (feasible, every operation, declared makespan right). Floor: 100%. Also printed: tokens, forward
    passes and the fraction of tokens that were forced rather than sampled.
-2. Speed: guaranteed and free decoding (``jssp_sft.generation.generate``) with the same model, prompts and sampling
+2. Speed: guaranteed and free decoding (``jssp_sft.solve.sampling.generate``) with the same model, prompts and sampling
    settings, in one run; free decoding may write as many tokens as the longest guaranteed answer. Wall time per
    solution and per output token; floor: guaranteed at least as fast per output token as free (ratio >= 1).
 3. ``--compare_rules``: the gap of the start rules ("append", "monotone", and "insert" for reference) on the same
@@ -27,11 +27,11 @@ from pathlib import Path
 from transformers import HfArgumentParser
 
 from jssp_sft import verify
-from jssp_sft.benchmarks import benchmark_names, load_benchmark
-from jssp_sft.generation import SamplingSettings, generate
-from jssp_sft.guided import DEFAULT_START_RULE, TokenVocabulary, guaranteed_generate
-from jssp_sft.scoring import gap
-from jssp_sft.templates import PromptFormat
+from jssp_sft.benchmarks.instances import benchmark_names, load_benchmark
+from jssp_sft.core.scoring import gap
+from jssp_sft.data.templates import PromptFormat
+from jssp_sft.solve.guaranteed import DEFAULT_START_RULE, TokenVocabulary, guaranteed_generate
+from jssp_sft.solve.sampling import SamplingSettings, generate
 
 
 # The first instance of every size group of Taillard (15x15 ... 100x20) and of both DMU sets (dmu01-40 and the
@@ -72,7 +72,7 @@ class BenchArguments:
 
 
 def untrained_model(args: BenchArguments):
-    from jssp_sft.tiny import build_model, build_tokenizer
+    from jssp_sft.modeling.tiny import build_model, build_tokenizer
 
     tokenizer = build_tokenizer()
     model = build_model(
@@ -209,8 +209,8 @@ def compare_rules(args: BenchArguments, model, tokenizer) -> None:
     if not (run / "config.json").is_file():
         print(f"\n(no trained model at {run}: run `make train` for the trained-model comparison)")
         return
-    from jssp_sft.modeling import load_for_generation
-    from jssp_sft.solve import dataset_problems
+    from jssp_sft.modeling.loading import load_for_generation
+    from jssp_sft.solve.solver import dataset_problems
 
     trained, trained_tokenizer = load_for_generation(run)
     data = args.trained_data or next((run / "data").glob("*.jsonl"), None)

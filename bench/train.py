@@ -71,8 +71,8 @@ class Setting:
 
 
 def build(name: str, work: Path, base: Path, dataset: Path, steps: int, *overrides: str) -> Setting:
-    from jssp_sft.configs import make_sft_parser
     from jssp_sft.sft import build_trainer
+    from jssp_sft.training.arguments import make_sft_parser
 
     argv = [
         "--config", str(RECIPE), "--model_name_or_path", str(base), "--dataset_name", str(dataset),
@@ -121,8 +121,8 @@ def attention_share(setting: Setting) -> float:
 def main() -> None:
     import torch
 
-    from jssp_sft.generator import ensure_default_dataset
-    from jssp_sft.tiny import TinyModelArguments, build_tiny
+    from jssp_sft.data.generator import ensure_default_dataset
+    from jssp_sft.modeling.tiny import TinyModelArguments, build_tiny
 
     (args,) = HfArgumentParser(BenchArguments).parse_args_into_dataclasses()
     with tempfile.TemporaryDirectory() as tmp:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from transformers import HfArgumentParser
 
 from jssp_sft import Instance, Schedule, format_instance, format_solution, parse_instance, verify
-from jssp_sft.scheduling import ScheduleBuilder
+from jssp_sft.core.builder import ScheduleBuilder
 
 
 SIZES = [(15, 15), (20, 15), (20, 20), (30, 15), (30, 20), (50, 15), (50, 20)]

@@ -4,7 +4,7 @@ The top level holds the domain core (instances, schedules, the Starjob codec, th
 importable without torch. Training, data and generation live in their own modules (``jssp_sft.sft``, ...).
 """
 
-from .codec import (
+from .core.codec import (
     format_instance,
     format_instruction,
     format_matrix,
@@ -15,10 +15,10 @@ from .codec import (
     parse_solution,
     to_record,
 )
-from .instance import Instance
-from .schedule import Operation, Schedule
-from .scoring import score_predictions
-from .verifier import Report, Violation, verify
+from .core.instance import Instance
+from .core.schedule import Operation, Schedule
+from .core.scoring import score_predictions
+from .core.verifier import Report, Violation, verify
 
 
 __version__ = "0.1.0.dev0"

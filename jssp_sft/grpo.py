@@ -22,9 +22,9 @@ from pathlib import Path
 
 from trl import GRPOConfig, ModelConfig, ScriptArguments
 
-from .configs import RecipeParser
+from .data.templates import TEMPLATES, PromptFormat
 from .rewards import REWARDS, get_reward_funcs
-from .templates import TEMPLATES, PromptFormat
+from .training.arguments import RecipeParser
 
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class GRPOScriptArguments(ScriptArguments):
 
     Exactly one prompt source: ``dataset_name`` (Starjob records: a JSON/JSONL/Parquet file or directory, or a Hub id
     such as ``henri24/Starjob``), ``benchmarks`` (e.g. ``"ft06,la01,la02"`` or a group ``"la"`` / ``"ta:15x15"``), or
-    ``generated_num_instances`` random instances solved by CP-SAT (``jssp_sft.generator``).
+    ``generated_num_instances`` random instances solved by CP-SAT (``jssp_sft.data.generator``).
     """
 
     reward_funcs: list[str] = field(
@@ -135,8 +135,8 @@ def make_parser(prog: str | None = None) -> RecipeParser:
 
 def prompt_row(problem, prompt_format: PromptFormat, reference: float | None) -> dict:
     """One GRPO dataset row: the prompt (``PromptFormat.prompt_example``), the reference makespan and the size."""
-    from .codec import parse_instance
-    from .instance import Instance
+    from .core.codec import parse_instance
+    from .core.instance import Instance
 
     if isinstance(problem, Instance):
         size = (problem.num_jobs, problem.num_machines)
@@ -155,7 +155,7 @@ def prompt_row(problem, prompt_format: PromptFormat, reference: float | None) ->
 
 def records_to_prompts(records, prompt_format: PromptFormat, num_proc: int | None = None):
     """Starjob records (a ``Dataset``) -> prompt-only rows, the reference makespan read from each record's output."""
-    from .codec import record_makespan
+    from .core.codec import record_makespan
 
     def to_row(record: dict) -> dict:
         return prompt_row(record, prompt_format, record_makespan(record))
@@ -167,11 +167,11 @@ def records_to_prompts(records, prompt_format: PromptFormat, num_proc: int | Non
 
 
 def benchmarks_to_prompts(spec: str, prompt_format: PromptFormat):
-    """Benchmark instances (``"ft06,la01"``, ``"la"``, ``"ta:15x15"``; parsed by ``jssp_sft.solve``) -> prompt-only
+    """Benchmark instances (``"ft06,la01"``, ``"la"``, ``"ta:15x15"``; parsed by ``jssp_sft.solve.solver``) -> prompt-only
     rows whose reference makespan is the best known upper bound."""
     from datasets import Dataset
 
-    from .solve import benchmark_problems
+    from .solve.solver import benchmark_problems
 
     rows = [prompt_row(problem.instance, prompt_format, problem.bound) for problem in benchmark_problems(spec)]
     return Dataset.from_list(rows)
@@ -179,7 +179,7 @@ def benchmarks_to_prompts(spec: str, prompt_format: PromptFormat):
 
 def generated_records_path(script_args: GRPOScriptArguments, output_dir: str) -> Path:
     """Generate (once; the file is reused) the CP-SAT-solved records the run trains on; returns the JSONL path."""
-    from .generator import ensure_default_dataset
+    from .data.generator import ensure_default_dataset
 
     overrides = {"num_instances": script_args.generated_num_instances}
     if script_args.generated_sizes is not None:
@@ -201,7 +201,7 @@ def prompt_source(script_args: GRPOScriptArguments, output_dir: str) -> str:
 
 def load_prompt_datasets(script_args: GRPOScriptArguments, training_args, prompt_format: PromptFormat):
     """``(train, eval or None)`` prompt-only datasets with ``reference_makespan``, from the run's one source."""
-    from .data import load_starjob
+    from .data.loading import load_starjob
 
     if script_args.benchmarks is not None:
         return benchmarks_to_prompts(script_args.benchmarks, prompt_format), None
@@ -229,7 +229,7 @@ def load_policy(model_args, training_args):
     """
     from trl import get_peft_config, get_quantization_config
 
-    from .modeling import adapter_base_model, is_adapter_dir, load_model, load_trained_model
+    from .modeling.loading import adapter_base_model, is_adapter_dir, load_model, load_trained_model
     from .sft import model_init_kwargs
 
     path = model_args.model_name_or_path
@@ -254,7 +254,7 @@ def load_policy(model_args, training_args):
 
 def load_policy_tokenizer(model_args, training_args):
     """The starting model's tokenizer (an adapter run saved its own; else its base model's)."""
-    from .modeling import adapter_base_model, is_adapter_dir, load_tokenizer
+    from .modeling.loading import adapter_base_model, is_adapter_dir, load_tokenizer
 
     path = model_args.model_name_or_path
     if is_adapter_dir(path) and not (Path(path) / "tokenizer_config.json").is_file():

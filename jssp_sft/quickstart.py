@@ -35,7 +35,7 @@ RESULTS_FILE = "quickstart_results.json"
 
 @dataclass
 class QuickstartArguments:
-    """What ``jssp-sft quickstart`` generates and trains; the model is ``jssp_sft.tiny``'s default, the training
+    """What ``jssp-sft quickstart`` generates and trains; the model is ``jssp_sft.modeling.tiny``'s default, the training
     settings are the recipe's."""
 
     output_dir: str = field(
@@ -68,8 +68,8 @@ def make_parser(prog: str | None = None):
 
 def prepare(args: QuickstartArguments) -> tuple[Path, Path]:
     """The generated dataset and the tiny base model, each built once under ``output_dir`` and then reused."""
-    from .generator import ensure_default_dataset
-    from .tiny import TinyModelArguments, build_tiny
+    from .data.generator import ensure_default_dataset
+    from .modeling.tiny import TinyModelArguments, build_tiny
 
     output_dir = Path(args.output_dir)
     overrides = {"sizes": args.sizes}
@@ -87,17 +87,17 @@ def prepare(args: QuickstartArguments) -> tuple[Path, Path]:
 def solve_held_out(output_dir: str | Path, records: list[dict], max_new_tokens: int) -> dict[str, dict]:
     """Reload the trained model from disk, answer ``records`` greedily and score the answers with the metric.
 
-    Twice: free decoding (what the model writes on its own) and guaranteed decoding (``jssp_sft.guided``: the model
+    Twice: free decoding (what the model writes on its own) and guaranteed decoding (``jssp_sft.solve.guaranteed``: the model
     only picks the next job, so every answer is feasible and the metric measures the quality of its choices).
     """
     import evaluate
 
     from . import metrics
-    from .codec import record_makespan
-    from .generation import SamplingSettings, generate
-    from .guided import guaranteed_generate
-    from .modeling import load_for_generation
-    from .templates import PromptFormat, problem_text
+    from .core.codec import record_makespan
+    from .data.templates import PromptFormat, problem_text
+    from .modeling.loading import load_for_generation
+    from .solve.guaranteed import guaranteed_generate
+    from .solve.sampling import SamplingSettings, generate
 
     model, tokenizer = load_for_generation(output_dir)
     prompt_format = PromptFormat.from_pretrained(output_dir)
@@ -147,10 +147,10 @@ def _fmt(value) -> str:
 
 
 def main(args: QuickstartArguments) -> int:
-    from .configs import make_sft_parser
-    from .data import load_starjob
-    from .hub import LOSS_CURVE_FILE, read_json
+    from .data.loading import load_starjob
     from .sft import train
+    from .training.arguments import make_sft_parser
+    from .training.hub import LOSS_CURVE_FILE, read_json
 
     started = time.perf_counter()
     dataset, base = prepare(args)

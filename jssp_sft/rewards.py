@@ -40,9 +40,9 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 
-from .instance import Instance
-from .scoring import InstanceCache, gap, summarize_reports, verify_prediction
-from .verifier import (
+from .core.instance import Instance
+from .core.scoring import InstanceCache, gap, summarize_reports, verify_prediction
+from .core.verifier import (
     MACHINE_OVERLAP,
     NEGATIVE_START,
     NON_BLOCKING_KINDS,

@@ -18,8 +18,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .configs import SFTScriptArguments, make_sft_parser
-from .hub import RUN_INFO_FILE
+from .training.arguments import SFTScriptArguments, make_sft_parser
+from .training.hub import RUN_INFO_FILE
 
 
 logger = logging.getLogger(__name__)
@@ -35,8 +35,8 @@ class SFTData:
 
 
 def load_sft_data(script_args: SFTScriptArguments, training_args, tokenizer) -> SFTData:
-    """Load, validate, filter and split Starjob records (``jssp_sft.data``) and format them with the run's template."""
-    from .data import format_dataset, load_starjob
+    """Load, validate, filter and split Starjob records (``jssp_sft.data.loading``) and format them with the run's template."""
+    from .data.loading import format_dataset, load_starjob
 
     prompt_format = script_args.prompt_format()
     length_filter = script_args.drop_long_examples and training_args.max_length is not None
@@ -108,8 +108,8 @@ def build_trainer(script_args: SFTScriptArguments, training_args, model_args, ca
     from transformers import EarlyStoppingCallback, set_seed
     from trl import SFTTrainer, get_peft_config, get_quantization_config
 
-    from .callbacks import GenerationEvalCallback
-    from .modeling import ensure_training_chat_template, load_tokenizer
+    from .modeling.loading import ensure_training_chat_template, load_tokenizer
+    from .training.callbacks import GenerationEvalCallback
 
     setup_logging(training_args)
     set_seed(training_args.seed)
@@ -177,7 +177,7 @@ def finish_run(trainer, train_result, num_train: int, prompt_format, run_info: d
     """The end of a training run (SFT or GRPO): metrics, state, model, prompt settings and run info saved, the final
     evaluation, and the push to the Hub with our model card when the recipe asked for it (``push_after_training``).
     """
-    from .hub import push_run
+    from .training.hub import push_run
 
     training_args = trainer.args
     metrics = dict(train_result.metrics, train_samples=num_train)

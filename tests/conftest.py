@@ -35,8 +35,8 @@ def example_instance() -> Instance:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
-    """A very small model + tokenizer from ``jssp_sft.tiny`` (random weights), saved once per test session."""
-    from jssp_sft.tiny import TinyModelArguments, build_tiny
+    """A very small model + tokenizer from ``jssp_sft.modeling.tiny`` (random weights), saved once per test session."""
+    from jssp_sft.modeling.tiny import TinyModelArguments, build_tiny
 
     directory = tmp_path_factory.mktemp("tiny-model")
     args = TinyModelArguments(
@@ -69,9 +69,9 @@ def toy_solver_run(tmp_path_factory, tiny_model_dir):
     import torch
 
     from jssp_sft import Instance, Schedule, format_solution, to_record
-    from jssp_sft.cpsat import solve_cpsat
-    from jssp_sft.modeling import load_model, load_tokenizer
-    from jssp_sft.templates import PromptFormat
+    from jssp_sft.data.templates import PromptFormat
+    from jssp_sft.modeling.loading import load_model, load_tokenizer
+    from jssp_sft.solvers.cpsat import solve_cpsat
 
     directory = tmp_path_factory.mktemp("toy-solver-run")
     records, answers = [], []

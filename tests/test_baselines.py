@@ -3,8 +3,8 @@
 import pytest
 
 from jssp_sft import Instance, verify
-from jssp_sft.baselines import RULES, VARIANTS, cpsat_baseline, dispatch, dispatching_rule
-from jssp_sft.benchmarks import load_benchmark
+from jssp_sft.benchmarks.instances import load_benchmark
+from jssp_sft.solvers.dispatching import RULES, VARIANTS, cpsat_baseline, dispatch, dispatching_rule
 
 
 FT06 = Instance.from_arrays(

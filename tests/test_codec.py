@@ -22,7 +22,7 @@ from jssp_sft import (
     parse_solution,
     to_record,
 )
-from jssp_sft.templates import ALPACA_PROMPT, PromptFormat
+from jssp_sft.data.templates import ALPACA_PROMPT, PromptFormat
 
 
 EXAMPLE_INSTRUCTION = (
@@ -266,7 +266,7 @@ def test_schedule_keeps_operations_sorted_by_start():
 
 
 def test_record_makespan_prefers_the_solver_fields(example_instance):
-    from jssp_sft.codec import record_makespan
+    from jssp_sft.core.codec import record_makespan
 
     record = to_record(example_instance, parse_solution(EXAMPLE_OUTPUT))
     assert record_makespan(record) == 29  # from the matrix

@@ -6,8 +6,8 @@ import random
 import pytest
 
 from jssp_sft import Instance, verify
-from jssp_sft.cpsat import solve_cpsat
-from jssp_sft.scheduling import ScheduleBuilder, schedule_from_machine_orders
+from jssp_sft.core.builder import ScheduleBuilder, schedule_from_machine_orders
+from jssp_sft.solvers.cpsat import solve_cpsat
 
 
 FT06 = Instance.from_arrays(

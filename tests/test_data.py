@@ -13,8 +13,8 @@ import pytest
 from huggingface_hub.utils import _http
 
 from jssp_sft import Instance, Schedule, parse_instance, to_record, verify
-from jssp_sft.cli import main as cli_main
-from jssp_sft.data import (
+from jssp_sft.cli.main import main as cli_main
+from jssp_sft.data.loading import (
     SPEC_FIELDS,
     JsonStreamReader,
     check_outputs,
@@ -25,7 +25,7 @@ from jssp_sft.data import (
     record_problem,
     token_lengths,
 )
-from jssp_sft.templates import PromptFormat, to_messages, to_prompt_completion, to_training_example
+from jssp_sft.data.templates import PromptFormat, to_messages, to_prompt_completion, to_training_example
 
 
 SIZES = ((2, 2), (3, 3), (5, 4), (4, 6), (8, 8))
@@ -240,7 +240,7 @@ def test_invalid_record_is_an_error_naming_its_index(tmp_path, cache_dir, record
 
 def test_skip_invalid_drops_and_counts(tmp_path, cache_dir, records, caplog):
     path = write_json(tmp_path / "bad.json", corrupted(records[:20]))
-    with caplog.at_level("WARNING", logger="jssp_sft.data"):
+    with caplog.at_level("WARNING", logger="jssp_sft.data.loading"):
         dataset, report = load_starjob(path, cache_dir=cache_dir, skip_invalid=True, test_size=0, return_report=True)
     assert report.num_invalid == 6 and [i for i, _ in report.invalid] == sorted(EXPECTED_PROBLEMS)
     assert as_list(dataset["train"]) == [r for i, r in enumerate(records[:20]) if i not in EXPECTED_PROBLEMS]
@@ -302,7 +302,7 @@ def test_split_defaults_and_determinism(tmp_path, cache_dir, records):
 
 
 def test_token_length_filter_removes_exactly_the_long_records(tmp_path, cache_dir, records, caplog):
-    from jssp_sft.tiny import build_tokenizer
+    from jssp_sft.modeling.tiny import build_tokenizer
 
     tokenizer = build_tokenizer(vocab_size=300, corpus_size=20)
     path = write_jsonl(tmp_path / "s.jsonl", records)
@@ -320,7 +320,7 @@ def test_token_length_filter_removes_exactly_the_long_records(tmp_path, cache_di
             assert length == len(ids)
         max_length = sorted(lengths)[len(lengths) // 2]
         expected_removed = sum(length > max_length for length in lengths)
-        with caplog.at_level("WARNING", logger="jssp_sft.data"):
+        with caplog.at_level("WARNING", logger="jssp_sft.data.loading"):
             split, report = load_starjob(
                 path, cache_dir=cache_dir, tokenizer=tokenizer, max_length=max_length, prompt_format=prompt_format,
                 test_size=0, return_report=True,
@@ -478,7 +478,7 @@ def test_hub_jsonl_goes_through_load_dataset(fake_hub, cache_dir, records):
 
 
 def test_data_report_cli(tmp_path, cache_dir, records, capsys):
-    from jssp_sft.tiny import build_tokenizer
+    from jssp_sft.modeling.tiny import build_tokenizer
 
     data = corrupted(records[:20])
     data[1]["output"] = data[1]["output"].replace("Makespan: ", "Makespan: 1")

@@ -17,7 +17,7 @@ RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "tiny" / "sft" / "
 @pytest.mark.skipif(shutil.which("torchrun") is None and not (Path(sys.executable).parent / "torchrun").exists(),
                     reason="torchrun (from torch) is not installed")  # fmt: skip
 def test_two_cpu_processes_train_the_tiny_recipe(tiny_model_dir, tmp_path):
-    from jssp_sft.generator import ensure_default_dataset
+    from jssp_sft.data.generator import ensure_default_dataset
 
     data = ensure_default_dataset(tmp_path / "data", progress=False, num_instances=40, sizes="2x2-3")
     output_dir = tmp_path / "run"

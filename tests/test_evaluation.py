@@ -7,11 +7,11 @@ import pytest
 
 import jssp_sft.metrics
 from jssp_sft import parse_instance
-from jssp_sft.baselines import dispatching_rule
-from jssp_sft.cli import main as cli_main
-from jssp_sft.cpsat import solve_cpsat
-from jssp_sft.evaluation import EvaluateArguments, curve_points, evaluate
-from jssp_sft.solve import read_results
+from jssp_sft.cli.main import main as cli_main
+from jssp_sft.evaluation.report import EvaluateArguments, curve_points, evaluate
+from jssp_sft.solve.solver import read_results
+from jssp_sft.solvers.cpsat import solve_cpsat
+from jssp_sft.solvers.dispatching import dispatching_rule
 
 
 pytestmark = pytest.mark.xdist_group("toy_solver_run")  # share the session's trained model with test_solve

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from jssp_sft.generation import SamplingSettings, encode_prompts, generate
-from jssp_sft.modeling import load_model, load_tokenizer
+from jssp_sft.modeling.loading import load_model, load_tokenizer
+from jssp_sft.solve.sampling import SamplingSettings, encode_prompts, generate
 
 
 PROMPTS = ["J0:\nM0:5 M1:7 \nJ1:\nM1:3 M0:2 \n", "short", "J0:\nM0:5 \n and a longer prompt 12345 67890"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from jssp_sft import cli, parse_instance, parse_solution, to_record, verify
-from jssp_sft.generator import (
+from jssp_sft.data.generator import (
     GenerateArguments,
     ensure_default_dataset,
     generate_dataset,
@@ -32,7 +32,7 @@ def read_lines(path) -> list[bytes]:
 
 
 def independent_optimum(instance) -> int:
-    """An optimal makespan from a CP-SAT model written here, apart from jssp_sft.cpsat (a disjunctive model)."""
+    """An optimal makespan from a CP-SAT model written here, apart from jssp_sft.solvers.cpsat (a disjunctive model)."""
     from ortools.sat.python import cp_model
 
     model = cp_model.CpModel()
@@ -164,7 +164,7 @@ def test_cli(tmp_path, capsys):
 def test_concurrent_callers_take_turns(tmp_path):
     # Every rank of a distributed job may call ensure_default_dataset at once: one writes, the others reuse.
     code = (
-        "import sys; from jssp_sft.generator import ensure_default_dataset; "
+        "import sys; from jssp_sft.data.generator import ensure_default_dataset; "
         "print(ensure_default_dataset(sys.argv[1], num_instances=60, progress=False))"
     )
     runs = [

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from jssp_sft import parse_solution
+from jssp_sft.data.templates import PromptFormat
 from jssp_sft.grpo import (
     GRPOScriptArguments,
     benchmarks_to_prompts,
@@ -15,14 +16,13 @@ from jssp_sft.grpo import (
     records_to_prompts,
 )
 from jssp_sft.grpo import train as train_grpo
-from jssp_sft.hub import build_model_card
-from jssp_sft.templates import PromptFormat
+from jssp_sft.training.hub import build_model_card
 
 
 @pytest.fixture(scope="module")
 def records_file(tmp_path_factory):
     """Twelve CP-SAT-solved 2x2 and 3x2 records, written by the generator."""
-    from jssp_sft.generator import ensure_default_dataset
+    from jssp_sft.data.generator import ensure_default_dataset
 
     return ensure_default_dataset(tmp_path_factory.mktemp("grpo-data"), num_instances=12, sizes="2x2,3x2", seed=5)
 
@@ -101,7 +101,7 @@ def test_starjob_records_become_prompts_with_their_reference(records_file, templ
 
 
 def test_benchmarks_become_prompts_with_the_best_known_bound():
-    from jssp_sft.benchmarks import load_benchmark
+    from jssp_sft.benchmarks.instances import load_benchmark
 
     prompts = benchmarks_to_prompts("ft06, la:10x5", PromptFormat())
     assert len(prompts) == 1 + 5  # la01-la05 are the 10x5 Lawrence instances
@@ -191,7 +191,7 @@ def test_grpo_runs_logs_rewards_and_saves_a_checkpoint_then_resumes(tmp_path, ti
 def test_grpo_starts_from_an_sft_adapter(tmp_path, tiny_model_dir, records_file, use_peft):
     from peft import LoraConfig, PeftModel, get_peft_model
 
-    from jssp_sft.modeling import load_model, load_tokenizer
+    from jssp_sft.modeling.loading import load_model, load_tokenizer
 
     adapter_dir = tmp_path / "sft-lora"
     sft = get_peft_model(load_model(str(tiny_model_dir)), LoraConfig(r=4, target_modules="all-linear"))
@@ -217,6 +217,6 @@ def test_grpo_starts_from_an_sft_adapter(tmp_path, tiny_model_dir, records_file,
 
 
 def test_cli_registers_grpo():
-    from jssp_sft.cli import COMMANDS
+    from jssp_sft.cli.main import COMMANDS
 
     assert COMMANDS["grpo"][0] == "jssp_sft.grpo"

@@ -10,14 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jssp_sft import Instance, verify
-from jssp_sft.benchmarks import load_benchmark
-from jssp_sft.codec import parse_solution, scan_solution
-from jssp_sft.generation import SamplingSettings, encode_prompts
-from jssp_sft.guided import GuaranteedOutput, SolutionWriter, TokenVocabulary, guaranteed_generate
-from jssp_sft.modeling import load_model, load_tokenizer
-from jssp_sft.scheduling import ScheduleBuilder
-from jssp_sft.templates import CHAT_TEMPLATE, PromptFormat
-from jssp_sft.tiny import EOS_TOKEN, IM_START_TOKEN, PAD_TOKEN, SPECIAL_TOKENS, build_model, starjob_corpus
+from jssp_sft.benchmarks.instances import load_benchmark
+from jssp_sft.core.builder import ScheduleBuilder
+from jssp_sft.core.codec import parse_solution, scan_solution
+from jssp_sft.data.templates import CHAT_TEMPLATE, PromptFormat
+from jssp_sft.modeling.loading import load_model, load_tokenizer
+from jssp_sft.modeling.tiny import EOS_TOKEN, IM_START_TOKEN, PAD_TOKEN, SPECIAL_TOKENS, build_model, starjob_corpus
+from jssp_sft.solve.guaranteed import GuaranteedOutput, SolutionWriter, TokenVocabulary, guaranteed_generate
+from jssp_sft.solve.sampling import SamplingSettings, encode_prompts
 
 
 GREEDY = SamplingSettings(do_sample=False)
@@ -217,7 +217,7 @@ def test_choices_are_the_models_argmax_under_a_full_forward(model_and_tokenizer)
     prompts = [PromptFormat("alpaca").prompt_text(instance) for instance in instances]
     vocabulary = TokenVocabulary.of(tokenizer)
     writers = [SolutionWriter(instance, vocabulary, tokenizer.eos_token_id) for instance in instances]
-    from jssp_sft.guided import _decode_batch
+    from jssp_sft.solve.guaranteed import _decode_batch
 
     class _NoProgress:
         def update(self, n):
@@ -300,8 +300,8 @@ def test_bad_arguments_are_named(tiny):
 
 
 def test_solve_and_evaluate_with_guaranteed_decoding_and_repair(tiny_model_dir, tmp_path, capsys):
-    from jssp_sft.cli import main as cli_main
-    from jssp_sft.solve import read_results
+    from jssp_sft.cli.main import main as cli_main
+    from jssp_sft.solve.solver import read_results
 
     path = tmp_path / "guaranteed.jsonl"
     assert cli_main(["solve", "--model", str(tiny_model_dir), "--benchmark", "ft06,la01", "--decoding", "guaranteed",

@@ -10,9 +10,9 @@ import yaml
 from huggingface_hub import constants
 from huggingface_hub.utils import _http
 
-from jssp_sft.hub import push_run
-from jssp_sft.modeling import load_model
-from jssp_sft.templates import SETTINGS_FILE, PromptFormat
+from jssp_sft.data.templates import SETTINGS_FILE, PromptFormat
+from jssp_sft.modeling.loading import load_model
+from jssp_sft.training.hub import push_run
 
 
 class FakeHub:
@@ -74,7 +74,7 @@ def lora_run(tiny_model_dir, tmp_path_factory):
     """A real LoRA training run of two steps (tests/test_sft.py covers training itself)."""
     from test_sft import sft_args
 
-    from jssp_sft.generator import ensure_default_dataset
+    from jssp_sft.data.generator import ensure_default_dataset
     from jssp_sft.sft import train
 
     data = ensure_default_dataset(tmp_path_factory.mktemp("data"), progress=False, num_instances=24, sizes="2x2")
@@ -129,7 +129,7 @@ def test_push_merged_model(fake_hub, lora_run, tmp_path):
     for name, content in files.items():
         (tmp_path / name).write_bytes(content)
     assert PromptFormat.from_pretrained(tmp_path) == PromptFormat()
-    from jssp_sft.modeling import load_trained_model
+    from jssp_sft.modeling.loading import load_trained_model
 
     ids = torch.tensor([[5, 6, 7, 8, 9]])
     expected = load_trained_model(lora_run)(input_ids=ids).logits
@@ -137,7 +137,7 @@ def test_push_merged_model(fake_hub, lora_run, tmp_path):
 
 
 def test_push_command_and_errors(fake_hub, lora_run, tmp_path, capsys):
-    from jssp_sft.cli import main
+    from jssp_sft.cli.main import main
 
     assert main(["push", str(lora_run), "--repo-id", "org/run", "--commit_message", "first"]) == 0
     assert capsys.readouterr().out.strip().startswith("https://huggingface.co/org/run/commit/")
@@ -151,7 +151,7 @@ def test_push_command_and_errors(fake_hub, lora_run, tmp_path, capsys):
 def test_train_pushes_when_the_recipe_says_so(fake_hub, tiny_model_dir, tmp_path):
     from test_sft import sft_args
 
-    from jssp_sft.generator import ensure_default_dataset
+    from jssp_sft.data.generator import ensure_default_dataset
     from jssp_sft.sft import train
 
     data = ensure_default_dataset(tmp_path / "data", progress=False, num_instances=12, sizes="2x2")

@@ -13,7 +13,7 @@ from jssp_testing import random_feasible_schedule, random_instance
 
 import jssp_sft.metrics
 from jssp_sft import format_instance, format_solution
-from jssp_sft.scoring import score_predictions
+from jssp_sft.core.scoring import score_predictions
 
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,7 +6,8 @@ import shutil
 import pytest
 import torch
 
-from jssp_sft.modeling import (
+from jssp_sft.data.templates import CHAT_TEMPLATE
+from jssp_sft.modeling.loading import (
     adapter_base_model,
     ensure_training_chat_template,
     is_adapter_dir,
@@ -15,8 +16,7 @@ from jssp_sft.modeling import (
     load_tokenizer,
     load_trained_model,
 )
-from jssp_sft.templates import CHAT_TEMPLATE
-from jssp_sft.tiny import TOKENIZER_MARKER_KEY, is_tiny_tokenizer
+from jssp_sft.modeling.tiny import TOKENIZER_MARKER_KEY, is_tiny_tokenizer
 
 
 def test_tiny_tokenizer_keeps_its_class_beside_a_qwen2_config(tiny_model_dir):

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from jssp_sft import format_instance, parse_instance, to_record
-from jssp_sft.cli import main as cli_main
-from jssp_sft.cpsat import solve_cpsat
-from jssp_sft.plots import gantt_chart, gap_bar_chart
+from jssp_sft.cli.main import main as cli_main
+from jssp_sft.evaluation.plots import gantt_chart, gap_bar_chart
+from jssp_sft.solvers.cpsat import solve_cpsat
 
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from jssp_sft.benchmarks import benchmark_sizes
-from jssp_sft.published import (
+from jssp_sft.benchmarks.instances import benchmark_sizes
+from jssp_sft.benchmarks.published import (
     AVERAGED_SIZES,
     L2D_GENERATED_GAPS,
     PUBLISHED_ROWS,

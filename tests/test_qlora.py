@@ -13,9 +13,9 @@ def test_qlora_trains_in_4bit_on_cpu(tmp_path):
     from bitsandbytes.nn import Linear4bit
     from test_sft import sft_args
 
-    from jssp_sft.generator import ensure_default_dataset
+    from jssp_sft.data.generator import ensure_default_dataset
+    from jssp_sft.modeling.tiny import TinyModelArguments, build_tiny
     from jssp_sft.sft import train
-    from jssp_sft.tiny import TinyModelArguments, build_tiny
 
     # bitsandbytes quantizes in blocks of 64 inputs: the layers need at least 64 input features
     tiny_model_dir = tmp_path / "model"

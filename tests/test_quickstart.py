@@ -32,7 +32,7 @@ def test_prepare_caches_data_and_model(tmp_path):
 
 
 def test_quickstart_end_to_end(tmp_path, capsys):
-    from jssp_sft.cli import main as cli_main
+    from jssp_sft.cli.main import main as cli_main
 
     out = tmp_path / "run"
     code = cli_main(["quickstart", "--output_dir", str(out), "--recipe", str(small_recipe(tmp_path)),

@@ -6,7 +6,7 @@ import pytest
 import torch
 import yaml
 
-from jssp_sft.configs import SFTScriptArguments, make_sft_parser
+from jssp_sft.training.arguments import SFTScriptArguments, make_sft_parser
 
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"

@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jssp_sft import Instance, format_solution, verify
-from jssp_sft.baselines import dispatch, dispatching_rule
-from jssp_sft.benchmarks import load_benchmark
-from jssp_sft.repair import job_choices, repair, repair_details
+from jssp_sft.benchmarks.instances import load_benchmark
+from jssp_sft.solvers.dispatching import dispatch, dispatching_rule
+from jssp_sft.solvers.repair import job_choices, repair, repair_details
 
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jssp_sft import Schedule, format_solution, parse_instance
-from jssp_sft.cpsat import solve_cpsat
+from jssp_sft.data.templates import PromptFormat
 from jssp_sft.rewards import (
     MAX_QUALITY,
     REWARD_RANGES,
@@ -27,7 +27,7 @@ from jssp_sft.rewards import (
     prompt_problem_text,
     valid_reward,
 )
-from jssp_sft.templates import PromptFormat
+from jssp_sft.solvers.cpsat import solve_cpsat
 
 
 INPUT = "J0:\nM2:7 M0:12 M1:5 \nJ1:\nM0:9 M2:4 M1:11 \nJ2:\nM1:6 M2:8 M0:3 \n"

@@ -6,7 +6,7 @@ import pytest
 from conftest import EXAMPLE_MATRIX, EXAMPLE_OUTPUT
 
 from jssp_sft import Instance, Schedule, format_solution, parse_matrix, parse_solution, to_record, verify
-from jssp_sft.scheduling import ScheduleBuilder, left_justify, schedule_from_machine_orders
+from jssp_sft.core.builder import ScheduleBuilder, left_justify, schedule_from_machine_orders
 
 
 def random_instance(rng: random.Random, max_jobs: int = 6, max_machines: int = 5) -> Instance:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from jssp_sft.configs import make_sft_parser
+from jssp_sft.data.templates import SETTINGS_FILE, PromptFormat
 from jssp_sft.sft import last_checkpoint, train
-from jssp_sft.templates import SETTINGS_FILE, PromptFormat
+from jssp_sft.training.arguments import make_sft_parser
 
 
 RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "tiny" / "sft" / "config.yaml"
@@ -21,7 +21,7 @@ RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "tiny" / "sft" / "
 @pytest.fixture(scope="module")
 def dataset_path(tmp_path_factory) -> Path:
     """A small real dataset: random 2x2-2x3 instances solved by CP-SAT."""
-    from jssp_sft.generator import ensure_default_dataset
+    from jssp_sft.data.generator import ensure_default_dataset
 
     return ensure_default_dataset(tmp_path_factory.mktemp("data"), progress=False, num_instances=40, sizes="2x2-3")
 
@@ -194,7 +194,7 @@ def test_messages_template_with_assistant_only_loss(tiny_model_dir, dataset_path
 
 
 def test_train_command(tiny_model_dir, dataset_path, tmp_path):
-    from jssp_sft.cli import main
+    from jssp_sft.cli.main import main
 
     argv = ["--config", str(RECIPE), "--model_name_or_path", str(tiny_model_dir), "--dataset_name", str(dataset_path),
             "--output_dir", str(tmp_path), "--max_steps", "1", "--eval_strategy", "no", "--save_strategy", "no",
@@ -206,7 +206,7 @@ def test_train_command(tiny_model_dir, dataset_path, tmp_path):
 
 def test_help_of_the_training_commands_renders():
     from jssp_sft import quickstart, sft
-    from jssp_sft.commands import push
+    from jssp_sft.cli import push
 
     for module in (sft, push, quickstart):
         text = module.make_parser(prog="jssp-sft").format_help()

@@ -1,4 +1,4 @@
-"""Loss masking through TRL's own ``SFTTrainer`` preprocessing, for each template of ``jssp_sft.templates``.
+"""Loss masking through TRL's own ``SFTTrainer`` preprocessing, for each template of ``jssp_sft.data.templates``.
 
 Prompt-completion data trains on the completion and the EOS only; ``messages`` data with ``CHAT_TEMPLATE`` and
 ``assistant_only_loss=True`` trains on the assistant's turn (ending in ``<|im_end|>``, the EOS) only; the authors'
@@ -12,9 +12,9 @@ from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
 from jssp_sft import Instance, Schedule, to_record
-from jssp_sft.data import format_dataset, training_token_length
-from jssp_sft.templates import CHAT_TEMPLATE, PromptFormat
-from jssp_sft.tiny import build_model, build_tokenizer
+from jssp_sft.data.loading import format_dataset, training_token_length
+from jssp_sft.data.templates import CHAT_TEMPLATE, PromptFormat
+from jssp_sft.modeling.tiny import build_model, build_tokenizer
 
 
 SYSTEM_PROMPT = "You are an expert in job-shop scheduling."

@@ -6,12 +6,12 @@ import json
 import pytest
 
 from jssp_sft import Instance, parse_instance, verify
-from jssp_sft.cli import main as cli_main
-from jssp_sft.codec import format_instance
-from jssp_sft.cpsat import solve_cpsat
-from jssp_sft.scoring import gap
-from jssp_sft.solve import JSSPSolver, Problem, SolveConfig, as_problem, choose_best, read_results
-from jssp_sft.templates import CHAT_TEMPLATE, PromptFormat
+from jssp_sft.cli.main import main as cli_main
+from jssp_sft.core.codec import format_instance
+from jssp_sft.core.scoring import gap
+from jssp_sft.data.templates import CHAT_TEMPLATE, PromptFormat
+from jssp_sft.solve.solver import JSSPSolver, Problem, SolveConfig, as_problem, choose_best, read_results
+from jssp_sft.solvers.cpsat import solve_cpsat
 
 
 pytestmark = pytest.mark.xdist_group("toy_solver_run")  # share the session's trained model with test_evaluation
@@ -82,8 +82,8 @@ def test_batched_samples_match_one_at_a_time(solver, toy_solver_run):
 
 
 def test_best_prefers_lowest_makespan_then_written_then_declared():
-    from jssp_sft.solve import Sample
-    from jssp_sft.verifier import Report
+    from jssp_sft.core.verifier import Report
+    from jssp_sft.solve.solver import Sample
 
     def sample(feasible, makespan, matches=True, repaired=None):
         report = Report(feasible, makespan, makespan if matches else None, matches if feasible else None)
@@ -131,7 +131,7 @@ def test_vllm_backend_says_how_to_install_it(tiny_model_dir):
 def test_adapter_run_loads_on_its_base_with_its_chat_template(toy_solver_run, tmp_path):
     from peft import LoraConfig, get_peft_model
 
-    from jssp_sft.modeling import load_model, load_tokenizer
+    from jssp_sft.modeling.loading import load_model, load_tokenizer
 
     model_dir, _, records = toy_solver_run
     base = load_model(str(model_dir))
@@ -310,7 +310,7 @@ def fake_hub(monkeypatch, tmp_path):
 def test_hub_ids_load_merged_models_and_adapters(toy_solver_run, fake_hub, tmp_path):
     from peft import LoraConfig, get_peft_model
 
-    from jssp_sft.modeling import load_model
+    from jssp_sft.modeling.loading import load_model
 
     model_dir, _, records = toy_solver_run
     merged = {p.name: p.read_bytes() for p in model_dir.iterdir() if p.is_file()}

@@ -3,7 +3,7 @@
 import pytest
 
 from jssp_sft import Instance
-from jssp_sft.taillard import TAILLARD_SEEDS, LehmerGenerator, taillard_benchmark, taillard_instance
+from jssp_sft.benchmarks.taillard import TAILLARD_SEEDS, LehmerGenerator, taillard_benchmark, taillard_instance
 
 
 def reference(name: str) -> Instance:

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from jssp_sft import parse_solution
-from jssp_sft.templates import CHAT_TEMPLATE
-from jssp_sft.tiny import (
+from jssp_sft.data.templates import CHAT_TEMPLATE
+from jssp_sft.modeling.tiny import (
     EOS_TOKEN,
     IM_START_TOKEN,
     PAD_TOKEN,

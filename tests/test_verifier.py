@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from jssp_testing import naive_is_feasible, random_feasible_schedule, random_instance
 
 from jssp_sft import Instance, Operation, Schedule, format_solution, parse_solution, verify
-from jssp_sft.verifier import (
+from jssp_sft.core.verifier import (
     DUPLICATE_OPERATION,
     EXTRA_OPERATION,
     MACHINE_OVERLAP,

@@ -13,14 +13,14 @@
 # limitations under the License.
 """JSSP makespan metric: parses model-written job-shop schedules, verifies them and scores their makespans.
 
-A thin adapter: the logic lives in ``jssp_sft.scoring`` so that rewards and training callbacks share it. ``evaluate``
+A thin adapter: the logic lives in ``jssp_sft.core.scoring`` so that rewards and training callbacks share it. ``evaluate``
 copies this file into its cache before importing it, so it imports the package by name, one import per line.
 """
 
 import datasets
 import evaluate
 
-from jssp_sft.scoring import score_predictions
+from jssp_sft.core.scoring import score_predictions
 
 
 _DESCRIPTION = """\

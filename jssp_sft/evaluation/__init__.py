@@ -1,0 +1,1 @@
+"""Evaluation: reports on solve results beside baselines and published rows, and their charts."""

@@ -1,0 +1,141 @@
+"""Charts for reports: a Gantt chart of a schedule, and mean gap per size group of methods against baselines.
+
+Drawn with matplotlib's object API on an Agg canvas (no pyplot, no global backend switch), so it works headless and
+leaves a user's matplotlib state alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..core.instance import Instance
+from ..core.schedule import Schedule
+from ..core.verifier import Report
+
+
+# Published rows drawn beside ours (the strongest learned methods; the PDR rows are in the table).
+CHART_PUBLISHED = ("L2D", "LLM-FT")
+
+
+def _figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height))
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _job_colors(num_jobs: int) -> list:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab20" if num_jobs <= 20 else "turbo"]
+    return [cmap(j % 20) if num_jobs <= 20 else cmap(j / max(num_jobs - 1, 1)) for j in range(num_jobs)]
+
+
+def gantt_chart(
+    instance: Instance,
+    solution: Schedule | str,
+    path: str | Path,
+    bound: float | None = None,
+    title: str | None = None,
+) -> Report:
+    """Draw ``solution`` (a ``Schedule`` or a model's output text) for ``instance`` as a Gantt chart PNG.
+
+    One row per machine, one bar per operation coloured by job; operations named in a violation are outlined in red
+    and hatched, so an infeasible answer shows where it goes wrong. Returns the verifier's report. Raises
+    ``ValueError`` when the text holds no schedule at all.
+    """
+    from ..core.codec import format_solution, parse_solution
+    from ..core.scoring import verify_prediction
+
+    text = solution if isinstance(solution, str) else format_solution(solution)
+    report = verify_prediction(instance, text)
+    if not report.parsed:
+        raise ValueError(f"nothing to draw: {report.violations[0].message}")
+    schedule = parse_solution(text)
+    flagged = {(v.job, v.op_index) for v in report.violations if v.job is not None and v.op_index is not None}
+    flagged_jobs = {v.job for v in report.violations if v.job is not None and v.op_index is None}
+    rows = max([instance.num_machines, *(op.machine + 1 for op in schedule.operations)])
+    makespan = schedule.makespan
+    figure = _figure(min(4 + 0.02 * len(schedule) + 6, 24), max(2.5, 0.45 * rows + 1.5))
+    axes = figure.add_subplot()
+    colors = _job_colors(max(instance.num_jobs, 1 + max((op.job for op in schedule.operations), default=0)))
+    for op in schedule.operations:
+        bad = (op.job, op.op_index) in flagged or op.job in flagged_jobs
+        axes.broken_barh(
+            [(op.start, op.duration)], (op.machine - 0.4, 0.8), facecolors=colors[op.job % len(colors)],
+            edgecolors="red" if bad else "black", linewidth=2.0 if bad else 0.5, hatch="//" if bad else None,
+        )  # fmt: skip
+        if makespan and op.duration >= 0.03 * makespan:
+            axes.text(op.start + op.duration / 2, op.machine, f"J{op.job}", ha="center", va="center", fontsize=7)
+    axes.axvline(makespan, color="black", linestyle="-", linewidth=1, label=f"makespan {makespan}")
+    if bound:
+        axes.axvline(bound, color="tab:green", linestyle="--", linewidth=1, label=f"bound {bound:g}")
+    axes.set_yticks(range(rows), [f"M{m}" for m in range(rows)])
+    axes.set_ylim(rows - 0.5, -0.5)
+    axes.set_xlabel("time")
+    axes.legend(loc="lower right", fontsize=8)
+    verdict = "feasible" if report.feasible else f"INFEASIBLE: {len(report.violations)} violation(s)"
+    axes.set_title(f"{title or instance.name or instance.size} | makespan {makespan}, {verdict}", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    return report
+
+
+def gap_bar_chart(report: dict, path: str | Path, baselines: Sequence[str] | None = None) -> None:
+    """Mean gap % per size group: every method (gap over answered instances, answered rate printed above), the
+    baselines (default: every rule of the first variant and CP-SAT) and the published L2D and LLM-FT rows."""
+    import numpy as np
+
+    groups = report["groups"]
+    figure = _figure(12, 3.8 * max(len(groups), 1))
+    for index, (group, entry) in enumerate(groups.items()):
+        axes = figure.add_subplot(len(groups), 1, index + 1)
+        sizes = entry["sizes"]
+        series: list[tuple[str, list[float | None], list[str] | None, str | None]] = []
+        for label, data in entry["methods"].items():
+            by_size = data["sizes"]
+            gaps = [_percent(by_size.get(s, {}).get("mean_gap")) for s in sizes]
+            notes = [_rate(by_size.get(s, {}).get("answered_rate")) for s in sizes]
+            series.append((label, gaps, notes, None))
+        chosen = baselines if baselines is not None else _default_baselines(list(entry["baselines"]))
+        for name in chosen:
+            if name in entry["baselines"]:
+                series.append((name, [_percent(entry["baselines"][name][s]["mean_gap"]) for s in sizes], None, None))
+        for row in entry["published"]:
+            if row["method"] in CHART_PUBLISHED:
+                series.append((f"{row['method']} (published)", [row["gaps"].get(s) for s in sizes], None, "//"))
+        width = 0.8 / max(len(series), 1)
+        x = np.arange(len(sizes))
+        for k, (label, values, notes, hatch) in enumerate(series):
+            heights = [v if v is not None else 0.0 for v in values]
+            bars = axes.bar(x + (k - (len(series) - 1) / 2) * width, heights, width, label=label, hatch=hatch)
+            for bar, value, note in zip(bars, values, notes or [None] * len(values)):
+                if value is None:
+                    bar.set_visible(False)
+                elif note:
+                    axes.annotate(note, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
+                                  va="bottom", fontsize=6, rotation=90)  # fmt: skip
+        axes.set_xticks(x, sizes)
+        axes.margins(y=0.2)  # room for the answered-rate notes above the bars
+        axes.set_ylabel("mean gap %")
+        axes.set_title(f"{group}: mean gap to the bound per size group (lower is better)", fontsize=10)
+        axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def _default_baselines(names: list[str]) -> list[str]:
+    rules = [n for n in names if "(" in n and not n.startswith("CP-SAT")]
+    first_variant = rules[0].split("(", 1)[1] if rules else ""
+    return [n for n in rules if n.endswith(f"({first_variant}")] + [n for n in names if n.startswith("CP-SAT")]
+
+
+def _percent(value: float | None) -> float | None:
+    return None if value is None else 100 * value
+
+
+def _rate(value: float | None) -> str | None:
+    return None if value is None else f"{100 * value:.0f}% ans."

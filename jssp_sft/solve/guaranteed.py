@@ -1,0 +1,539 @@
+"""Guaranteed decoding: a model writes a Starjob solution but only chooses which job goes next.
+
+While the model writes, a ``ScheduleBuilder`` tracks the schedule. At each operation the candidates are the texts
+``J{job}-M{machine}: {start}+{duration} -> {end}`` of the jobs with operations left (machine, start, duration and end
+follow from the state); the model may only emit tokens whose text is a prefix of some candidate, and once the
+candidates narrow to one, the rest of that operation, the separator and everything up to the next real choice are
+forced. Every output therefore parses, is feasible, covers every operation and declares the right makespan, whatever
+the model (trained or not) and whatever its tokenizer.
+
+Speed: a forced span goes through the model in one forward pass together with the token that decided it, so an
+operation costs about one forward pass instead of one per token. The samples of a prompt share its prompt pass (the
+key/value cache is repeated), and rows of different prompts advance together with ragged spans (left-padded within
+each step; a 2-D attention mask over cache + step hides the padding; position ids are kept per row).
+
+Tokenizer-agnostic: every token's surface text is read off the tokenizer's own decoder (byte-level BPE, SentencePiece
+"▁" pieces and ``<0x..>`` byte fallback all decode to plain text), and forced text is spelled with the tokenizer's
+own encoding when that decodes back exactly, else with the fewest tokens whose surfaces concatenate to it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..core.builder import START_RULES, ScheduleBuilder
+from ..core.codec import MAKESPAN_PREFIX, OPERATION_SEPARATOR, SOLUTION_HEADER, format_operation, parse_instance
+from ..core.instance import Instance
+from ..core.schedule import Operation, Schedule
+from .sampling import GenerationOutput, SamplingSettings, encode_prompts, eos_token_ids
+
+
+logger = logging.getLogger(__name__)
+
+# Where a chosen operation starts, by measurement (`python bench/guaranteed.py --compare_rules`; mean gap %, best of
+# 8 samples / mean sample, same instances and samples for every rule):
+#                       untrained tiny model, 10 Taillard/DMU     tiny model after `make train`, 64 held-out
+#   "monotone"          300.4 / 332.4                             6.9 / 29.3
+#   "append"            151.4 / 178.7                             4.6 / 26.4
+#   "insert"             42.5 /  54.2                             2.0 / 17.6
+# "append" beats "monotone" with both models: keeping the text sorted by start (as in the training data) costs more
+# idle time than the in-distribution text gains. "insert" (the earliest idle gap on the machine where the operation
+# fits, after its job's previous end) beats both; for any sequence of job choices it starts every operation no later
+# than "append", which starts it no later than "monotone", so it is the default.
+DEFAULT_START_RULE = "insert"
+
+# Every character a guaranteed solution can contain; tokens made of anything else can never be emitted.
+SOLUTION_ALPHABET = frozenset("0123456789" + SOLUTION_HEADER + MAKESPAN_PREFIX + OPERATION_SEPARATOR + "JM-:+> \n")
+
+
+# ---------------------------------------------------------------------------------------------------- vocabulary
+
+
+class TokenVocabulary:
+    """The tokens that can spell Starjob solution text, by surface string: a trie for prefix queries, and spelling.
+
+    ``surface(id)`` is the text a token adds when decoded after other text (a SentencePiece ``▁J`` is ``" J"``, a
+    byte-level ``ĠJ`` too, ``<0x4A>`` is ``"J"``). Only tokens made of ``SOLUTION_ALPHABET`` characters are kept.
+    """
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        self.surfaces: dict[int, str] = {}
+        self._root: list = [{}, []]  # [children by character, ids whose surface ends here]
+        self._spelled: dict[str, list[int]] = {}
+        self._encode = _fast_encoder(tokenizer)
+        for token_id, surface in _token_surfaces(tokenizer).items():
+            if surface and set(surface) <= SOLUTION_ALPHABET:
+                self.surfaces[token_id] = surface
+                node = self._root
+                for char in surface:
+                    node = node[0].setdefault(char, [{}, []])
+                node[1].append(token_id)
+        if not self.surfaces:
+            raise ValueError("the tokenizer has no token that can spell Starjob solution text")
+        # When several ids share a surface (a piece and its byte-fallback twin), spell with the tokenizer's own choice.
+        self._preferred: dict[str, int] = {}
+        for token_id, surface in sorted(self.surfaces.items()):
+            own = self._encode(surface)
+            if len(own) == 1 and own[0] == token_id:
+                self._preferred[surface] = token_id
+            else:
+                self._preferred.setdefault(surface, token_id)
+
+    @classmethod
+    def of(cls, tokenizer) -> TokenVocabulary:
+        """The vocabulary of ``tokenizer``, built once per tokenizer object (it reads every token)."""
+        key = id(tokenizer)
+        entry = _VOCABULARIES.get(key)
+        if entry is not None and entry[0]() is tokenizer:
+            return entry[1]
+        vocabulary = cls(tokenizer)
+        try:
+            _VOCABULARIES[key] = (weakref.ref(tokenizer), vocabulary)
+        except TypeError:  # not weak-referenceable: do not cache
+            pass
+        return vocabulary
+
+    def prefix_tokens(self, text: str, min_length: int = 1) -> list[tuple[int, int]]:
+        """``(token_id, surface_length)`` of every token whose surface is a prefix of ``text`` at least this long."""
+        found = []
+        node = self._root
+        for depth, char in enumerate(text, start=1):
+            node = node[0].get(char)
+            if node is None:
+                break
+            if node[1] and depth >= min_length:
+                found.extend((token_id, depth) for token_id in node[1])
+        return found
+
+    def preferred_id(self, surface: str) -> int:
+        """The id to spell ``surface`` with when several tokens share it (the tokenizer's own choice if any)."""
+        return self._preferred[surface]
+
+    def spell(self, text: str) -> list[int]:
+        """Token ids whose surfaces concatenate to ``text``: the tokenizer's own encoding when it decodes back exactly,
+        else the fewest tokens. ``ValueError`` when the vocabulary cannot spell it."""
+        cached = self._spelled.get(text)
+        if cached is not None:
+            return cached
+        ids = self._encode(text)
+        if "".join(self.surfaces.get(i, "\0") for i in ids) != text:
+            ids = self._fewest_tokens(text)
+        if len(self._spelled) > 200_000:
+            self._spelled.clear()
+        self._spelled[text] = ids
+        return ids
+
+    def _fewest_tokens(self, text: str) -> list[int]:
+        """Shortest spelling by dynamic programming over the trie (longer tokens first on ties)."""
+        n = len(text)
+        best: list[tuple[int, int, int] | None] = [None] * (n + 1)  # (count, previous position, token id)
+        best[0] = (0, -1, -1)
+        for i in range(n):
+            if best[i] is None:
+                continue
+            count = best[i][0] + 1
+            for length in sorted({length for _, length in self.prefix_tokens(text[i:])}):
+                j = i + length
+                if best[j] is None or count < best[j][0] or (count == best[j][0] and best[j][1] > i):
+                    best[j] = (count, i, self._preferred[text[i:j]])
+        if best[n] is None:
+            reachable = max(i for i in range(n + 1) if best[i] is not None)
+            raise ValueError(f"the tokenizer has no tokens that spell {text[reachable : reachable + 20]!r}")
+        ids, j = [], n
+        while j > 0:
+            _, i, token_id = best[j]
+            ids.append(token_id)
+            j = i
+        return ids[::-1]
+
+
+_VOCABULARIES: dict[int, tuple[weakref.ref, TokenVocabulary]] = {}
+
+
+def _fast_encoder(tokenizer):
+    """``text -> ids`` without special tokens, straight through the Rust backend when there is one."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        return lambda text: backend.encode(text, add_special_tokens=False).ids
+    return lambda text: tokenizer.encode(text, add_special_tokens=False)
+
+
+def _token_surfaces(tokenizer) -> dict[int, str]:
+    """Each non-special token's surface: ``decode([anchor, t])`` minus ``decode([anchor])``.
+
+    Decoding after an anchor keeps the leading space that SentencePiece-style decoders strip from a text's first
+    token. Tokens whose text does not extend the anchor's (partial UTF-8 bytes, ...) are left out.
+    """
+    special = set(tokenizer.all_special_ids)
+    special.update(i for i, token in getattr(tokenizer, "added_tokens_decoder", {}).items() if token.special)
+    anchor_ids = _fast_encoder(tokenizer)("J")
+    if not anchor_ids:
+        raise ValueError("the tokenizer cannot encode 'J'")
+    anchor = anchor_ids[-1]
+    ids = [i for i in range(len(tokenizer)) if i not in special]
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        prefix = backend.decode([anchor], skip_special_tokens=False)
+        texts = backend.decode_batch([[anchor, i] for i in ids], skip_special_tokens=False)
+    else:
+
+        def decode(token_ids):
+            return tokenizer.decode(token_ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+
+        prefix = decode([anchor])
+        texts = [decode([anchor, i]) for i in ids]
+    return {
+        i: text[len(prefix) :] for i, text in zip(ids, texts) if text.startswith(prefix) and len(text) > len(prefix)
+    }
+
+
+# ------------------------------------------------------------------------------------------------ one solution
+
+
+class SolutionWriter:
+    """The state of one guaranteed solution as it is written: schedule, text, and the choice the model faces.
+
+    ``start()`` and ``choose(token)`` return the token ids to feed to the model next (the decided token, then the
+    forced span up to the next real choice); ``allowed`` lists ``(token_id, surface_length)`` at that choice.
+    """
+
+    def __init__(self, instance: Instance, vocabulary: TokenVocabulary, eos_id: int, rule: str = DEFAULT_START_RULE):
+        if rule not in START_RULES:
+            raise ValueError(f"unknown start rule {rule!r}; choose one of {', '.join(START_RULES)}")
+        self.instance = instance
+        self.vocabulary = vocabulary
+        self.eos_id = eos_id
+        self.rule = rule
+        self.builder = ScheduleBuilder(instance)
+        self.ids: list[int] = []
+        self.text_parts: list[str] = []
+        self.num_forced = 0
+        self.finished = False
+        self.allowed: list[tuple[int, int]] = []
+        # Each model choice: its position in `ids` and the ids it was allowed (for scoring and checks).
+        self.choices: list[tuple[int, tuple[int, ...]]] = []
+        self._candidates: dict[int, str] = {}
+        self._separator = ""
+
+    # ----- public steps
+
+    def start(self) -> list[int]:
+        """The forced opening (``Solution:`` and what follows up to the first choice)."""
+        self._candidates = self._next_candidates()
+        return self._advance([], SOLUTION_HEADER + "\n")
+
+    def choose(self, token_id: int) -> list[int]:
+        """Take the model's token at the current choice; return the ids to feed next (nothing is fed once finished)."""
+        if token_id not in dict(self.allowed):
+            raise ValueError(f"token {token_id} is not allowed at this point")
+        surface = self.vocabulary.surfaces[token_id]
+        self.choices.append((len(self.ids), tuple(t for t, _ in self.allowed)))
+        self._candidates = {j: c[len(surface) :] for j, c in self._candidates.items() if c.startswith(surface)}
+        self.ids.append(token_id)
+        self.text_parts.append(surface)
+        return self._advance([token_id], "")
+
+    @property
+    def text(self) -> str:
+        return "".join(self.text_parts)
+
+    def schedule(self) -> Schedule:
+        """The schedule written so far (complete once ``finished``), declaring its makespan."""
+        return self.builder.to_schedule()
+
+    # ----- internals
+
+    def _next_candidates(self) -> dict[int, str]:
+        """Per remaining job, the text of its next operation (after the separator): the model's options."""
+        candidates = {}
+        for job in self.builder.remaining_jobs():
+            _, k, machine, duration = self.builder.next_operation(job)
+            start = self.builder.earliest_start(job, self.rule)
+            candidates[job] = self._separator + format_operation(
+                Operation(job, k, machine, start, duration, start + duration)
+            )
+        return candidates
+
+    def _advance(self, chunk: list[int], pending: str) -> list[int]:
+        """Force everything the state implies, up to the next real choice or the end; return the ids to feed."""
+        vocabulary = self.vocabulary
+        min_length = 1
+        while True:
+            while len(self._candidates) == 1:
+                ((job, rest),) = self._candidates.items()
+                pending += rest
+                self.builder.append(job, self.rule)
+                self._separator = OPERATION_SEPARATOR
+                self._candidates = self._next_candidates()
+            if not self._candidates:
+                pending += f"\n{MAKESPAN_PREFIX}{self.builder.makespan}"
+                ids = vocabulary.spell(pending)
+                self._force(ids, pending)
+                self._force([self.eos_id], "")
+                self.finished = True
+                self.allowed = []
+                return chunk + ids  # the caller feeds nothing more: no choice follows
+            common = os.path.commonprefix(list(self._candidates.values()))
+            if common:
+                pending += common
+                self._candidates = {j: c[len(common) :] for j, c in self._candidates.items()}
+            held = ""
+            if pending:
+                ids = vocabulary.spell(pending)
+                # Hold the last token back when a longer token could cover it and reach into the choice (a BPE that
+                # merges " J" with digits): the model then picks among " J", " J1", ... itself.
+                tail = vocabulary.surfaces[ids[-1]]
+                covering = self._allowed({j: tail + c for j, c in self._candidates.items()}, len(tail))
+                if any(length > len(tail) for _, length in covering):
+                    held, ids = tail, ids[:-1]
+                    pending = pending[: len(pending) - len(tail)]
+                    self._candidates = {j: tail + c for j, c in self._candidates.items()}
+                    min_length = len(tail)
+                self._force(ids, pending)
+                chunk = chunk + ids
+                pending = ""
+            allowed = self._allowed(self._candidates, min_length)
+            if not allowed:
+                where = self.text[-30:] + held
+                raise ValueError(f"the tokenizer has no token that continues {where!r} with a candidate operation")
+            surfaces = {vocabulary.surfaces[token_id] for token_id, _ in allowed}
+            if len(surfaces) == 1:
+                # One possible text (maybe several ids for it): nothing to choose; take the preferred id.
+                (surface,) = surfaces
+                token_id = vocabulary.preferred_id(surface)
+                self._candidates = {j: c[len(surface) :] for j, c in self._candidates.items() if c.startswith(surface)}
+                self._force([token_id], surface)
+                chunk = chunk + [token_id]
+                min_length = 1
+                continue
+            self.allowed = allowed
+            return chunk
+
+    def _allowed(self, candidates: dict[int, str], min_length: int) -> list[tuple[int, int]]:
+        """Distinct ``(token_id, length)`` whose surface is a prefix of some candidate, at least ``min_length`` long."""
+        found: dict[int, int] = {}
+        for text in candidates.values():
+            for token_id, length in self.vocabulary.prefix_tokens(text, min_length):
+                found[token_id] = length
+        return sorted(found.items())
+
+    def _force(self, ids: list[int], text: str) -> None:
+        """Append forced tokens (spelling ``text``) to the solution."""
+        self.ids.extend(ids)
+        self.text_parts.append(text)
+        self.num_forced += len(ids)
+
+
+# ------------------------------------------------------------------------------------------------------ batches
+
+
+@dataclass
+class GuaranteedOutput(GenerationOutput):
+    """``GenerationOutput`` plus what guaranteed decoding knows for free: each sample's schedule (complete, feasible,
+    declaring its makespan), its token ids (EOS last), how many of them were forced, and the forward passes run
+    (prompt passes included).
+    """
+
+    schedules: list[list[Schedule]] = field(default_factory=list)
+    token_ids: list[list[list[int]]] = field(default_factory=list)
+    num_forced: list[list[int]] = field(default_factory=list)
+    forward_passes: int = 0
+
+    @property
+    def forced_fraction(self) -> float:
+        """Share of all output tokens that were forced rather than chosen by the model."""
+        total = self.total_tokens
+        return sum(sum(row) for row in self.num_forced) / total if total else 0.0
+
+
+def _choose_tokens(logits, allowed: Sequence[list[tuple[int, int]]], settings: SamplingSettings) -> list[int]:
+    """One token per row, from the model's distribution restricted to the row's allowed ids (greedy: argmax)."""
+    import torch
+
+    width = max(len(row) for row in allowed)
+    index = torch.zeros(len(allowed), width, dtype=torch.long)
+    valid = torch.zeros(len(allowed), width, dtype=torch.bool)
+    for r, row in enumerate(allowed):
+        index[r, : len(row)] = torch.tensor([token_id for token_id, _ in row])
+        valid[r, : len(row)] = True
+    index, valid = index.to(logits.device), valid.to(logits.device)
+    scores = logits.float().gather(1, index).masked_fill(~valid, float("-inf"))
+    if settings.greedy:
+        picked = scores.argmax(dim=1)
+    else:
+        scores = scores / settings.temperature
+        if settings.top_k is not None and settings.top_k < width:
+            kth = scores.topk(settings.top_k, dim=1).values[:, -1:]
+            scores = scores.masked_fill(scores < kth, float("-inf"))
+        probs = scores.softmax(dim=1)
+        if settings.top_p < 1.0:
+            sorted_probs, order = probs.sort(dim=1, descending=True)
+            # Keep the smallest set whose mass reaches top_p: drop a token when the mass before it already does.
+            drop = sorted_probs.cumsum(dim=1) - sorted_probs >= settings.top_p
+            sorted_probs = sorted_probs.masked_fill(drop, 0.0)
+            probs = torch.zeros_like(probs).scatter(1, order, sorted_probs)
+        picked = torch.multinomial(probs, 1).squeeze(1)
+    return index.gather(1, picked[:, None]).squeeze(1).tolist()
+
+
+def _left_pad(rows: Sequence[list[int]], pad_id: int):
+    """``(input_ids, mask)`` of ragged rows, padded on the left so that every row's last token is in the last slot."""
+    import torch
+
+    width = max(len(row) for row in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros(len(rows), width, dtype=torch.long)
+    for r, row in enumerate(rows):
+        if row:
+            ids[r, width - len(row) :] = torch.tensor(row)
+            mask[r, width - len(row) :] = 1
+    return ids, mask
+
+
+def _decode_batch(model, tokenizer, prompts, writers, num_samples, settings, pad_id, progress) -> int:
+    """Write every solution of ``writers`` (``num_samples`` consecutive writers per prompt); return forward passes."""
+    import torch
+
+    device = model.device
+    openings = [writer.start() for writer in writers]
+    rows = [i for i, writer in enumerate(writers) if not writer.finished]
+    if not rows:
+        return 0
+    # Prompt pass: each prompt once, followed by its forced opening (identical for the samples of a prompt).
+    encoded = encode_prompts(tokenizer, prompts)
+    prompt_rows = []
+    for p in range(len(prompts)):
+        real = encoded["input_ids"][p][encoded["attention_mask"][p].bool()].tolist()
+        prompt_rows.append(real + openings[p * num_samples])
+    input_ids, mask = _left_pad(prompt_rows, pad_id)
+    input_ids, mask = input_ids.to(device), mask.to(device)
+    positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
+    out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
+    passes = 1
+    cache, logits = out.cache, out.logits[:, -1, :]
+    next_position = mask.sum(dim=1)
+    if num_samples > 1:
+        cache.batch_repeat_interleave(num_samples)
+        logits = logits.repeat_interleave(num_samples, dim=0)
+        mask = mask.repeat_interleave(num_samples, dim=0)
+        next_position = next_position.repeat_interleave(num_samples, dim=0)
+    batch_rows = list(range(len(writers)))  # writer index of each row of the cache
+    if len(rows) < len(writers):
+        keep = torch.tensor(rows, device=device)
+        cache.batch_select_indices(keep)
+        logits, mask, next_position = logits[keep], mask[keep], next_position[keep]
+        batch_rows = rows
+    while batch_rows:
+        tokens = _choose_tokens(logits, [writers[i].allowed for i in batch_rows], settings)
+        chunks = [writers[i].choose(token) for i, token in zip(batch_rows, tokens)]
+        alive = [r for r, i in enumerate(batch_rows) if not writers[i].finished]
+        progress.update(len(batch_rows) - len(alive))
+        if not alive:
+            break
+        if len(alive) < len(batch_rows):
+            keep = torch.tensor(alive, device=device)
+            cache.batch_select_indices(keep)
+            mask, next_position = mask[keep], next_position[keep]
+            batch_rows = [batch_rows[r] for r in alive]
+            chunks = [chunks[r] for r in alive]
+        step_ids, step_mask = _left_pad(chunks, pad_id)
+        step_ids, step_mask = step_ids.to(device), step_mask.to(device)
+        lengths = step_mask.sum(dim=1)
+        width = step_ids.shape[1]
+        offsets = torch.arange(width, device=device)[None, :] - (width - lengths)[:, None]
+        positions = (next_position[:, None] + offsets).clamp(min=0)
+        mask = torch.cat([mask, step_mask], dim=1)
+        out = model(
+            input_ids=step_ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True,
+            logits_to_keep=1,
+        )  # fmt: skip
+        passes += 1
+        cache, logits = out.cache, out.logits[:, -1, :]
+        next_position = next_position + lengths
+    return passes
+
+
+def guaranteed_generate(
+    model,
+    tokenizer,
+    prompts: Sequence[str],
+    num_samples: int = 1,
+    settings: SamplingSettings | None = None,
+    batch_size: int = 8,
+    seed: int | None = None,
+    show_progress: bool = False,
+    instances: Sequence[Instance] | None = None,
+    start_rule: str = DEFAULT_START_RULE,
+) -> GuaranteedOutput:
+    """Like ``generation.generate``, but every sample is a complete, feasible Starjob solution of its instance.
+
+    ``instances[i]`` is the problem of ``prompts[i]`` (parsed from the prompt when not given). The model chooses only
+    the job of each operation, sampling with ``settings`` (temperature, top-p, top-k) among the tokens that can start
+    a remaining job's operation; greedy decoding is deterministic. ``settings.max_new_tokens`` does not apply: a
+    solution is as long as its instance needs.
+
+    ``start_rule`` places each chosen operation (see ``scheduling.START_RULES``): "append" starts it at the later of
+    its job's and its machine's previous end; "monotone" also never before the previous operation's start, so the
+    text stays sorted by start time as in the training data; "insert" (default) in the earliest idle gap of its
+    machine where it fits after its job's previous end. The default was chosen by measurement: see
+    ``DEFAULT_START_RULE``.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    settings = settings or SamplingSettings()
+    if num_samples < 1 or batch_size < 1:
+        raise ValueError("num_samples and batch_size must be >= 1")
+    if start_rule not in START_RULES:
+        raise ValueError(f"unknown start rule {start_rule!r}; choose one of {', '.join(START_RULES)}")
+    if instances is None:
+        instances = [parse_instance(prompt) for prompt in prompts]
+    if len(instances) != len(prompts):
+        raise ValueError(f"{len(prompts)} prompts but {len(instances)} instances")
+    if settings.greedy and num_samples > 1:
+        logger.warning("greedy decoding with num_samples=%d gives %d identical samples", num_samples, num_samples)
+    vocabulary = TokenVocabulary.of(tokenizer)
+    eos_id = eos_token_ids(model, tokenizer)[0]
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_id
+    if seed is not None:
+        torch.manual_seed(seed)
+    order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+    writers_of: list = [None] * len(prompts)
+    passes = 0
+    was_training = model.training
+    model.eval()
+    try:
+        with (
+            torch.inference_mode(),
+            tqdm(
+                total=len(prompts) * num_samples, desc="guaranteed decoding", unit="sample", disable=not show_progress
+            ) as progress,
+        ):
+            for start in range(0, len(order), batch_size):
+                chunk = order[start : start + batch_size]
+                writers = [
+                    SolutionWriter(instances[i], vocabulary, eos_id, start_rule)
+                    for i in chunk
+                    for _ in range(num_samples)
+                ]
+                passes += _decode_batch(
+                    model, tokenizer, [prompts[i] for i in chunk], writers, num_samples, settings, pad_id, progress
+                )
+                for k, i in enumerate(chunk):
+                    writers_of[i] = writers[k * num_samples : (k + 1) * num_samples]
+    finally:
+        model.train(was_training)
+    return GuaranteedOutput(
+        texts=[[w.text for w in ws] for ws in writers_of],
+        num_tokens=[[len(w.ids) for w in ws] for ws in writers_of],
+        finished=[[True for _ in ws] for ws in writers_of],
+        schedules=[[w.schedule() for w in ws] for ws in writers_of],
+        token_ids=[[w.ids for w in ws] for ws in writers_of],
+        num_forced=[[w.num_forced for w in ws] for ws in writers_of],
+        forward_passes=passes,
+    )
