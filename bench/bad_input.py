@@ -1,0 +1,330 @@
+"""Bad input against every ``jssp-sft`` subcommand: how many cases end in a raw traceback, how many in a clear error.
+
+Each case runs ``jssp-sft COMMAND ARGS`` in a subprocess (offline, in a scratch directory holding a tiny model, a
+valid instance, solution and data file, and a set of broken files) and is classified by what it printed on stderr:
+
+- ``traceback``: a raw Python traceback (``Traceback (most recent call last)``), the failure issue 16 counts;
+- ``clean``: no traceback; the exit status and the last stderr line are kept.
+
+Each case states the exit status the CLI documents for it (0 success or feasible, 1 a negative verdict, 2 bad usage or
+input, 3 internal error); ``status ok`` counts the cases that got it. A bad value the command silently accepted shows
+as a wrong status (0 instead of 2).
+
+    python bench/bad_input.py [--jobs 2] [--only verify,gantt] [--verbose]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from transformers import HfArgumentParser
+
+
+JSSP_SFT = str(Path(sys.executable).parent / "jssp-sft")
+TRACEBACK = "Traceback (most recent call last)"
+
+
+@dataclass
+class BenchArguments:
+    jobs: int = field(default=2, metadata={"help": "Cases run at once."})
+    only: str | None = field(default=None, metadata={"help": "Comma-separated commands to run (default: all)."})
+    timeout: int = field(default=240, metadata={"help": "Seconds before a case counts as hanging."})
+    verbose: bool = field(default=False, metadata={"help": "Print every case with its status and last stderr line."})
+
+
+@dataclass(frozen=True)
+class Case:
+    command: str
+    label: str
+    args: tuple[str, ...]
+    expected: int = 2  # the documented status: 2 bad input, 1 negative verdict
+    stdin: str | None = None
+
+
+# --------------------------------------------------------------------------------------------------- fixtures
+
+INSTANCE = "J0:\nM0:3 M1:2 \nJ1:\nM1:4 M0:1 \n"
+SOLUTION = "Solution:\nJ0-M0: 0+3 -> 3, J1-M1: 0+4 -> 4, J1-M0: 4+1 -> 5, J0-M1: 4+2 -> 6\nMakespan: 6"
+
+
+def _serial_records(count: int, seed: int = 0) -> list[dict]:
+    """Small Starjob records whose outputs are serial (feasible) schedules."""
+    from jssp_sft import Instance, Schedule, to_record
+
+    rng = random.Random(seed)
+    records = []
+    for i in range(count):
+        n, m = rng.randint(2, 3), rng.randint(2, 3)
+        instance = Instance(tuple(tuple((mach, rng.randint(1, 9)) for mach in rng.sample(range(m), m)) for _ in range(n)), m)
+        starts, clock = [], 0
+        for j, job in enumerate(instance.jobs):
+            for k, (_, duration) in enumerate(job):
+                starts.append((j, k, clock))
+                clock += duration
+        records.append({"id": f"serial-{i}", **to_record(instance, Schedule.from_starts(instance, starts))})
+    return records
+
+
+def make_fixtures(root: Path) -> None:
+    """Valid and broken files the cases point at (paths relative to ``root``, the cases' working directory)."""
+    from jssp_sft.modeling.tiny import TinyModelArguments, build_tiny
+
+    build_tiny(
+        TinyModelArguments(
+            output_dir=str(root / "tiny-model"), vocab_size=400, tokenizer_corpus_size=80, hidden_size=32,
+            intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
+            max_position_embeddings=1024,
+        )
+    )  # fmt: skip
+    records = _serial_records(24)
+    files = {
+        "instance.txt": INSTANCE,
+        "solution.txt": SOLUTION,
+        "empty.txt": "",
+        "garbage.txt": "hello, this is not a job shop\n",
+        "blank_line_instance.txt": "J0:\nM0:3 M1:2 \n\nJ1:\nM1:4 M0:1 \n",
+        "job0_only.txt": "Solution:\nJ0-M0: 0+3 -> 3, J0-M1: 3+2 -> 5\nMakespan: 5",
+        "out_of_order_instance.txt": "J1:\nM0:3 M1:2 \nJ0:\nM1:4 M0:1 \n",
+        "bad_ops_instance.txt": "J0:\nM0:three M1:2 \nJ1:\nM1:4 M0:1 \n",
+        "too_many_machines.txt": "Optimize schedule for 2 Jobs (denoted as J) across 2 Machines (denoted as M)\n"
+        "J0:\nM0:3 M5:2 \nJ1:\nM1:4 M0:1 \n",
+        "huge_makespan.txt": SOLUTION.replace("Makespan: 6", "Makespan: 6000000000000000"),
+        "infeasible.txt": SOLUTION.replace("J1-M0: 4+1 -> 5", "J1-M0: 2+1 -> 3"),
+        "data.jsonl": "".join(json.dumps(r) + "\n" for r in records),
+        "empty.jsonl": "",
+        "bad_line.jsonl": json.dumps(records[0]) + "\n{not json\n" + json.dumps(records[1]) + "\n",
+        "all_invalid.jsonl": "".join(json.dumps({**r, "input": "nothing here"}) + "\n" for r in records[:3]),
+        "string_num_jobs.jsonl": json.dumps({**records[0], "num_jobs": "3"}) + "\n",
+        "prose_output.jsonl": "".join(json.dumps({**r, "output": "I think it is fine."}) + "\n" for r in records[:3]),
+        "records.csv": "a,b\n1,2\n",
+        "results_garbage.jsonl": "this is not json\n",
+        "results_wrong_fields.jsonl": json.dumps({"hello": 1}) + "\n",
+        "bad_yaml.yaml": "model_name_or_path: [unclosed\n",
+        "unknown_key.yaml": "no_such_option: 3\n",
+        "not_a_run/readme.txt": "an empty directory would do\n",
+        "binary.txt": "",
+    }
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    (root / "binary.txt").write_bytes(b"\xff\xfe\x00J0:\x9c\n")
+    (root / "empty_dir").mkdir()
+
+
+# ------------------------------------------------------------------------------------------------------ cases
+
+TRAIN_FAST = ("--max_steps", "1", "--use_cpu", "true", "--bf16", "false", "--report_to", "none")
+QUICK_FAST = ("--num_instances", "16", "--max_steps", "1", "--test_problems", "1")
+SOLVE_FAST = ("--benchmark", "ft06", "--limit", "1", "--max_new_tokens", "8", "--num_samples", "1")
+
+
+def cases() -> list[Case]:
+    v, g, dr, s, e, ga = "verify", "generate", "data-report", "solve", "evaluate", "gantt"
+    t, q, p, gr = "train", "quickstart", "push", "grpo"
+    out = [
+        Case("(top level)", "no command", ()),
+        Case("(top level)", "unknown command", ("nosuch",)),
+        Case("(top level)", "unknown flag", ("verify", "--nosuch", "1")),
+        # verify
+        Case(v, "no arguments", ()),
+        Case(v, "missing instance file", ("--instance", "missing.txt", "--solution", "solution.txt")),
+        Case(v, "missing solution file", ("--instance", "instance.txt", "--solution", "missing.txt")),
+        Case(v, "empty instance file", ("--instance", "empty.txt", "--solution", "solution.txt")),
+        Case(v, "prose instead of an instance", ("--instance", "garbage.txt", "--solution", "solution.txt")),
+        Case(v, "instance is a directory", ("--instance", "empty_dir", "--solution", "solution.txt")),
+        Case(v, "instance not UTF-8", ("--instance", "binary.txt", "--solution", "solution.txt")),
+        Case(v, "jobs out of order", ("--instance", "out_of_order_instance.txt", "--solution", "solution.txt")),
+        Case(v, "non-numeric duration", ("--instance", "bad_ops_instance.txt", "--solution", "solution.txt")),
+        Case(v, "machine beyond the instruction", ("--instance", "too_many_machines.txt", "--solution", "solution.txt")),
+        Case(v, "empty solution (infeasible)", ("--instance", "instance.txt", "--solution", "empty.txt"), 1),
+        Case(v, "prose solution (infeasible)", ("--instance", "instance.txt", "--solution", "garbage.txt"), 1),
+        Case(v, "overlapping solution (infeasible)", ("--instance", "instance.txt", "--solution", "infeasible.txt"), 1),
+        Case(v, "blank line between jobs, job 0 only", ("--instance", "blank_line_instance.txt", "--solution",
+                                                        "job0_only.txt"), 1),  # fmt: skip
+        Case(v, "solution on stdin: empty", ("--instance", "instance.txt"), 1, stdin=""),
+        Case(v, "--json not a boolean", ("--instance", "instance.txt", "--solution", "solution.txt", "--json", "maybe")),
+        # generate
+        Case(g, "--num_instances 0", ("--output", "gen.jsonl", "--num_instances", "0", "--sizes", "2x2")),
+        Case(g, "--num_instances -5", ("--output", "gen.jsonl", "--num_instances", "-5", "--sizes", "2x2")),
+        Case(g, "--sizes abc", ("--output", "gen.jsonl", "--num_instances", "2", "--sizes", "abc")),
+        Case(g, "--sizes 0x0", ("--output", "gen.jsonl", "--num_instances", "2", "--sizes", "0x0")),
+        Case(g, "--time_limit -1", ("--output", "gen.jsonl", "--num_instances", "2", "--sizes", "2x2", "--time_limit",
+                                    "-1")),  # fmt: skip
+        Case(g, "--min_duration > --max_duration", ("--output", "gen.jsonl", "--num_instances", "2", "--sizes", "2x2",
+                                                    "--min_duration", "10", "--max_duration", "5")),  # fmt: skip
+        Case(g, "--shard_index >= --num_shards", ("--output", "gen.jsonl", "--num_instances", "2", "--sizes", "2x2",
+                                                  "--num_shards", "2", "--shard_index", "5")),  # fmt: skip
+        Case(g, "output in a missing directory", ("--output", "/nonexistent/dir/gen.jsonl", "--num_instances", "2",
+                                                  "--sizes", "2x2")),  # fmt: skip
+        Case(g, "output is a directory", ("--output", "empty_dir", "--num_instances", "2", "--sizes", "2x2")),
+        Case(g, "--num_instances not a number", ("--output", "gen.jsonl", "--num_instances", "many")),
+        # data-report
+        Case(dr, "no path", ()),
+        Case(dr, "missing file", ("missing.jsonl",)),
+        Case(dr, "missing relative data path", ("data/nope.jsonl",)),
+        Case(dr, "empty .jsonl", ("empty.jsonl",)),
+        Case(dr, "a bad JSON line", ("bad_line.jsonl",)),
+        Case(dr, "all records invalid", ("all_invalid.jsonl",)),
+        Case(dr, "num_jobs given as a string", ("string_num_jobs.jsonl",)),
+        Case(dr, "outputs are prose", ("prose_output.jsonl",)),
+        Case(dr, "unsupported extension", ("records.csv",)),
+        Case(dr, "directory without data", ("empty_dir",)),
+        Case(dr, "--max_length without --tokenizer", ("data.jsonl", "--max_length", "100")),
+        Case(dr, "missing local tokenizer", ("data.jsonl", "--tokenizer", "./missing-model")),
+        Case(dr, "--template bogus", ("data.jsonl", "--template", "bogus")),
+        # solve
+        Case(s, "no arguments", ()),
+        Case(s, "missing local model path", ("--model", "./missing-model", "--output", "o.jsonl", *SOLVE_FAST)),
+        Case(s, "unknown benchmark", ("--model", "tiny-model", "--output", "o.jsonl", "--benchmark", "nosuch")),
+        Case(s, "missing dataset file", ("--model", "tiny-model", "--output", "o.jsonl", "--dataset", "missing.jsonl")),
+        Case(s, "empty dataset file", ("--model", "tiny-model", "--output", "o.jsonl", "--dataset", "empty.jsonl")),
+        Case(s, "--temperature -1", ("--model", "tiny-model", "--output", "o1.jsonl", *SOLVE_FAST, "--temperature",
+                                     "-1")),  # fmt: skip
+        Case(s, "--top_p 1.5", ("--model", "tiny-model", "--output", "o2.jsonl", *SOLVE_FAST, "--top_p", "1.5")),
+        Case(s, "--top_k -3", ("--model", "tiny-model", "--output", "o3.jsonl", *SOLVE_FAST, "--top_k", "-3")),
+        Case(s, "--num_samples 0", ("--model", "tiny-model", "--output", "o4.jsonl", *SOLVE_FAST, "--num_samples", "0")),
+        Case(s, "--max_new_tokens 0", ("--model", "tiny-model", "--output", "o5.jsonl", *SOLVE_FAST, "--max_new_tokens",
+                                       "0")),  # fmt: skip
+        Case(s, "--batch_size 0", ("--model", "tiny-model", "--output", "o6.jsonl", *SOLVE_FAST, "--batch_size", "0")),
+        Case(s, "--limit 0", ("--model", "tiny-model", "--output", "o7.jsonl", "--benchmark", "ft06", "--limit", "0")),
+        Case(s, "output in a missing directory", ("--model", "tiny-model", "--output", "/nonexistent/o.jsonl",
+                                                  *SOLVE_FAST)),  # fmt: skip
+        # evaluate
+        Case(e, "no --results", ()),
+        Case(e, "missing results file", ("--results", "missing.jsonl")),
+        Case(e, "empty results file", ("--results", "empty.jsonl")),
+        Case(e, "results not JSON", ("--results", "results_garbage.jsonl")),
+        Case(e, "results with wrong fields", ("--results", "results_wrong_fields.jsonl")),
+        Case(e, "a data file given as results", ("--results", "data.jsonl")),
+        Case(e, "--labels count mismatch", ("--results", "data.jsonl", "--labels", "a", "b")),
+        Case(e, "unknown rule", ("--results", "data.jsonl", "--rules", "nosuch")),
+        # gantt
+        Case(ga, "no arguments", ("--output", "g.png")),
+        Case(ga, "missing instance file", ("--instance", "missing.txt", "--solution", "solution.txt", "--output", "g.png")),
+        Case(ga, "prose solution", ("--instance", "instance.txt", "--solution", "garbage.txt", "--output", "g.png")),
+        Case(ga, "--results without --id", ("--results", "data.jsonl", "--output", "g.png")),
+        Case(ga, "missing results file", ("--results", "missing.jsonl", "--id", "x", "--output", "g.png")),
+        Case(ga, "missing record file", ("--record", "missing.jsonl", "--output", "g.png")),
+        Case(ga, "--index out of range", ("--record", "data.jsonl", "--index", "99", "--output", "g.png")),
+        Case(ga, "output in a missing directory", ("--instance", "instance.txt", "--solution", "solution.txt",
+                                                   "--output", "/nonexistent/g.png")),  # fmt: skip
+        # train
+        Case(t, "no config, no arguments", ()),
+        Case(t, "missing config file", ("--config", "missing.yaml")),
+        Case(t, "config is not YAML", ("--config", "bad_yaml.yaml")),
+        Case(t, "unknown key in config", ("--config", "unknown_key.yaml")),
+        Case(t, "missing local model path", ("--model_name_or_path", "./missing-model", "--dataset_name", "data.jsonl",
+                                             "--output_dir", "run-a", *TRAIN_FAST)),  # fmt: skip
+        Case(t, "missing relative data path", ("--model_name_or_path", "tiny-model", "--dataset_name", "data/nope.jsonl",
+                                               "--output_dir", "run-b", *TRAIN_FAST)),  # fmt: skip
+        Case(t, "empty data file", ("--model_name_or_path", "tiny-model", "--dataset_name", "empty.jsonl",
+                                    "--output_dir", "run-c", *TRAIN_FAST)),  # fmt: skip
+        Case(t, "--learning_rate abc", ("--model_name_or_path", "tiny-model", "--dataset_name", "data.jsonl",
+                                        "--output_dir", "run-d", "--learning_rate", "abc", *TRAIN_FAST)),  # fmt: skip
+        Case(t, "--template bogus", ("--model_name_or_path", "tiny-model", "--dataset_name", "data.jsonl",
+                                     "--output_dir", "run-e", "--template", "bogus", *TRAIN_FAST)),  # fmt: skip
+        # quickstart
+        Case(q, "--num_instances 0", ("--output_dir", "qs-a", "--num_instances", "0", "--max_steps", "1")),
+        Case(q, "--num_instances -1", ("--output_dir", "qs-b", "--num_instances", "-1", "--max_steps", "1")),
+        Case(q, "--sizes bogus", ("--output_dir", "qs-c", *QUICK_FAST, "--sizes", "bogus")),
+        Case(q, "--max_steps 0", ("--output_dir", "qs-d", "--num_instances", "16", "--max_steps", "0")),
+        Case(q, "missing recipe", ("--output_dir", "qs-e", *QUICK_FAST, "--recipe", "missing.yaml")),
+        Case(q, "--test_problems -1", ("--output_dir", "qs-f", "--num_instances", "16", "--max_steps", "1",
+                                       "--test_problems", "-1")),  # fmt: skip
+        Case(q, "output_dir is a file", ("--output_dir", "instance.txt", *QUICK_FAST)),
+        # push
+        Case(p, "no arguments", ()),
+        Case(p, "missing run directory", ("missing-run", "--repo_id", "user/name")),
+        Case(p, "directory that is not a run", ("not_a_run", "--repo_id", "user/name")),
+        Case(p, "run directory is a file", ("instance.txt", "--repo_id", "user/name")),
+        Case(p, "invalid repo id", ("tiny-model", "--repo_id", "bad id!!")),
+        # grpo
+        Case(gr, "no config, no arguments", ()),
+        Case(gr, "missing config file", ("--config", "missing.yaml")),
+        Case(gr, "unknown reward function", ("--model_name_or_path", "tiny-model", "--dataset_name", "data.jsonl",
+                                             "--output_dir", "grpo-a", "--reward_funcs", "nosuch", *TRAIN_FAST)),  # fmt: skip
+        Case(gr, "missing local model path", ("--model_name_or_path", "./missing-model", "--dataset_name", "data.jsonl",
+                                              "--output_dir", "grpo-b", *TRAIN_FAST)),  # fmt: skip
+        Case(gr, "missing relative data path", ("--model_name_or_path", "tiny-model", "--dataset_name",
+                                                "data/nope.jsonl", "--output_dir", "grpo-c", *TRAIN_FAST)),  # fmt: skip
+        Case(gr, "unknown benchmark", ("--model_name_or_path", "tiny-model", "--benchmarks", "nosuch",
+                                       "--output_dir", "grpo-d", *TRAIN_FAST)),  # fmt: skip
+        Case(gr, "--generated_num_instances 0", ("--model_name_or_path", "tiny-model", "--generated_num_instances", "0",
+                                                 "--output_dir", "grpo-e", *TRAIN_FAST)),  # fmt: skip
+    ]
+    return out
+
+
+# -------------------------------------------------------------------------------------------------------- run
+
+
+@dataclass
+class Outcome:
+    case: Case
+    status: int | None  # None: timed out
+    traceback: bool
+    last_line: str
+    seconds: float
+
+
+def run_case(case: Case, root: Path, timeout: int) -> Outcome:
+    argv = [JSSP_SFT] if case.command == "(top level)" else [JSSP_SFT, case.command]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
+    start = time.perf_counter()
+    try:
+        done = subprocess.run(
+            [*argv, *case.args], cwd=root, env=env, input=case.stdin or "", capture_output=True, text=True,
+            timeout=timeout, errors="replace",
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as err:
+        stderr = err.stderr.decode(errors="replace") if isinstance(err.stderr, bytes) else err.stderr or ""
+        return Outcome(case, None, TRACEBACK in stderr, "(timed out)", time.perf_counter() - start)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    return Outcome(case, done.returncode, TRACEBACK in done.stderr, lines[-1][:150] if lines else "",
+                   time.perf_counter() - start)  # fmt: skip
+
+
+def main() -> None:
+    (args,) = HfArgumentParser(BenchArguments).parse_args_into_dataclasses()
+    selected = cases()
+    if args.only:
+        wanted = set(args.only.split(","))
+        selected = [c for c in selected if c.command in wanted]
+    with tempfile.TemporaryDirectory(prefix="jssp-bad-input-") as tmp:
+        root = Path(tmp)
+        make_fixtures(root)
+        with ThreadPoolExecutor(args.jobs) as pool:
+            outcomes = list(pool.map(lambda c: run_case(c, root, args.timeout), selected))
+
+    by_command: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        by_command[outcome.case.command].append(outcome)
+    if args.verbose:
+        for outcome in outcomes:
+            kind = "TRACEBACK" if outcome.traceback else "clean"
+            print(f"{outcome.case.command:12} {outcome.case.label:40} exit {outcome.status} (want "
+                  f"{outcome.case.expected}) {kind:9} {outcome.seconds:5.1f}s | {outcome.last_line}")  # fmt: skip
+        print()
+    print(f"{'command':12} {'cases':>5} {'traceback':>9} {'clean':>5} {'status ok':>9}  exit statuses seen")
+    for command, group in by_command.items():
+        statuses = sorted({str(o.status) for o in group})
+        print(f"{command:12} {len(group):5d} {sum(o.traceback for o in group):9d} "
+              f"{sum(not o.traceback for o in group):5d} {sum(o.status == o.case.expected for o in group):9d}  "
+              f"{', '.join(statuses)}")  # fmt: skip
+    print(f"{'total':12} {len(outcomes):5d} {sum(o.traceback for o in outcomes):9d} "
+          f"{sum(not o.traceback for o in outcomes):5d} {sum(o.status == o.case.expected for o in outcomes):9d}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
