@@ -17,117 +17,23 @@ the last checkpoint in ``output_dir``; saves and pushes like ``jssp_sft.sft``.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from trl import GRPOConfig, ModelConfig, ScriptArguments
-
-from .data.templates import TEMPLATES, PromptFormat
-from .rewards import REWARDS, get_reward_funcs
-from .training.arguments import RecipeParser
+from .data.templates import PromptFormat
+from .rewards import get_reward_funcs
+from .training.arguments import GRPOScriptArguments, data_seed, make_grpo_parser
+from .training.run import finish_run, model_init_kwargs, resume_checkpoint, run_info_of, setup_logging, take_push
 
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_REWARD_FUNCS = ("format", "feasibility", "makespan_quality")
 # Columns of a GRPO prompt dataset besides the prompt; the rewards receive them as keyword arguments.
 PROMPT_COLUMNS = ("prompt", "reference_makespan", "num_jobs", "num_machines")
 
 
-@dataclass
-class GRPOScriptArguments(ScriptArguments):
-    """TRL's script arguments plus where the prompts come from, how they are written, and the rewards.
-
-    Exactly one prompt source: ``dataset_name`` (Starjob records: a JSON/JSONL/Parquet file or directory, or a Hub id
-    such as ``henri24/Starjob``), ``benchmarks`` (e.g. ``"ft06,la01,la02"`` or a group ``"la"`` / ``"ta:15x15"``), or
-    ``generated_num_instances`` random instances solved by CP-SAT (``jssp_sft.data.generator``).
-    """
-
-    reward_funcs: list[str] = field(
-        default_factory=lambda: list(DEFAULT_REWARD_FUNCS),
-        metadata={"help": f"Reward functions (jssp_sft.rewards.REWARDS): {', '.join(REWARDS)}."},
-    )
-    template: str | None = field(
-        default=None,
-        metadata={
-            "help": "Prompt template; default: the one the SFT run saved beside the model (jssp_sft_prompt.json), "
-            "else prompt_completion.",
-            "choices": list(TEMPLATES),
-        },
-    )
-    system_prompt: str | None = field(default=None, metadata={"help": "System prompt (template 'messages' only)."})
-    benchmarks: str | None = field(
-        default=None,
-        metadata={
-            "help": "Train on benchmark instances: comma-separated names (ft06, la01) or groups (la, ta:15x15); "
-            "the reference makespan is the best known upper bound."
-        },
-    )
-    generated_num_instances: int = field(
-        default=0, metadata={"help": "Train on this many random instances solved by CP-SAT (jssp-sft generate)."}
-    )
-    generated_sizes: str | None = field(
-        default=None, metadata={"help": "Sizes of the generated instances, e.g. '2-5x2-5' (default: the generator's)."}
-    )
-    generated_seed: int | None = field(
-        default=None,
-        metadata={
-            "help": "Seed of the generated instances (default: the generator's); pick another than the SFT data's."
-        },
-    )
-    generated_data_dir: str | None = field(
-        default=None, metadata={"help": "Where the generated records are written (default: <output_dir>/data)."}
-    )
-    dataset_subset_size: int | None = field(
-        default=None, metadata={"help": "Use this many records (a seeded random subset) instead of all of them."}
-    )
-    max_jobs: int | None = field(default=None, metadata={"help": "Keep only instances with at most this many jobs."})
-    max_machines: int | None = field(
-        default=None, metadata={"help": "Keep only instances with at most this many machines."}
-    )
-    eval_split_size: float = field(
-        default=0.0,
-        metadata={
-            "help": "Held-out share of the records for GRPO's evaluation (a fraction < 1, or a number of records "
-            ">= 1); 0 disables it."
-        },
-    )
-    recipe_name: str | None = field(
-        default=None, metadata={"help": "The recipe's name, shown in the model card (default: the --config path)."}
-    )
-
-    def __post_init__(self):
-        super_post_init = getattr(super(), "__post_init__", None)
-        if super_post_init is not None:
-            super_post_init()
-        get_reward_funcs(self.reward_funcs)  # unknown names fail at parse time
-        sources = [self.dataset_name is not None, self.benchmarks is not None, self.generated_num_instances > 0]
-        if sum(sources) != 1:
-            raise ValueError(
-                "name exactly one prompt source: dataset_name (Starjob records), benchmarks, or "
-                f"generated_num_instances > 0 (got dataset_name={self.dataset_name!r}, benchmarks={self.benchmarks!r}, "
-                f"generated_num_instances={self.generated_num_instances})"
-            )
-        if self.eval_split_size < 0:
-            raise ValueError(f"eval_split_size must be >= 0, got {self.eval_split_size}")
-        if self.eval_split_size and self.benchmarks is not None:
-            raise ValueError("eval_split_size needs Starjob or generated records; benchmarks are not split")
-        if self.template is not None:
-            PromptFormat(self.template, self.system_prompt)  # validate the pair early
-
-    def prompt_format(self, model_name_or_path: str | None = None) -> PromptFormat:
-        """The run's prompt settings: ``template`` if given, else those saved beside the starting model."""
-        if self.template is not None:
-            return PromptFormat(self.template, self.system_prompt)
-        saved = PromptFormat.from_pretrained(model_name_or_path) if model_name_or_path else PromptFormat()
-        if self.system_prompt is not None:
-            return PromptFormat(saved.template, self.system_prompt)
-        return saved
-
-
-def make_parser(prog: str | None = None) -> RecipeParser:
-    """The parser of ``jssp-sft grpo`` and ``python -m jssp_sft.grpo``: script, GRPO and model arguments."""
-    return RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig), prog=prog)
+def make_parser(prog: str | None = None):
+    """``jssp-sft grpo``: the same parser as ``python -m jssp_sft.grpo``."""
+    return make_grpo_parser(prog)
 
 
 # ------------------------------------------------------------------------------------------------------ prompts
@@ -212,7 +118,7 @@ def load_prompt_datasets(script_args: GRPOScriptArguments, training_args, prompt
         max_jobs=script_args.max_jobs,
         max_machines=script_args.max_machines,
         test_size=script_args.eval_split_size,
-        seed=training_args.data_seed if training_args.data_seed is not None else training_args.seed,
+        seed=data_seed(training_args),
     )
     prompts = records_to_prompts(raw, prompt_format)
     return prompts["train"], prompts["test"] if "test" in prompts else None
@@ -230,7 +136,6 @@ def load_policy(model_args, training_args):
     from trl import get_peft_config, get_quantization_config
 
     from .modeling.loading import adapter_base_model, is_adapter_dir, load_model, load_trained_model
-    from .sft import model_init_kwargs
 
     path = model_args.model_name_or_path
     if not is_adapter_dir(path):
@@ -270,14 +175,10 @@ def train(script_args: GRPOScriptArguments, training_args, model_args):
     from transformers import set_seed
     from trl import GRPOTrainer, get_quantization_config
 
-    from .sft import finish_run, last_checkpoint, run_info_of, setup_logging
-
     setup_logging(training_args)
     set_seed(training_args.seed)
     logger.info("model %s, script %s", model_args, script_args)
-    checkpoint = training_args.resume_from_checkpoint or last_checkpoint(training_args.output_dir)
-    if checkpoint is not None:
-        logger.info("resuming from %s", checkpoint)
+    checkpoint = resume_checkpoint(training_args)
 
     prompt_format = script_args.prompt_format(model_args.model_name_or_path)
     logger.info("prompts: %s", prompt_format)
@@ -286,8 +187,7 @@ def train(script_args: GRPOScriptArguments, training_args, model_args):
         train_dataset, eval_dataset = load_prompt_datasets(script_args, training_args, prompt_format)
     model, peft_config = load_policy(model_args, training_args)
 
-    # One pushing path for `jssp-sft grpo` and `jssp-sft push`: the run is pushed once at the end, with our card.
-    push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False
+    push_to_hub = take_push(training_args)
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=get_reward_funcs(script_args.reward_funcs),

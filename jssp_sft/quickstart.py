@@ -149,7 +149,7 @@ def _fmt(value) -> str:
 def main(args: QuickstartArguments) -> int:
     from .data.loading import load_starjob
     from .sft import train
-    from .training.arguments import make_sft_parser
+    from .training.arguments import data_seed, make_sft_parser
     from .training.hub import LOSS_CURVE_FILE, read_json
 
     started = time.perf_counter()
@@ -178,7 +178,7 @@ def main(args: QuickstartArguments) -> int:
         max_jobs=script_args.max_jobs,
         max_machines=script_args.max_machines,
         test_size=script_args.eval_split_size,
-        seed=training_args.data_seed if training_args.data_seed is not None else training_args.seed,
+        seed=data_seed(training_args),
     )["test"]
     records = [held_out[i] for i in range(min(args.test_problems, len(held_out)))]
     scores = solve_held_out(args.output_dir, records, script_args.generation_eval_max_new_tokens)

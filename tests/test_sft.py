@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from jssp_sft.data.templates import SETTINGS_FILE, PromptFormat
-from jssp_sft.sft import last_checkpoint, train
+from jssp_sft.sft import train
 from jssp_sft.training.arguments import make_sft_parser
+from jssp_sft.training.run import last_checkpoint
 
 
 RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "tiny" / "sft" / "config.yaml"

@@ -1,56 +1,99 @@
-"""Configuration of the SFT entry point: TRL's ``ScriptArguments`` extended with the Starjob options, and the parser.
+"""Configuration of the training entry points: TRL's ``ScriptArguments`` extended with the Starjob options, and parsers.
 
-``jssp_sft.sft`` parses ``(SFTScriptArguments, trl.SFTConfig, trl.ModelConfig)`` from a recipe YAML and the command
-line, exactly as TRL's ``trl/scripts/sft.py`` and open-r1 do; every option has its single default here or in TRL.
+``jssp_sft.sft`` parses ``(SFTScriptArguments, trl.SFTConfig, trl.ModelConfig)`` and ``jssp_sft.grpo`` parses
+``(GRPOScriptArguments, trl.GRPOConfig, trl.ModelConfig)`` from a recipe YAML and the command line, exactly as TRL's
+``trl/scripts/sft.py`` and open-r1 do. The options both share live once in ``StarjobScriptArguments``; the two whose
+default differs (``template``, ``eval_split_size``) are declared by each class through one field builder, so every
+option has one help text and one default per entry point.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
-from trl import ModelConfig, ScriptArguments, SFTConfig, TrlParser
+from trl import GRPOConfig, ModelConfig, ScriptArguments, SFTConfig, TrlParser
 
 from ..data.loading import DEFAULT_TEST_SIZE
 from ..data.templates import TEMPLATES, PromptFormat
+from ..rewards import REWARDS, get_reward_funcs
 from ..solve.sampling import SamplingSettings
 
 
-@dataclass
-class SFTScriptArguments(ScriptArguments):
-    """TRL's script arguments plus the Starjob data, prompt, evaluation and early-stopping options.
+DEFAULT_REWARD_FUNCS = ("format", "feasibility", "makespan_quality")
 
-    ``dataset_name`` is the Starjob source: a JSON/JSONL/Parquet file or directory of records, or a Hub dataset id
-    (``henri24/Starjob``); ``dataset_train_split`` is the split read from a Hub dataset. The held-out split is carved
-    from the records (``eval_split_size``) by ``jssp_sft.data.loading.load_starjob``.
-    """
 
-    template: str = field(
-        default="prompt_completion",
+def data_seed(training_args) -> int:
+    """The seed of data choices (subset, held-out split): ``data_seed`` when set, else the run's ``seed``."""
+    return training_args.data_seed if training_args.data_seed is not None else training_args.seed
+
+
+def template_field(default: str | None, default_help: str):
+    """The ``template`` option (one of ``jssp_sft.data.templates.TEMPLATES``); ``default_help`` says what ``default`` means."""
+    return field(
+        default=default,
         metadata={
-            "help": "How records become training examples (see jssp_sft.data.templates).",
+            "help": f"How records become prompts (jssp_sft.data.templates); {default_help}",
             "choices": list(TEMPLATES),
         },
     )
+
+
+def eval_split_field(default: float, purpose: str):
+    """The ``eval_split_size`` option: the held-out share of the records, split off with the run's data seed."""
+    return field(
+        default=default,
+        metadata={
+            "help": f"Held-out share of the records for {purpose} (a fraction < 1, or a number of records >= 1), split "
+            "off with the run's data seed; 0 disables it."
+        },
+    )
+
+
+@dataclass
+class StarjobScriptArguments(ScriptArguments):
+    """TRL's script arguments plus the options every Starjob training run shares: the prompt, the record filters and
+    the recipe's name. ``dataset_name`` is a JSON/JSONL/Parquet file or directory of records, or a Hub dataset id
+    (``henri24/Starjob``); ``dataset_train_split`` is the split read from a Hub dataset."""
+
+    template: str | None = template_field(None, "default: the run's own.")
     system_prompt: str | None = field(default=None, metadata={"help": "System prompt (template 'messages' only)."})
     dataset_subset_size: int | None = field(
-        default=None, metadata={"help": "Train on this many records (a seeded random subset) instead of all of them."}
+        default=None, metadata={"help": "Use this many records (a seeded random subset) instead of all of them."}
     )
     max_jobs: int | None = field(default=None, metadata={"help": "Keep only instances with at most this many jobs."})
     max_machines: int | None = field(
         default=None, metadata={"help": "Keep only instances with at most this many machines."}
     )
+    eval_split_size: float = eval_split_field(0.0, "evaluation")
+    recipe_name: str | None = field(
+        default=None, metadata={"help": "The recipe's name, shown in the model card (default: the --config path)."}
+    )
+
+    def __post_init__(self):
+        super_post_init = getattr(super(), "__post_init__", None)
+        if super_post_init is not None:
+            super_post_init()
+        if self.template is not None:
+            PromptFormat(self.template, self.system_prompt)  # validate the template / system prompt pair early
+        if self.eval_split_size < 0:
+            raise ValueError(f"eval_split_size must be >= 0, got {self.eval_split_size}")
+
+
+@dataclass
+class SFTScriptArguments(StarjobScriptArguments):
+    """The shared Starjob options plus the generation eval and early stopping of an SFT run.
+
+    The held-out split is carved from the records (``eval_split_size``) by ``jssp_sft.data.loading.load_starjob``.
+    """
+
+    template: str = template_field("prompt_completion", "prompt_completion by default.")
+    eval_split_size: float = eval_split_field(DEFAULT_TEST_SIZE, "the eval loss (the Starjob authors held out 2%%)")
     drop_long_examples: bool = field(
         default=True,
         metadata={
             "help": "Drop (and count) examples longer than `max_length` tokens instead of truncating them: a "
             "truncated schedule teaches the model to stop mid-solution."
-        },
-    )
-    eval_split_size: float = field(
-        default=DEFAULT_TEST_SIZE,
-        metadata={
-            "help": "Held-out share of the records (a fraction < 1, or a number of records >= 1), split off with the "
-            "run's seed; 0 disables evaluation. The Starjob authors held out 2%% (0.02)."
         },
     )
     generation_eval_problems: int = field(
@@ -77,17 +120,9 @@ class SFTScriptArguments(ScriptArguments):
     early_stopping_threshold: float = field(
         default=0.0, metadata={"help": "Smallest change of `metric_for_best_model` that counts as an improvement."}
     )
-    recipe_name: str | None = field(
-        default=None, metadata={"help": "The recipe's name, shown in the model card (default: the --config path)."}
-    )
 
     def __post_init__(self):
-        super_post_init = getattr(super(), "__post_init__", None)
-        if super_post_init is not None:
-            super_post_init()
-        self.prompt_format()  # validate the template / system prompt pair early
-        if self.eval_split_size < 0:
-            raise ValueError(f"eval_split_size must be >= 0, got {self.eval_split_size}")
+        super().__post_init__()
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
             raise ValueError("early_stopping_patience must be >= 1")
 
@@ -105,13 +140,74 @@ class SFTScriptArguments(ScriptArguments):
         )
 
 
+@dataclass
+class GRPOScriptArguments(StarjobScriptArguments):
+    """The shared Starjob options plus where the prompts come from and the rewards of a GRPO run.
+
+    Exactly one prompt source: ``dataset_name`` (Starjob records), ``benchmarks`` (e.g. ``"ft06,la01,la02"`` or a
+    group ``"la"`` / ``"ta:15x15"``), or ``generated_num_instances`` random instances solved by CP-SAT
+    (``jssp_sft.data.generator``).
+    """
+
+    template: str | None = template_field(
+        None, "default: the one the SFT run saved beside the model (jssp_sft_prompt.json), else prompt_completion."
+    )
+    eval_split_size: float = eval_split_field(0.0, "GRPO's evaluation (costly: it generates)")
+    reward_funcs: list[str] = field(
+        default_factory=lambda: list(DEFAULT_REWARD_FUNCS),
+        metadata={"help": f"Reward functions (jssp_sft.rewards.REWARDS): {', '.join(REWARDS)}."},
+    )
+    benchmarks: str | None = field(
+        default=None,
+        metadata={
+            "help": "Train on benchmark instances: comma-separated names (ft06, la01) or groups (la, ta:15x15); "
+            "the reference makespan is the best known upper bound."
+        },
+    )
+    generated_num_instances: int = field(
+        default=0, metadata={"help": "Train on this many random instances solved by CP-SAT (jssp-sft generate)."}
+    )
+    generated_sizes: str | None = field(
+        default=None, metadata={"help": "Sizes of the generated instances, e.g. '2-5x2-5' (default: the generator's)."}
+    )
+    generated_seed: int | None = field(
+        default=None,
+        metadata={
+            "help": "Seed of the generated instances (default: the generator's); pick another than the SFT data's."
+        },
+    )
+    generated_data_dir: str | None = field(
+        default=None, metadata={"help": "Where the generated records are written (default: <output_dir>/data)."}
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        get_reward_funcs(self.reward_funcs)  # unknown names fail at parse time
+        sources = [self.dataset_name is not None, self.benchmarks is not None, self.generated_num_instances > 0]
+        if sum(sources) != 1:
+            raise ValueError(
+                "name exactly one prompt source: dataset_name (Starjob records), benchmarks, or "
+                f"generated_num_instances > 0 (got dataset_name={self.dataset_name!r}, benchmarks={self.benchmarks!r}, "
+                f"generated_num_instances={self.generated_num_instances})"
+            )
+        if self.eval_split_size and self.benchmarks is not None:
+            raise ValueError("eval_split_size needs Starjob or generated records; benchmarks are not split")
+
+    def prompt_format(self, model_name_or_path: str | None = None) -> PromptFormat:
+        """The run's prompt settings: ``template`` if given, else those saved beside the starting model."""
+        if self.template is not None:
+            return PromptFormat(self.template, self.system_prompt)
+        saved = PromptFormat.from_pretrained(model_name_or_path) if model_name_or_path else PromptFormat()
+        if self.system_prompt is not None:
+            return PromptFormat(saved.template, self.system_prompt)
+        return saved
+
+
 class RecipeParser(TrlParser):
     """``TrlParser`` that also records which recipe file was read (``--config``) as the script arguments'
     ``recipe_name`` (SFT and GRPO), for the model card."""
 
     def parse_args_and_config(self, args=None, **kwargs):
-        import sys
-
         argv = list(sys.argv[1:] if args is None else args)
         config_path = argv[argv.index("--config") + 1] if "--config" in argv[:-1] else None
         parsed = super().parse_args_and_config(argv, **kwargs)
@@ -124,3 +220,8 @@ class RecipeParser(TrlParser):
 def make_sft_parser(prog: str | None = None) -> RecipeParser:
     """The parser of ``jssp-sft train`` and ``python -m jssp_sft.sft``: script, training and model arguments."""
     return RecipeParser((SFTScriptArguments, SFTConfig, ModelConfig), prog=prog)
+
+
+def make_grpo_parser(prog: str | None = None) -> RecipeParser:
+    """The parser of ``jssp-sft grpo`` and ``python -m jssp_sft.grpo``: script, GRPO and model arguments."""
+    return RecipeParser((GRPOScriptArguments, GRPOConfig, ModelConfig), prog=prog)

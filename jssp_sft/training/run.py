@@ -1,0 +1,120 @@
+"""The parts of a training run that SFT and GRPO share: logging, resuming, model loading options, and the ending
+(metrics, state, model, prompt settings and run info saved, final evaluation, push with our model card)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from .hub import RUN_INFO_FILE
+
+
+logger = logging.getLogger(__name__)
+
+
+def setup_logging(training_args) -> None:
+    """Log format and levels of a training process (the main process logs at info, the others at warning)."""
+    import datasets
+    import transformers
+
+    logging.basicConfig(
+        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
+        datefmt="%Y-%m-%d %H:%M:%S",
+        handlers=[logging.StreamHandler(sys.stdout)],
+    )
+    level = training_args.get_process_log_level()
+    logging.getLogger("jssp_sft").setLevel(level)
+    datasets.utils.logging.set_verbosity(level)
+    transformers.utils.logging.set_verbosity(level)
+    transformers.utils.logging.enable_default_handler()
+    transformers.utils.logging.enable_explicit_format()
+
+
+def last_checkpoint(output_dir: str) -> str | None:
+    """The newest ``checkpoint-N`` in ``output_dir`` (open-r1's resume rule), or ``None``."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+
+
+def resume_checkpoint(training_args) -> str | None:
+    """The checkpoint a run resumes from: ``resume_from_checkpoint`` if set, else the newest in ``output_dir``."""
+    checkpoint = training_args.resume_from_checkpoint or last_checkpoint(training_args.output_dir)
+    if checkpoint is not None:
+        logger.info("resuming from %s", checkpoint)
+    return checkpoint
+
+
+def model_init_kwargs(model_args, training_args) -> dict:
+    """``from_pretrained`` keyword arguments from ``ModelConfig`` (as TRL's script builds them)."""
+    kwargs = {
+        "revision": model_args.model_revision,
+        "attn_implementation": model_args.attn_implementation,
+        "dtype": model_args.dtype,
+    }
+    if training_args.model_init_kwargs is not None:
+        kwargs.update(training_args.model_init_kwargs)
+    return kwargs
+
+
+def run_info_of(script_args, model_args, training_args) -> dict:
+    """What the model card needs later (``jssp_sft_run.json``): the recipe, base model, dataset and settings."""
+    training = {k: v for k, v in training_args.to_dict().items() if "token" not in k}
+    return {
+        "recipe": script_args.recipe_name,
+        "base_model": model_args.model_name_or_path,
+        "dataset": script_args.dataset_name,
+        "script_args": asdict(script_args),
+        "model_args": asdict(model_args),
+        "training_args": training,
+    }
+
+
+def take_push(training_args) -> bool:
+    """Take ``push_to_hub`` out of the trainer's hands and return it: a run is pushed once at the end, with our model
+    card (``finish_run``), by the same path as ``jssp-sft push``."""
+    push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False
+    return push_to_hub
+
+
+def finish_run(trainer, train_result, num_train: int, prompt_format, run_info: dict, eval_dataset=None):
+    """The end of a training run (SFT or GRPO): metrics, state, model, prompt settings and run info saved, the final
+    evaluation, and the push to the Hub with our model card when the recipe asked for it (``push_after_training``).
+    """
+    from .hub import push_run
+
+    training_args = trainer.args
+    metrics = dict(train_result.metrics, train_samples=num_train)
+    trainer.log_metrics("train", metrics)
+    trainer.save_metrics("train", metrics)
+    trainer.save_state()
+    trainer.save_model(training_args.output_dir)
+    if trainer.accelerator.is_main_process:
+        prompt_format.save_pretrained(training_args.output_dir)
+        (Path(training_args.output_dir) / RUN_INFO_FILE).write_text(json.dumps(run_info, indent=2, default=str) + "\n")
+        trainer.model.config.use_cache = True
+        if not hasattr(trainer.model, "peft_config"):
+            trainer.model.config.save_pretrained(training_args.output_dir)
+
+    if eval_dataset is not None:
+        eval_metrics = trainer.evaluate()
+        eval_metrics["eval_samples"] = len(eval_dataset)
+        trainer.log_metrics("eval", eval_metrics)
+        trainer.save_metrics("eval", eval_metrics)
+
+    if getattr(trainer, "push_after_training", False) and trainer.accelerator.is_main_process:
+        url = push_run(
+            training_args.output_dir,
+            repo_id=training_args.hub_model_id or Path(training_args.output_dir).name,
+            private=training_args.hub_private_repo,
+            token=training_args.hub_token,
+            revision=training_args.hub_revision,
+        )
+        logger.info("pushed to %s", url)
+    trainer.accelerator.wait_for_everyone()
+    if hasattr(trainer, "end"):
+        trainer.end()  # transformers >= 5.18: finish the trackers and the process group
