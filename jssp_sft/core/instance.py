@@ -95,6 +95,26 @@ class Instance:
         instance.__dict__["job_lengths"] = np.array(lengths, dtype=np.int64)
         return instance
 
+    @classmethod
+    def from_file(cls, path, format: str | None = None) -> Instance:
+        """Read an instance file in any format of ``jssp_sft.core.formats`` (detected unless ``format``); ``-`` is stdin."""
+        from .formats import read_instance_file
+
+        return read_instance_file(path, format)
+
+    @classmethod
+    def from_text(cls, text: str, format: str | None = None, source: str = "<text>") -> Instance:
+        """Read an instance from text in any format of ``jssp_sft.core.formats`` (detected unless ``format``)."""
+        from .formats import read_instance
+
+        return read_instance(text, format, source)
+
+    def to_text(self, format: str) -> str:
+        """This instance written in ``format`` (see ``jssp_sft.core.formats.FORMATS``)."""
+        from .formats import write_instance
+
+        return write_instance(self, format)
+
     @property
     def num_jobs(self) -> int:
         return len(self.jobs)
