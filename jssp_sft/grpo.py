@@ -135,36 +135,27 @@ def load_policy(model_args, training_args):
     """
     from trl import get_peft_config, get_quantization_config
 
-    from .modeling.loading import adapter_base_model, is_adapter_dir, load_model, load_trained_model
+    from .modeling.loading import adapter_base_model, load_trained_model
 
     path = model_args.model_name_or_path
-    if not is_adapter_dir(path):
+    if adapter_base_model(path, model_args.model_revision) is None:
         training_args.model_init_kwargs = model_init_kwargs(model_args, training_args)
         return path, get_peft_config(model_args)
-    load_kwargs = {
-        "dtype": model_args.dtype,
-        "quantization_config": get_quantization_config(model_args),
-        "attn_implementation": model_args.attn_implementation,
-        "trust_remote_code": training_args.trust_remote_code,
-    }
     if model_args.use_peft:
-        from peft import PeftModel
-
         logger.info("continuing to train the LoRA adapter in %s (its own LoRA settings apply)", path)
-        base = load_model(adapter_base_model(path), **load_kwargs)
-        return PeftModel.from_pretrained(base, path, is_trainable=True), None
-    logger.info("merging the adapter in %s into its base model and training all weights", path)
-    return load_trained_model(path, merge=True, **load_kwargs), None
-
-
-def load_policy_tokenizer(model_args, training_args):
-    """The starting model's tokenizer (an adapter run saved its own; else its base model's)."""
-    from .modeling.loading import adapter_base_model, is_adapter_dir, load_tokenizer
-
-    path = model_args.model_name_or_path
-    if is_adapter_dir(path) and not (Path(path) / "tokenizer_config.json").is_file():
-        path = adapter_base_model(path)
-    return load_tokenizer(path, model_args.model_revision, training_args.trust_remote_code)
+    else:
+        logger.info("merging the adapter in %s into its base model and training all weights", path)
+    model = load_trained_model(
+        path,
+        merge=not model_args.use_peft,
+        trainable=model_args.use_peft,
+        revision=model_args.model_revision,
+        dtype=model_args.dtype,
+        quantization_config=get_quantization_config(model_args),
+        attn_implementation=model_args.attn_implementation,
+        trust_remote_code=training_args.trust_remote_code,
+    )
+    return model, None
 
 
 # --------------------------------------------------------------------------------------------------------- main
@@ -175,6 +166,8 @@ def train(script_args: GRPOScriptArguments, training_args, model_args):
     from transformers import set_seed
     from trl import GRPOTrainer, get_quantization_config
 
+    from .modeling.loading import load_tokenizer
+
     setup_logging(training_args)
     set_seed(training_args.seed)
     logger.info("model %s, script %s", model_args, script_args)
@@ -182,7 +175,9 @@ def train(script_args: GRPOScriptArguments, training_args, model_args):
 
     prompt_format = script_args.prompt_format(model_args.model_name_or_path)
     logger.info("prompts: %s", prompt_format)
-    tokenizer = load_policy_tokenizer(model_args, training_args)
+    tokenizer = load_tokenizer(
+        model_args.model_name_or_path, model_args.model_revision, training_args.trust_remote_code
+    )
     with training_args.main_process_first(desc="GRPO prompts"):  # one process generates/caches, the others read
         train_dataset, eval_dataset = load_prompt_datasets(script_args, training_args, prompt_format)
     model, peft_config = load_policy(model_args, training_args)

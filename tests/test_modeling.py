@@ -83,3 +83,20 @@ def test_adapter_loads_and_merges(tiny_model_dir, tmp_path):
     assert not hasattr(merged, "peft_config") and not merged.training and is_tiny_tokenizer(tokenizer)
     assert torch.allclose(merged(input_ids=ids).logits, expected, atol=1e-4)
     assert not torch.allclose(load_model(str(tiny_model_dir))(input_ids=ids).logits, expected, atol=1e-3)
+
+
+def test_an_adapter_without_a_tokenizer_uses_its_bases(tiny_model_dir, tmp_path):
+    from peft import LoraConfig, get_peft_model
+
+    from jssp_sft.modeling.loading import tokenizer_source
+
+    get_peft_model(load_model(str(tiny_model_dir)), LoraConfig(r=4, target_modules="all-linear")).save_pretrained(
+        tmp_path / "adapter"
+    )
+    assert not (tmp_path / "adapter" / "tokenizer_config.json").exists()
+    assert tokenizer_source(tmp_path / "adapter") == (str(tiny_model_dir), None)
+    assert tokenizer_source(tmp_path / "adapter", base_model="elsewhere") == ("elsewhere", None)
+    assert tokenizer_source(tiny_model_dir) == (str(tiny_model_dir), None)
+    assert is_tiny_tokenizer(load_tokenizer(tmp_path / "adapter"))
+    with pytest.raises(ValueError, match="base_model is for adapters"):
+        load_trained_model(tiny_model_dir, base_model=str(tiny_model_dir))

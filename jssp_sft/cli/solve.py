@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from ..solve.backends import BACKENDS
 from ..solve.solver import DATASET_SPLITS, JSSPSolver, Problem, SolveConfig, benchmark_problems, dataset_problems
 
 
@@ -47,7 +48,7 @@ class SolveArguments:
     backend: str = field(
         default="transformers",
         metadata={"help": "transformers (CPU/GPU) or vllm (pip install \"jssp-sft[vllm]\").",
-                  "choices": ["transformers", "vllm"]},
+                  "choices": list(BACKENDS)},
     )  # fmt: skip
     dtype: str = field(
         default="auto", metadata={"help": "Model dtype; auto: the checkpoint's on GPU, float32 on CPU."}
@@ -98,7 +99,7 @@ def load_solver(args: SolveArguments, config: SolveConfig) -> JSSPSolver:
         args.model, backend=args.backend, base_model=args.base_model, revision=args.revision, dtype=args.dtype,
         device=args.device, attn_implementation=args.attn_implementation, load_in_4bit=args.load_in_4bit,
         trust_remote_code=args.trust_remote_code, template=args.template, system_prompt=args.system_prompt, config=config,
-        vllm_kwargs=vllm_kwargs,
+        backend_kwargs=vllm_kwargs if args.backend == "vllm" else None,
     )  # fmt: skip
 
 

@@ -1,8 +1,10 @@
-"""Load tokenizers and models for training and generation: base models, trained adapters, merged models.
+"""The one way to load tokenizers and models: base models, trained runs (LoRA adapters or merged models), Hub ids.
 
-One place decides how a name or directory becomes a tokenizer or a model, so training, the eval callback, ``solve``
-and ``push`` agree. Our tiny tokenizer is loaded as ``PreTrainedTokenizerFast`` (``AutoTokenizer`` would swap in the
-model family's class and change tokenization); anything else goes through ``AutoTokenizer``.
+Training (SFT, GRPO), the eval callback, ``solve``'s backends, ``push`` and the quickstart all load through here, so
+they agree on two rules: a run that saved no tokenizer (an adapter) uses its base model's, and our tiny tokenizer is
+loaded as ``PreTrainedTokenizerFast`` (``AutoTokenizer`` would swap in the model family's class and change
+tokenization). A Hub id's small files (prompt settings, adapter and tokenizer configs) are fetched through the Hub
+cache to read these rules; the weights are loaded by transformers/PEFT as usual.
 """
 
 from __future__ import annotations
@@ -11,39 +13,72 @@ import json
 import logging
 from pathlib import Path
 
-from ..data.templates import CHAT_TEMPLATE
+from ..data.templates import CHAT_TEMPLATE, SETTINGS_FILE
 
 
 logger = logging.getLogger(__name__)
 
 ADAPTER_CONFIG = "adapter_config.json"
+TOKENIZER_CONFIG = "tokenizer_config.json"
+# The small files of a run that decide how it is loaded and prompted (fetched alone for a Hub id).
+RUN_FILES = (SETTINGS_FILE, ADAPTER_CONFIG, "config.json", TOKENIZER_CONFIG)
 
 
-def _tokenizer_config(name_or_path: str, revision: str | None = None) -> dict:
-    """``tokenizer_config.json`` of a local directory or (cached) Hub repo; ``{}`` when there is none."""
-    local = Path(name_or_path) / "tokenizer_config.json"
-    if local.is_file():
-        return json.loads(local.read_text())
-    if Path(name_or_path).is_dir():
-        return {}
-    from transformers.utils import cached_file
+def resolve_run_files(name_or_path: str | Path, revision: str | None = None) -> Path:
+    """A local directory holding a run's small files (``RUN_FILES``): a directory as it is, a Hub id's files fetched
+    (only those) through the Hub cache."""
+    path = Path(name_or_path)
+    if path.is_dir():
+        return path
+    name = str(name_or_path)
+    if path.exists() or name.startswith((".", "/")):
+        raise FileNotFoundError(f"{name} is not a model directory")
+    from huggingface_hub import snapshot_download
 
-    path = cached_file(name_or_path, "tokenizer_config.json", revision=revision,
-                       _raise_exceptions_for_missing_entries=False)  # fmt: skip
-    return json.loads(Path(path).read_text()) if path else {}
+    return Path(snapshot_download(name, revision=revision, allow_patterns=list(RUN_FILES)))
 
 
-def load_tokenizer(name_or_path: str, revision: str | None = None, trust_remote_code: bool = False):
-    """The tokenizer of a model: ``PreTrainedTokenizerFast`` for our tiny tokenizer, ``AutoTokenizer`` otherwise."""
+def adapter_base_model(name_or_path: str | Path, revision: str | None = None) -> str | None:
+    """The base model a saved LoRA adapter was trained on (``base_model_name_or_path`` of its config); ``None`` when
+    ``name_or_path`` is a full model."""
+    config = resolve_run_files(name_or_path, revision) / ADAPTER_CONFIG
+    return json.loads(config.read_text())["base_model_name_or_path"] if config.is_file() else None
+
+
+def tokenizer_source(
+    name_or_path: str | Path, revision: str | None = None, base_model: str | None = None
+) -> tuple[str, str | None]:
+    """``(name, revision)`` of a model's tokenizer: its own, or for an adapter that saved none, its base model's
+    (``base_model`` overrides the base its config names)."""
+    files = resolve_run_files(name_or_path, revision)
+    if (files / TOKENIZER_CONFIG).is_file():
+        return str(name_or_path), revision
+    base = adapter_base_model(files)
+    if base is None:
+        return str(name_or_path), revision  # no tokenizer config at all: let AutoTokenizer say what is missing
+    return base_model or base, None
+
+
+def load_tokenizer(
+    name_or_path: str | Path,
+    revision: str | None = None,
+    trust_remote_code: bool = False,
+    base_model: str | None = None,
+):
+    """The tokenizer of a model or run (``tokenizer_source``'s rule): ``PreTrainedTokenizerFast`` for our tiny
+    tokenizer, ``AutoTokenizer`` otherwise."""
     from .tiny import TOKENIZER_MARKER_KEY
 
-    if TOKENIZER_MARKER_KEY in _tokenizer_config(name_or_path, revision):
+    name, revision = tokenizer_source(name_or_path, revision, base_model)
+    config_path = resolve_run_files(name, revision) / TOKENIZER_CONFIG
+    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    if TOKENIZER_MARKER_KEY in config:
         from transformers import PreTrainedTokenizerFast
 
-        return PreTrainedTokenizerFast.from_pretrained(name_or_path, revision=revision)
+        return PreTrainedTokenizerFast.from_pretrained(name, revision=revision)
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(name_or_path, revision=revision, trust_remote_code=trust_remote_code)
+    return AutoTokenizer.from_pretrained(name, revision=revision, trust_remote_code=trust_remote_code)
 
 
 def ensure_training_chat_template(tokenizer) -> str:
@@ -80,17 +115,19 @@ def ensure_training_chat_template(tokenizer) -> str:
 
 
 def is_adapter_dir(path: str | Path) -> bool:
-    """Whether ``path`` holds a PEFT adapter (a LoRA run's output) rather than a full model."""
+    """Whether the directory ``path`` holds a PEFT adapter (a LoRA run's output) rather than a full model."""
     return (Path(path) / ADAPTER_CONFIG).is_file()
 
 
-def adapter_base_model(path: str | Path) -> str:
-    """The base model a saved adapter was trained on (``base_model_name_or_path`` in its config)."""
-    return json.loads((Path(path) / ADAPTER_CONFIG).read_text())["base_model_name_or_path"]
+def four_bit_config():
+    """The 4-bit quantization of ``load_in_4bit`` (bitsandbytes nf4, as QLoRA)."""
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4")
 
 
 def load_model(
-    name_or_path: str,
+    name_or_path: str | Path,
     dtype: str | None = "float32",
     quantization_config=None,
     device_map=None,
@@ -98,14 +135,14 @@ def load_model(
     revision: str | None = None,
     trust_remote_code: bool = False,
 ):
-    """A base causal LM (or a merged model) by name or directory; ``dtype`` as a string (``"auto"`` allowed)."""
+    """A full causal LM (a base or merged model) by name or directory; ``dtype`` as a string (``"auto"`` allowed)."""
     import torch
     from transformers import AutoModelForCausalLM
 
     if isinstance(dtype, str) and dtype != "auto":
         dtype = getattr(torch, dtype)
     return AutoModelForCausalLM.from_pretrained(
-        name_or_path,
+        str(name_or_path),
         dtype=dtype,
         quantization_config=quantization_config,
         device_map=device_map,
@@ -115,24 +152,40 @@ def load_model(
     )
 
 
-def load_trained_model(path: str | Path, merge: bool = False, base_model: str | None = None, **load_kwargs):
-    """A training run's output: the full model, or the base model with its adapter (merged when ``merge``).
+def load_trained_model(
+    name_or_path: str | Path,
+    merge: bool = False,
+    base_model: str | None = None,
+    trainable: bool = False,
+    revision: str | None = None,
+    **load_kwargs,
+):
+    """A model or a training run's output, from a directory or a Hub id: the full model, or the base model with the
+    run's LoRA adapter (merged into it when ``merge``, left trainable when ``trainable``).
 
-    ``base_model`` overrides the base recorded in the adapter config (e.g. a local copy of a Hub model).
-    ``load_kwargs`` go to ``load_model`` (dtype, quantization_config, device_map, ...).
+    ``base_model`` overrides the base recorded in the adapter config (e.g. a local copy of a Hub model);
+    ``revision`` is the named repo's (an adapter's base is loaded at its default revision). ``load_kwargs`` go to
+    ``load_model`` (dtype, quantization_config, device_map, attn_implementation, trust_remote_code).
     """
-    path = str(path)
-    if not is_adapter_dir(path):
-        return load_model(path, **load_kwargs)
+    recorded_base = adapter_base_model(name_or_path, revision)
+    if recorded_base is None:
+        if base_model is not None:
+            raise ValueError(f"base_model is for adapters, but {name_or_path} holds no {ADAPTER_CONFIG}")
+        return load_model(name_or_path, revision=revision, **load_kwargs)
     from peft import PeftModel
 
-    base = load_model(base_model or adapter_base_model(path), **load_kwargs)
-    model = PeftModel.from_pretrained(base, path)
+    base = base_model or recorded_base
+    logger.info("loading the adapter %s on its base model %s", name_or_path, base)
+    model = PeftModel.from_pretrained(
+        load_model(base, **load_kwargs), str(name_or_path), revision=revision, is_trainable=trainable
+    )
     return model.merge_and_unload() if merge else model
 
 
-def load_for_generation(path: str | Path, merge: bool = True, **load_kwargs):
+def load_for_generation(name_or_path: str | Path, merge: bool = True, **load_kwargs):
     """``(model, tokenizer)`` ready to generate from a run's output or a base model: eval mode, adapter merged."""
-    model = load_trained_model(path, merge=merge, **load_kwargs)
+    model = load_trained_model(name_or_path, merge=merge, **load_kwargs)
     model.eval()
-    return model, load_tokenizer(str(path))
+    return model, load_tokenizer(
+        name_or_path, load_kwargs.get("revision"), load_kwargs.get("trust_remote_code", False)
+    )

@@ -26,7 +26,7 @@ from ..core.instance import Instance
 from ..core.schedule import Operation, Schedule
 from ..core.scoring import gap, verify_prediction
 from ..core.verifier import Report
-from ..data.templates import SETTINGS_FILE, PromptFormat
+from ..data.templates import PromptFormat
 from .sampling import GenerationOutput, SamplingSettings, prompt_token_ids
 
 
@@ -371,24 +371,6 @@ def answer_token_budget(instance: Instance, tokenizer, margin: float = 1.25) -> 
     return int(len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]) * margin) + 16
 
 
-def resolve_run_files(name_or_path: str, revision: str | None = None) -> Path:
-    """A local directory holding a run's small files (prompt settings, adapter config, tokenizer config).
-
-    A directory is used as it is; a Hub id is fetched (only those files) through the Hub cache.
-    """
-    path = Path(name_or_path)
-    if path.is_dir():
-        return path
-    if path.exists() or name_or_path.startswith((".", "/")):
-        raise FileNotFoundError(f"{name_or_path} is not a model directory")
-    from huggingface_hub import snapshot_download
-
-    from ..modeling.loading import ADAPTER_CONFIG
-
-    patterns = [SETTINGS_FILE, ADAPTER_CONFIG, "config.json", "tokenizer_config.json"]
-    return Path(snapshot_download(name_or_path, revision=revision, allow_patterns=patterns))
-
-
 class JSSPSolver:
     """Best-of-N job-shop solving with a language model: prompts from the run's template, every answer verified.
 
@@ -431,7 +413,7 @@ class JSSPSolver:
         template: str | None = None,
         system_prompt: str | None = None,
         config: SolveConfig | None = None,
-        vllm_kwargs: Mapping | None = None,
+        backend_kwargs: Mapping | None = None,
         **config_overrides,
     ) -> JSSPSolver:
         """Load a base model, a training run's output (adapter or merged) or a Hub id.
@@ -439,10 +421,11 @@ class JSSPSolver:
         The prompt template and system prompt come from the run's saved ``PromptFormat`` (defaults for a base model);
         ``template``/``system_prompt`` override them (a new template drops the saved system prompt), or
         ``prompt_format`` replaces them. An adapter is loaded on the base model its config names, or on
-        ``base_model``. ``config_overrides`` set ``SolveConfig`` fields (``num_samples=8``, ...).
+        ``base_model``. ``backend`` names one of ``jssp_sft.solve.backends.BACKENDS``; ``backend_kwargs`` are its own
+        options (vLLM's engine arguments). ``config_overrides`` set ``SolveConfig`` fields (``num_samples=8``, ...).
         """
-        from ..modeling.loading import adapter_base_model, is_adapter_dir, load_tokenizer
-        from .backends import check_backend
+        from ..modeling.loading import adapter_base_model, load_tokenizer, resolve_run_files, tokenizer_source
+        from .backends import ModelSpec, check_backend, load_backend
 
         check_backend(backend)
         files = resolve_run_files(model_name_or_path, revision)
@@ -453,37 +436,24 @@ class JSSPSolver:
             prompt_format = PromptFormat(
                 saved.template, saved.system_prompt if system_prompt is None else system_prompt
             )
-        adapter_base = None
-        if is_adapter_dir(files):
-            adapter_base = base_model or adapter_base_model(files)
-        elif base_model is not None:
+        adapter_base = adapter_base_model(files)
+        if adapter_base is None and base_model is not None:
             raise ValueError(f"base_model is for adapters, but {model_name_or_path} holds no adapter_config.json")
-        has_tokenizer = (files / "tokenizer_config.json").is_file()
-        tokenizer_source = model_name_or_path if has_tokenizer or adapter_base is None else adapter_base
-        tokenizer = load_tokenizer(tokenizer_source, revision=revision if has_tokenizer else None,
-                                   trust_remote_code=trust_remote_code)  # fmt: skip
-        if backend == "vllm":
-            from .backends.vllm_backend import VLLMBackend, import_vllm
-
-            import_vllm()
-            adapter_dir = None
-            if adapter_base is not None:
-                adapter_dir = (
-                    str(files) if Path(model_name_or_path).is_dir() else _download(model_name_or_path, revision)
-                )
-            engine = VLLMBackend.load(
-                model_name_or_path, tokenizer, tokenizer_source, adapter_base_model=adapter_base,
-                adapter_dir=adapter_dir, revision=revision, dtype=dtype, trust_remote_code=trust_remote_code,
-                seed=(config or SolveConfig()).seed, **dict(vllm_kwargs or {}),
-            )  # fmt: skip
-        else:
-            from .backends.transformers_backend import TransformersBackend
-
-            engine = TransformersBackend.load(
-                model_name_or_path, tokenizer, adapter_base_model=adapter_base, revision=revision, dtype=dtype,
-                device=device, attn_implementation=attn_implementation, load_in_4bit=load_in_4bit,
-                trust_remote_code=trust_remote_code,
-            )  # fmt: skip
+        tokenizer_name, tokenizer_revision = tokenizer_source(model_name_or_path, revision, base_model)
+        spec = ModelSpec(
+            name_or_path=model_name_or_path,
+            tokenizer=load_tokenizer(tokenizer_name, tokenizer_revision, trust_remote_code),
+            tokenizer_name_or_path=tokenizer_name,
+            base_model=None if adapter_base is None else base_model or adapter_base,
+            revision=revision,
+            dtype=dtype,
+            device=device,
+            attn_implementation=attn_implementation,
+            load_in_4bit=load_in_4bit,
+            trust_remote_code=trust_remote_code,
+            seed=(config or SolveConfig()).seed,
+        )
+        engine = load_backend(backend, spec, **dict(backend_kwargs or {}))
         config = (config or SolveConfig()).replace(**config_overrides)
         return cls(engine, prompt_format, config, model_name=model_name_or_path)
 
@@ -645,12 +615,6 @@ def load_repair():
     except ImportError as err:
         raise ImportError(f"repair=True needs jssp_sft.solvers.repair, which cannot be imported: {err}") from err
     return repair
-
-
-def _download(repo_id: str, revision: str | None) -> str:
-    from huggingface_hub import snapshot_download
-
-    return snapshot_download(repo_id, revision=revision)
 
 
 # ------------------------------------------------------------------------------------------------- JSONL files

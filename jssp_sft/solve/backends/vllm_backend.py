@@ -50,49 +50,6 @@ class VLLMBackend:
         model_config = getattr(getattr(llm, "llm_engine", None), "model_config", None)
         self.context_length: int | None = getattr(model_config, "max_model_len", None)
 
-    @classmethod
-    def load(
-        cls,
-        model_name_or_path: str,
-        tokenizer,
-        tokenizer_name_or_path: str,
-        adapter_base_model: str | None = None,
-        adapter_dir: str | None = None,
-        revision: str | None = None,
-        dtype: str = "auto",
-        seed: int = 0,
-        trust_remote_code: bool = False,
-        **llm_kwargs,
-    ) -> VLLMBackend:
-        """Start a vLLM engine on the model (or, with ``adapter_base_model``, on the base with the adapter in
-        ``adapter_dir``, a local copy of ``model_name_or_path``); ``llm_kwargs`` go to ``vllm.LLM``."""
-        vllm = import_vllm()
-        from transformers import GenerationConfig
-
-        kwargs = {
-            "dtype": dtype,
-            "seed": seed,
-            "trust_remote_code": trust_remote_code,
-            "tokenizer": tokenizer_name_or_path,
-        }
-        lora_request = None
-        if adapter_base_model is None:
-            kwargs.update(model=model_name_or_path, revision=revision)
-            config_source = model_name_or_path
-        else:
-            from vllm.lora.request import LoRARequest
-
-            kwargs.update(model=adapter_base_model, enable_lora=True, max_lora_rank=_lora_rank(adapter_dir))
-            lora_request = LoRARequest("jssp-sft-adapter", 1, adapter_dir)
-            config_source = adapter_base_model
-        llm = vllm.LLM(**kwargs, **llm_kwargs)
-        try:
-            generation_config = GenerationConfig.from_pretrained(config_source)
-        except OSError:
-            generation_config = GenerationConfig()
-        eos = eos_token_ids(SimpleNamespace(generation_config=generation_config), tokenizer)
-        return cls(llm, tokenizer, eos, lora_request)
-
     def sampling_params(self, num_samples: int, settings: SamplingSettings, seed: int | None = None):
         """vLLM's ``SamplingParams`` for ``settings`` (greedy: temperature 0; no detokenization, we decode)."""
         from vllm import SamplingParams
@@ -135,3 +92,40 @@ class VLLMBackend:
             result.num_tokens.append(counts)
             result.finished.append(finished)
         return result
+
+
+def load(spec, **llm_kwargs) -> VLLMBackend:
+    """A vLLM engine on the model of ``spec`` (a ``jssp_sft.solve.backends.ModelSpec``), or on its base model with the
+    adapter served through a ``LoRARequest`` (a Hub adapter is fetched to a local copy); ``llm_kwargs`` go to
+    ``vllm.LLM`` (``gpu_memory_utilization``, ``tensor_parallel_size``, ...)."""
+    vllm = import_vllm()
+    from transformers import GenerationConfig
+
+    kwargs = {
+        "dtype": spec.dtype,
+        "seed": spec.seed,
+        "trust_remote_code": spec.trust_remote_code,
+        "tokenizer": spec.tokenizer_name_or_path,
+    }
+    lora_request = None
+    if spec.base_model is None:
+        kwargs.update(model=spec.name_or_path, revision=spec.revision)
+        config_source = spec.name_or_path
+    else:
+        from vllm.lora.request import LoRARequest
+
+        adapter_dir = spec.name_or_path
+        if not Path(adapter_dir).is_dir():
+            from huggingface_hub import snapshot_download
+
+            adapter_dir = snapshot_download(spec.name_or_path, revision=spec.revision)
+        kwargs.update(model=spec.base_model, enable_lora=True, max_lora_rank=_lora_rank(adapter_dir))
+        lora_request = LoRARequest("jssp-sft-adapter", 1, adapter_dir)
+        config_source = spec.base_model
+    llm = vllm.LLM(**kwargs, **llm_kwargs)
+    try:
+        generation_config = GenerationConfig.from_pretrained(config_source)
+    except OSError:
+        generation_config = GenerationConfig()
+    eos = eos_token_ids(SimpleNamespace(generation_config=generation_config), spec.tokenizer)
+    return VLLMBackend(llm, spec.tokenizer, eos, lora_request)
