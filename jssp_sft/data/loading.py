@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ..core.codec import parse_instance, parse_instruction
 from ..core.scoring import verify_prediction
+from ..core.starjob_v1 import LEGACY_PROMPT_FIELDS, is_legacy_record, legacy_record_problem, normalize_record
 from .templates import PromptFormat
 
 
@@ -43,7 +44,7 @@ DATA_FILE_SUFFIXES = (".json", ".jsonl", ".parquet")
 # How many validation problems an error message lists before "... and N more".
 MAX_PROBLEMS_SHOWN = 10
 # Bump when the .json reader changes what it writes, so that cached Arrow files made by an older reader are not reused.
-_JSON_READER_VERSION = "1"
+_JSON_READER_VERSION = "2"
 _HUB_ID_RE = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 
 
@@ -208,6 +209,7 @@ def _typed_row(record: Any) -> dict:
     """The spec fields of a decoded record, typed for Arrow; a missing or mistyped field becomes ``None``."""
     if not isinstance(record, Mapping):
         return dict.fromkeys(SPEC_FIELDS)
+    record = normalize_record(record)  # a record of the authors' earlier release becomes today's (core.starjob_v1)
     row: dict[str, Any] = {}
     for name in INTEGER_FIELDS:
         value = record.get(name)
@@ -223,10 +225,16 @@ def _typed_row(record: Any) -> dict:
 def _json_rows(path: str, chunk_chars: int, **_cache_key) -> Iterator[dict]:
     """``Dataset.from_generator``'s generator: typed rows of a ``.json`` file (extra keyword args only key the cache)."""
     extra_fields: Counter = Counter()
+    num_legacy = 0
     for record in iter_json_records(path, chunk_chars=chunk_chars):
         if isinstance(record, Mapping):
-            extra_fields.update(key for key in record if key not in SPEC_FIELDS)
+            if is_legacy_record(record):
+                num_legacy += 1
+            else:
+                extra_fields.update(key for key in record if key not in SPEC_FIELDS)
         yield _typed_row(record)
+    if num_legacy:
+        logger.info("%s: %d records of the earlier Starjob release, read into today's fields", path, num_legacy)
     if extra_fields:
         logger.warning(
             "%s: kept the Starjob fields only; dropped %s",
@@ -296,10 +304,24 @@ def _load_file(path: Path, cache_dir: str | None, num_proc: int | None) -> Datas
         return load_json_file(path, cache_dir=cache_dir)
     if suffix in (".jsonl", ".parquet"):
         builder = "json" if suffix == ".jsonl" else "parquet"
-        return datasets.load_dataset(
-            builder, data_files=str(path), split="train", cache_dir=cache_dir, num_proc=num_proc
+        return normalize_legacy_dataset(
+            datasets.load_dataset(builder, data_files=str(path), split="train", cache_dir=cache_dir, num_proc=num_proc)
         )
     raise ValueError(f"{path}: unsupported file type {suffix!r}; expected one of {', '.join(DATA_FILE_SUFFIXES)}")
+
+
+def normalize_legacy_dataset(dataset: Dataset, num_proc: int | None = None) -> Dataset:
+    """A dataset of the authors' earlier release (``prompt_jobs_first``, ..., or verbose outputs) in today's six
+    fields (``core.starjob_v1.normalize_record``); any other dataset unchanged."""
+    columns = dataset.column_names
+    if not any(name in columns for name in LEGACY_PROMPT_FIELDS):
+        sample = dataset.select(range(min(len(dataset), 8)))
+        if "output" not in columns or not any(is_legacy_record(row) for row in sample):
+            return dataset
+    return dataset.map(
+        normalize_record, remove_columns=[c for c in columns if c not in SPEC_FIELDS], features=starjob_features(),
+        num_proc=num_proc, desc="Converting the earlier Starjob release",
+    )
 
 
 def _concatenate(datasets_: list[Dataset], names: list[str]) -> Dataset:
@@ -423,6 +445,8 @@ def record_problem(record: Mapping) -> str | None:
     """
     if not isinstance(record, Mapping):
         return f"not an object but {type(record).__name__}"
+    if is_legacy_record(record):  # earlier-release text that normalize_record could not convert: say why
+        return f"a record of the earlier Starjob release that does not convert: {legacy_record_problem(record)}"
     missing = [name for name in SPEC_FIELDS if record.get(name) is None]
     if len(missing) == len(SPEC_FIELDS):
         return f"not a Starjob record: none of the fields {', '.join(SPEC_FIELDS)} (or not a JSON object)"
