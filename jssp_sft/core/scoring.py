@@ -86,13 +86,13 @@ def summarize_reports(reports: Sequence[Report], refs: Sequence[float | None], r
         violations.update(report.counts())
     result = {
         "n": n,
-        "parse_rate": _rate(sum(r.parsed for r in reports), n),
-        "feasible_rate": _rate(len(feasible), n),
-        "makespan_match_rate": _rate(sum(r.makespan_matches is True for r in reports), n),
-        "valid_rate": _rate(sum(r.valid for r in reports), n),
-        "mean_makespan": _mean([r.makespan for r in feasible]),
-        "mean_gap": _mean(gaps),
-        "optimal_rate": _rate(sum(r.feasible and r.makespan <= ref for r, ref in with_ref), len(with_ref)),
+        "parse_rate": rate(sum(r.parsed for r in reports), n),
+        "feasible_rate": rate(len(feasible), n),
+        "makespan_match_rate": rate(sum(r.makespan_matches is True for r in reports), n),
+        "valid_rate": rate(sum(r.valid for r in reports), n),
+        "mean_makespan": mean([r.makespan for r in feasible]),
+        "mean_gap": mean(gaps),
+        "optimal_rate": rate(sum(r.feasible and r.makespan <= ref for r, ref in with_ref), len(with_ref)),
         "violations": dict(sorted(violations.items())),
     }
     if return_details:
@@ -103,9 +103,11 @@ def summarize_reports(reports: Sequence[Report], refs: Sequence[float | None], r
     return result
 
 
-def _rate(count: int, total: int) -> float | None:
+def rate(count: int, total: int) -> float | None:
+    """``count / total``, or ``None`` when there is nothing to count (one definition for every report)."""
     return count / total if total else None
 
 
-def _mean(values: Sequence[float]) -> float | None:
+def mean(values: Sequence[float]) -> float | None:
+    """The mean, or ``None`` for no values (one definition for every report)."""
     return sum(values) / len(values) if values else None

@@ -1,4 +1,5 @@
-"""Charts for reports: a Gantt chart of a schedule, and mean gap per size group of methods against baselines.
+"""Charts for reports: a Gantt chart of a schedule, mean gap per size group of methods against controls and baselines,
+and the best-of-N curve of each method against the random control at the same N.
 
 Drawn with matplotlib's object API on an Agg canvas (no pyplot, no global backend switch), so it works headless and
 leaves a user's matplotlib state alone.
@@ -86,7 +87,7 @@ def gantt_chart(
 
 def gap_bar_chart(report: dict, path: str | Path, baselines: Sequence[str] | None = None) -> None:
     """Mean gap % per size group: every method (gap over answered instances, answered rate printed above), the
-    baselines (default: every rule of the first variant and CP-SAT) and the published L2D and LLM-FT rows."""
+    baselines (default: the controls, the best dispatching rule and CP-SAT) and the published L2D and LLM-FT rows."""
     import numpy as np
 
     groups = report["groups"]
@@ -98,9 +99,9 @@ def gap_bar_chart(report: dict, path: str | Path, baselines: Sequence[str] | Non
         for label, data in entry["methods"].items():
             by_size = data["sizes"]
             gaps = [_percent(by_size.get(s, {}).get("mean_gap")) for s in sizes]
-            notes = [_rate(by_size.get(s, {}).get("answered_rate")) for s in sizes]
+            notes = [_answered_note(by_size.get(s, {}).get("answered_rate")) for s in sizes]
             series.append((label, gaps, notes, None))
-        chosen = baselines if baselines is not None else _default_baselines(list(entry["baselines"]))
+        chosen = baselines if baselines is not None else _default_baselines(entry)
         for name in chosen:
             if name in entry["baselines"]:
                 series.append((name, [_percent(entry["baselines"][name][s]["mean_gap"]) for s in sizes], None, None))
@@ -127,15 +128,43 @@ def gap_bar_chart(report: dict, path: str | Path, baselines: Sequence[str] | Non
     figure.savefig(path, dpi=120)
 
 
-def _default_baselines(names: list[str]) -> list[str]:
-    rules = [n for n in names if "(" in n and not n.startswith("CP-SAT")]
-    first_variant = rules[0].split("(", 1)[1] if rules else ""
-    return [n for n in rules if n.endswith(f"({first_variant}")] + [n for n in names if n.startswith("CP-SAT")]
+def lift_chart(report: dict, path: str | Path) -> None:
+    """Mean gap % against N (best of the first N samples, over all of a group's instances the method answered):
+    every method beside the random control at the same N, on the same instances; the lift is the distance."""
+    groups = report["groups"]
+    figure = _figure(8, 3.5 * max(len(groups), 1))
+    for index, (group, entry) in enumerate(groups.items()):
+        axes = figure.add_subplot(len(groups), 1, index + 1)
+        for label, data in entry["methods"].items():
+            curve = [p for p in data["curve"].get("all", []) if p.get("lift") is not None]
+            if not curve:
+                continue
+            (line,) = axes.plot([p["n"] for p in curve], [100 * p["mean_gap"] for p in curve], "o-", label=label)
+            random_gaps = [100 * p["random_gap"] for p in curve]
+            label = f"random control, same N and instances as {label}"
+            axes.plot([p["n"] for p in curve], random_gaps, "o--", color=line.get_color(), alpha=0.6, label=label)
+        axes.set_xscale("log", base=2)
+        axes.set_xlabel("N (best of the first N samples)")
+        axes.set_ylabel("mean gap %")
+        axes.set_title(f"{group}: best of N against the random control (lower is better)", fontsize=10)
+        if axes.get_legend_handles_labels()[0]:
+            axes.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def _default_baselines(entry: dict) -> list[str]:
+    """The controls, the best dispatching rule and CP-SAT of a group."""
+    names = list(entry["baselines"])
+    chosen = list(entry.get("controls", []))
+    if entry.get("best_rule"):
+        chosen.append(entry["best_rule"])
+    return chosen + [n for n in names if n.startswith("CP-SAT")]
 
 
 def _percent(value: float | None) -> float | None:
     return None if value is None else 100 * value
 
 
-def _rate(value: float | None) -> str | None:
+def _answered_note(value: float | None) -> str | None:
     return None if value is None else f"{100 * value:.0f}% ans."

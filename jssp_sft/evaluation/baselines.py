@@ -1,0 +1,165 @@
+"""The rows beside every learned-model figure, run on the same instances: dispatching rules, CP-SAT and the controls.
+
+The controls (``jssp_sft.solvers.controls``): the seeded random policy sampled as many times as each method (best of
+N kept), round robin, and the best fixed job order per size on the scored instances (both never read the instance).
+The best dispatching rule is the rule and variant with the lowest mean gap on the instances scored, named.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ..core.codec import parse_instance
+from ..core.instance import Instance
+from ..solvers.controls import (
+    DEFAULT_PLACEMENT,
+    MAX_EXHAUSTIVE_ORDERS,
+    best_fixed_orders,
+    random_control,
+    round_robin_control,
+    schedule_from_job_sequence,
+)
+
+
+ROUND_ROBIN = "round robin"
+BEST_FIXED_ORDER = "best fixed order per size"
+BEST_RULE = "best dispatching rule"
+CONTROL_DESCRIPTIONS = {
+    ROUND_ROBIN: "jobs in turn (0, 1, ..., n-1, 0, ...), never reading the instance",
+    BEST_FIXED_ORDER: "the one job sequence per size with the lowest mean gap on these very instances (exhaustive "
+    "where small, else the best of round robin and seeded random orders): an optimistic bound for any policy that "
+    "never reads the instance",
+}
+
+
+@dataclass
+class BaselineRuns:
+    """Makespans of the baselines on every instance: ``makespans[name][instance id]``, with how they were made."""
+
+    makespans: dict[str, dict[str, int]] = field(default_factory=dict)
+    descriptions: dict[str, str] = field(default_factory=dict)
+    cpsat_status: dict[str, str] = field(default_factory=dict)
+    controls: list[str] = field(default_factory=list)  # the names that are controls (random, round robin, fixed order)
+    random_names: dict[int, str] = field(default_factory=dict)  # N -> the random control's name at N samples
+
+
+def rule_name(rule: str, variant: str) -> str:
+    return f"{rule} ({variant})"
+
+
+def cpsat_name(time_limit: float) -> str:
+    return f"CP-SAT ({time_limit:g} s)"
+
+
+def random_control_name(num_samples: int) -> str:
+    return "random control (1 sample)" if num_samples == 1 else f"random control (best of {num_samples})"
+
+
+def instance_seed(seed: int, key: str) -> int:
+    """The random control's seed on one instance: fixed by the run's seed and the instance id, so a row does not
+    depend on which other instances are evaluated, and two instances of one size do not share their draws."""
+    return zlib.crc32(f"{seed}:{key}".encode())
+
+
+def parse_instances(instances: Mapping[str, dict]) -> dict[str, Instance]:
+    return {key: parse_instance(line["input"], num_machines=line["num_machines"]) for key, line in instances.items()}
+
+
+def run_baselines(
+    instances: Mapping[str, dict],
+    rules: Sequence[str],
+    variants: Sequence[str],
+    fallback: tuple[str, str],
+    cpsat_time_limit: float,
+    cpsat_workers: int = 1,
+    show_progress: bool = True,
+) -> BaselineRuns:
+    """Dispatching rules (every rule in every variant, plus the fallback) and CP-SAT on every instance."""
+    from tqdm.auto import tqdm
+
+    from ..solvers.dispatching import RULE_DESCRIPTIONS, VARIANTS, dispatching_rule
+
+    runs = BaselineRuns()
+    pairs = list(dict.fromkeys([(r, v) for v in variants for r in rules] + [fallback]))
+    for rule, variant in pairs:
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown rule variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+        name = rule_name(rule, variant)
+        runs.descriptions[name] = f"{RULE_DESCRIPTIONS.get(rule.upper(), rule)}; {VARIANTS[variant].description}"
+        runs.makespans[name] = {}
+    parsed = parse_instances(instances)
+    for key, instance in tqdm(parsed.items(), desc="baselines", unit="instance", disable=not show_progress):
+        for rule, variant in pairs:
+            runs.makespans[rule_name(rule, variant)][key] = dispatching_rule(instance, rule, variant).makespan
+    if cpsat_time_limit > 0:
+        from ..solvers.cpsat import solve_cpsat
+
+        name = cpsat_name(cpsat_time_limit)
+        runs.descriptions[name] = (
+            f"OR-Tools CP-SAT, {cpsat_time_limit:g} s per instance, {cpsat_workers} worker(s), seed 0"
+        )
+        runs.makespans[name] = {}
+        for key, instance in tqdm(parsed.items(), desc="CP-SAT", unit="instance", disable=not show_progress):
+            result = solve_cpsat(instance, time_limit=cpsat_time_limit, num_workers=cpsat_workers, seed=0)
+            runs.makespans[name][key] = result.makespan
+            runs.cpsat_status[key] = result.status
+    return runs
+
+
+def run_controls(
+    instances: Mapping[str, dict],
+    sample_counts: Iterable[int],
+    seed: int = 0,
+    max_orders: int = MAX_EXHAUSTIVE_ORDERS,
+    runs: BaselineRuns | None = None,
+    show_progress: bool = True,
+) -> BaselineRuns:
+    """The controls on every instance (added to ``runs``): the random control at each N of ``sample_counts`` (one
+    draw of max(N) samples per instance; best of the first N), round robin, and the best fixed order per size on the
+    instances with a bound."""
+    from tqdm.auto import tqdm
+
+    runs = runs or BaselineRuns()
+    counts = sorted(set(sample_counts) | {1})
+    for n in counts:
+        name = runs.random_names[n] = random_control_name(n)
+        runs.descriptions[name] = (
+            f"uniform pick among the unfinished jobs, placed as guaranteed decoding places operations "
+            f"({DEFAULT_PLACEMENT}), best of {n} sample(s), seed {seed}"
+        )
+        runs.makespans[name] = {}
+    for name in (ROUND_ROBIN, BEST_FIXED_ORDER):
+        runs.descriptions[name] = CONTROL_DESCRIPTIONS[name]
+        runs.makespans[name] = {}
+    runs.controls += [*(runs.random_names[n] for n in counts), ROUND_ROBIN, BEST_FIXED_ORDER]
+    parsed = parse_instances(instances)
+    for key, instance in tqdm(parsed.items(), desc="controls", unit="instance", disable=not show_progress):
+        drawn = random_control(instance, counts[-1], seed=instance_seed(seed, key)).makespans
+        for n in counts:
+            runs.makespans[runs.random_names[n]][key] = min(drawn[:n])
+        runs.makespans[ROUND_ROBIN][key] = round_robin_control(instance).makespan
+    bounded = [key for key, line in instances.items() if line.get("bound")]
+    orders = best_fixed_orders(
+        [parsed[key] for key in bounded],
+        [instances[key]["bound"] for key in bounded],
+        seed=seed,
+        max_orders=max_orders,
+    )
+    for key in bounded:
+        order, _ = orders[tuple(len(job) for job in parsed[key].jobs)]
+        runs.makespans[BEST_FIXED_ORDER][key] = schedule_from_job_sequence(parsed[key], order).makespan
+    return runs
+
+
+def best_rule(baselines: Mapping[str, dict], runs: BaselineRuns, size: str) -> str | None:
+    """The dispatching rule (rule and variant) with the lowest mean gap over ``size`` in a group's baseline rows."""
+    rules = [
+        name
+        for name in baselines
+        if name not in runs.controls
+        and not name.startswith("CP-SAT")
+        and baselines[name][size]["mean_gap"] is not None
+    ]
+    return min(rules, key=lambda name: baselines[name][size]["mean_gap"], default=None)
