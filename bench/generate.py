@@ -31,7 +31,7 @@ from transformers import HfArgumentParser
 
 from jssp_sft import Instance
 from jssp_sft.modeling.tiny import TinyModelArguments, build_tiny
-from jssp_sft.solve.solver import JSSPSolver, Problem, SolverResult
+from jssp_sft.solve import JSSPSolver, Problem, SolverResult
 
 
 BATCHED_FLOOR = 2.0

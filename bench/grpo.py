@@ -69,7 +69,7 @@ def ensure_sft_model(sft_dir: str) -> None:
 def held_out_problems(args: GRPOBenchArguments) -> list:
     """The same CP-SAT-solved instances for every evaluation."""
     from jssp_sft.data.generator import ensure_default_dataset
-    from jssp_sft.solve.solver import dataset_problems
+    from jssp_sft.solve import dataset_problems
 
     path = ensure_default_dataset(
         Path(args.output_dir) / "eval-data",
@@ -82,7 +82,7 @@ def held_out_problems(args: GRPOBenchArguments) -> list:
 
 def evaluate(model_dir: str, problems: list, args: GRPOBenchArguments, decoding: str) -> dict:
     """Solve ``problems`` with ``model_dir``; the metric's numbers over all samples and over the best per instance."""
-    from jssp_sft.solve.solver import JSSPSolver
+    from jssp_sft.solve import JSSPSolver
 
     solver = JSSPSolver.from_pretrained(
         model_dir, dtype="float32", device="cpu", num_samples=args.num_samples, temperature=args.temperature,

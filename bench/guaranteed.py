@@ -210,7 +210,7 @@ def compare_rules(args: BenchArguments, model, tokenizer) -> None:
         print(f"\n(no trained model at {run}: run `make train` for the trained-model comparison)")
         return
     from jssp_sft.modeling.loading import load_for_generation
-    from jssp_sft.solve.solver import dataset_problems
+    from jssp_sft.solve import dataset_problems
 
     trained, trained_tokenizer = load_for_generation(run)
     data = args.trained_data or next((run / "data").glob("*.jsonl"), None)

@@ -73,11 +73,11 @@ def records_to_prompts(records, prompt_format: PromptFormat, num_proc: int | Non
 
 
 def benchmarks_to_prompts(spec: str, prompt_format: PromptFormat):
-    """Benchmark instances (``"ft06,la01"``, ``"la"``, ``"ta:15x15"``; parsed by ``jssp_sft.solve.solver``) -> prompt-only
+    """Benchmark instances (``"ft06,la01"``, ``"la"``, ``"ta:15x15"``; parsed by ``jssp_sft.solve.problems``) -> prompt-only
     rows whose reference makespan is the best known upper bound."""
     from datasets import Dataset
 
-    from .solve.solver import benchmark_problems
+    from .solve.problems import benchmark_problems
 
     rows = [prompt_row(problem.instance, prompt_format, problem.bound) for problem in benchmark_problems(spec)]
     return Dataset.from_list(rows)

@@ -301,7 +301,7 @@ def test_bad_arguments_are_named(tiny):
 
 def test_solve_and_evaluate_with_guaranteed_decoding_and_repair(tiny_model_dir, tmp_path, capsys):
     from jssp_sft.cli.main import main as cli_main
-    from jssp_sft.solve.solver import read_results
+    from jssp_sft.solve import read_results
 
     path = tmp_path / "guaranteed.jsonl"
     assert cli_main(["solve", "--model", str(tiny_model_dir), "--benchmark", "ft06,la01", "--decoding", "guaranteed",

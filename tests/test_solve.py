@@ -10,7 +10,7 @@ from jssp_sft.cli.main import main as cli_main
 from jssp_sft.core.codec import format_instance
 from jssp_sft.core.scoring import gap
 from jssp_sft.data.templates import CHAT_TEMPLATE, PromptFormat
-from jssp_sft.solve.solver import JSSPSolver, Problem, SolveConfig, as_problem, choose_best, read_results
+from jssp_sft.solve import JSSPSolver, Problem, SolveConfig, as_problem, choose_best, read_results
 from jssp_sft.solvers.cpsat import solve_cpsat
 
 
@@ -83,7 +83,7 @@ def test_batched_samples_match_one_at_a_time(solver, toy_solver_run):
 
 def test_best_prefers_lowest_makespan_then_written_then_declared():
     from jssp_sft.core.verifier import Report
-    from jssp_sft.solve.solver import Sample
+    from jssp_sft.solve import Sample
 
     def sample(feasible, makespan, matches=True, repaired=None):
         report = Report(feasible, makespan, makespan if matches else None, matches if feasible else None)

@@ -39,7 +39,7 @@ class GanttArguments:
 def load_drawing(args: GanttArguments) -> tuple:
     """``(instance, solution text, bound, title)`` from whichever source ``args`` name."""
     if args.results is not None:
-        from ..solve.solver import read_results
+        from ..solve.results import read_results
 
         if args.id is None:
             raise ValueError("--results needs --id (the instance to draw)")

@@ -19,7 +19,7 @@ SOLVER_EXTRA_HINT = 'OR-Tools is needed for CP-SAT: pip install "jssp-sft[solver
 
 
 @dataclass(frozen=True)
-class SolveResult:
+class CPSATResult:
     """A CP-SAT solve.
 
     ``schedule`` is left-justified (each operation at the later of its job's and its machine's previous end, the
@@ -57,7 +57,7 @@ def solve_cpsat(
     seed: int = 0,
     deterministic_time_limit: float | None = None,
     hint: Schedule | None = None,
-) -> SolveResult:
+) -> CPSATResult:
     """Minimize the makespan of ``instance`` with CP-SAT within ``time_limit`` seconds.
 
     With one worker and a fixed ``seed`` a solve that finishes before its limit is reproducible; a solve stopped by
@@ -113,7 +113,7 @@ def solve_cpsat(
         instance,
         ((j, k, solver.value(start)) for j, job_starts in enumerate(starts) for k, start in enumerate(job_starts)),
     )
-    return SolveResult(
+    return CPSATResult(
         schedule=left_justify(instance, solved),
         status=solver.status_name(status),
         lower_bound=math.ceil(solver.best_objective_bound - 1e-6),

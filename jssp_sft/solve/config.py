@@ -1,0 +1,69 @@
+"""How the solver samples and chooses answers (``SolveConfig``), parsed by ``jssp-sft solve`` from the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from .sampling import SamplingSettings
+
+
+DECODING_MODES = ("free", "guaranteed")
+
+
+@dataclass
+class SolveConfig:
+    """How to sample and choose answers; every field can be overridden per call (``solver.solve(x, num_samples=4)``).
+
+    ``max_new_tokens=None`` sizes the budget to each batch's largest instance (a canonical answer's length plus a
+    margin), so a long instance is never cut by a budget sized for a short one.
+    """
+
+    num_samples: int = field(
+        default=20, metadata={"help": "Answers sampled per instance (the Starjob paper used 20)."}
+    )
+    temperature: float = field(
+        default=SamplingSettings.temperature, metadata={"help": "Sampling temperature; 0 means greedy."}
+    )
+    top_p: float = field(default=SamplingSettings.top_p, metadata={"help": "Nucleus sampling mass."})
+    top_k: int | None = field(default=SamplingSettings.top_k, metadata={"help": "Keep the k most likely tokens."})
+    max_new_tokens: int | None = field(
+        default=None, metadata={"help": "Longest answer in tokens; default: enough for the batch's largest instance."}
+    )
+    batch_size: int = field(
+        default=8, metadata={"help": "Instances per generation batch (each with its num_samples answers)."}
+    )
+    decoding: str = field(
+        default="free",
+        metadata={"help": "free: plain sampling; guaranteed: constrained so every answer is feasible.",
+                  "choices": list(DECODING_MODES)},
+    )  # fmt: skip
+    repair: bool = field(
+        default=False,
+        metadata={"help": "Repair infeasible answers (jssp_sft.solvers.repair); counted apart from feasible."},
+    )
+    seed: int = field(default=0, metadata={"help": "Random seed of the sampling."})
+
+    def __post_init__(self):
+        if self.num_samples < 1 or self.batch_size < 1:
+            raise ValueError("num_samples and batch_size must be >= 1")
+        if self.decoding not in DECODING_MODES:
+            raise ValueError(f"unknown decoding {self.decoding!r}; choose one of {', '.join(DECODING_MODES)}")
+        if self.max_new_tokens is not None and self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+
+    def sampling(self, max_new_tokens: int) -> SamplingSettings:
+        return SamplingSettings(
+            max_new_tokens=max_new_tokens, temperature=self.temperature, top_p=self.top_p, top_k=self.top_k,
+            do_sample=self.temperature > 0,
+        )  # fmt: skip
+
+    def replace(self, **overrides) -> SolveConfig:
+        """A copy with ``overrides`` (``None`` values are ignored, except for ``top_k``/``max_new_tokens``)."""
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise TypeError(
+                f"unknown solve option(s) {', '.join(unknown)}; the options are {', '.join(sorted(names))}"
+            )
+        return dataclasses.replace(self, **overrides)
