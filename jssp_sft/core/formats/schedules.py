@@ -49,7 +49,16 @@ def schedule_to_dict(instance: Instance, schedule: Schedule | None, **metadata) 
 
 
 def schedule_to_json(instance: Instance, schedule: Schedule | None, **metadata) -> str:
-    return json.dumps(schedule_to_dict(instance, schedule, **metadata), indent=2) + "\n"
+    """``schedule_to_dict`` as JSON text, one field a line and one operation a line."""
+    data = schedule_to_dict(instance, schedule, **metadata)
+    lines = []
+    for key, value in data.items():
+        if key == "operations" and value:
+            ops = ",\n".join(f"    {json.dumps(op)}" for op in value)
+            lines.append(f'  "operations": [\n{ops}\n  ]')
+        else:
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def schedule_to_starjob(schedule: Schedule) -> str:
