@@ -16,7 +16,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("jssp_sft.cli.verify", "Check a schedule (or a model's output) against an instance"),
     "generate": ("jssp_sft.cli.generate", "Generate Starjob-format records: random instances solved by CP-SAT"),
     "data-report": ("jssp_sft.cli.data_report", "Count, validate and verify a Starjob data source"),
-    "solve": ("jssp_sft.cli.solve", "Best-of-N answers of a model on benchmarks or Starjob records (JSONL)"),
+    "data-convert": (
+        "jssp_sft.cli.data_convert",
+        "Write Starjob records (the authors' earlier verbose release too) in today's format",
+    ),
+    "solve": (
+        "jssp_sft.cli.solve",
+        "Schedule your instance files (any format; model, CP-SAT or a rule), or a model on benchmarks/records",
+    ),
     "evaluate": ("jssp_sft.cli.evaluate", "Report on solve results beside dispatching rules, CP-SAT and papers"),
     "gantt": ("jssp_sft.cli.gantt", "Draw a schedule as a Gantt chart (PNG)"),
     "train": ("jssp_sft.sft", "Fine-tune a model on Starjob with TRL's SFTTrainer (recipes/*/sft/*.yaml)"),
