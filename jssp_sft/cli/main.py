@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "jssp_sft.grpo",
         "Reinforce a model with the verifier as reward (TRL's GRPOTrainer, recipes/*/grpo/*.yaml)",
     ),
+    "serve": ("jssp_sft.cli.serve", "Serve verified schedules over HTTP (model, CP-SAT, rules; batched, jobs, metrics)"),
 }
 
 
