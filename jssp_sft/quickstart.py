@@ -21,13 +21,15 @@ import json  # noqa: E402
 import logging  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
+from importlib import resources  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 
 logger = logging.getLogger(__name__)
 
-# The recipe lives in the repository's recipes/ folder, next to the package.
-DEFAULT_RECIPE = str(Path(__file__).resolve().parent.parent / "recipes" / "tiny" / "sft" / "config.yaml")
+# The tiny SFT recipe ships inside the package (a copy of the repository's recipes/tiny/sft/config.yaml, kept equal by
+# tests/test_wheel.py), so an installed wheel finds it without the source tree.
+DEFAULT_RECIPE = str(resources.files("jssp_sft") / "recipes" / "tiny" / "sft" / "config.yaml")
 DATA_DIR = "data"
 BASE_MODEL_DIR = "base-model"
 RESULTS_FILE = "quickstart_results.json"
