@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Schedule your instance files (any format; model, CP-SAT or a rule), or a model on benchmarks/records",
     ),
     "evaluate": ("jssp_sft.cli.evaluate", "Report on solve results beside dispatching rules, CP-SAT and papers"),
+    "diagnose": ("jssp_sft.cli.diagnose", "Does a model read its instance? Per-decision accuracy, prompt swap, loss"),
     "gantt": ("jssp_sft.cli.gantt", "Draw a schedule as a Gantt chart (PNG)"),
     "train": ("jssp_sft.sft", "Fine-tune a model on Starjob with TRL's SFTTrainer (recipes/*/sft/*.yaml)"),
     "quickstart": (
