@@ -1,0 +1,113 @@
+"""The package's layers hold: the core imports without torch, transformers or OR-Tools, and every module imports only
+from its own layer or a lower one (imports read with ``ast``, those inside functions included)."""
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+PACKAGE = Path(__file__).resolve().parent.parent / "jssp_sft"
+
+# Lowest first (README, "Architecture"). A module belongs to the longest prefix listed; one that matches none fails
+# the test until it is given a layer here. `jssp_sft` itself (its __init__) is the core's public face: importing any
+# submodule runs it, so it sits in the lowest layer.
+LAYERS = [
+    ("core", ["jssp_sft", "jssp_sft.core"]),
+    ("solvers, benchmarks, data", ["jssp_sft.solvers", "jssp_sft.benchmarks", "jssp_sft.data"]),
+    ("modeling", ["jssp_sft.modeling"]),
+    ("solve", ["jssp_sft.solve"]),
+    (
+        "evaluation, metrics, rewards, training",
+        ["jssp_sft.evaluation", "jssp_sft.metrics", "jssp_sft.rewards", "jssp_sft.training"],
+    ),
+    ("entry points", ["jssp_sft.sft", "jssp_sft.grpo", "jssp_sft.quickstart", "jssp_sft.improve", "jssp_sft.serve"]),
+    ("cli", ["jssp_sft.cli"]),
+]
+LAYER_OF_PREFIX = {prefix: rank for rank, (_, prefixes) in enumerate(LAYERS) for prefix in prefixes}
+HEAVY = ("torch", "transformers", "ortools")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def layer_of(module: str) -> int | None:
+    """The layer of ``module`` (a ``jssp_sft`` module), by the longest listed prefix; ``None`` if unlisted."""
+    parts = module.split(".")
+    for end in range(len(parts), 0, -1):
+        rank = LAYER_OF_PREFIX.get(".".join(parts[:end]))
+        if rank is not None and (end > 1 or module == "jssp_sft"):
+            return rank
+    return None
+
+
+def imported_modules(module: str, path: Path) -> list[tuple[int, str]]:
+    """``(line, module)`` of every ``jssp_sft`` module ``path`` imports, at any depth of the file."""
+    is_package = path.name == "__init__.py"
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names if alias.name.split(".")[0] == "jssp_sft"]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.split(".")
+                base = base[: len(base) - node.level + (1 if is_package else 0)]
+                source = ".".join(base + ([node.module] if node.module else []))
+            else:
+                source = node.module or ""
+            if source.split(".")[0] != "jssp_sft":
+                continue
+            for alias in node.names:  # `from pkg import submodule` imports the submodule
+                candidate = f"{source}.{alias.name}"
+                found.append((node.lineno, candidate if candidate in MODULES else source))
+    return found
+
+
+def test_every_module_has_a_layer():
+    unlisted = [name for name in MODULES if layer_of(name) is None]
+    assert not unlisted, f"give these modules a layer in tests/test_layers.py (and README's picture): {unlisted}"
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_imports_go_to_the_same_or_a_lower_layer(module):
+    rank = layer_of(module)
+    if rank is None:
+        pytest.fail(f"{module} has no layer")
+    upward = [
+        f"{MODULES[module].relative_to(PACKAGE.parent)}:{line} imports {target} ({LAYERS[layer_of(target)][0]})"
+        for line, target in imported_modules(module, MODULES[module])
+        if layer_of(target) is not None and layer_of(target) > rank
+    ]
+    assert not upward, f"{module} is in layer {LAYERS[rank][0]!r} but " + "; ".join(upward)
+
+
+def test_the_checker_sees_function_level_and_relative_imports(tmp_path):
+    """The reader above on a made-up core module: a relative import inside a function is found and resolved."""
+    source = tmp_path / "codec.py"
+    source.write_text("import json\n\ndef f():\n    from ..solve.solver import JSSPSolver\n    from . import x\n")
+    found = imported_modules("jssp_sft.core.codec", source)
+    assert found == [(4, "jssp_sft.solve.solver"), (5, "jssp_sft.core")]
+    assert layer_of("jssp_sft.solve.solver") > layer_of("jssp_sft.core.codec") == 0
+
+
+def test_the_core_imports_without_torch_transformers_or_ortools():
+    """In a fresh interpreter: `jssp_sft` and every module of `jssp_sft.core` load without the heavy libraries."""
+    core = sorted(name for name in MODULES if layer_of(name) == 0)
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {core!r}:\n"
+        "    importlib.import_module(name)\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    assert "jssp_sft.core.codec" in core and "jssp_sft" in core
