@@ -65,10 +65,11 @@ def build_trainer(script_args: SFTScriptArguments, training_args, model_args, ca
     model card) and left on ``trainer.push_after_training``.
     """
     from transformers import EarlyStoppingCallback, set_seed
-    from trl import SFTTrainer, get_peft_config, get_quantization_config
+    from trl import get_peft_config, get_quantization_config
 
     from .modeling.loading import ensure_training_chat_template, load_tokenizer
     from .training.callbacks import GenerationEvalCallback
+    from .training.job_choice import JobChoiceSFTTrainer
 
     setup_logging(training_args)
     set_seed(training_args.seed)
@@ -91,7 +92,7 @@ def build_trainer(script_args: SFTScriptArguments, training_args, model_args, ca
 
     training_args.model_init_kwargs = model_init_kwargs(model_args, training_args)
     push_to_hub = take_push(training_args)
-    trainer = SFTTrainer(
+    trainer = JobChoiceSFTTrainer(
         model=model_args.model_name_or_path,
         args=training_args,
         train_dataset=data.train,
@@ -100,6 +101,7 @@ def build_trainer(script_args: SFTScriptArguments, training_args, model_args, ca
         peft_config=get_peft_config(model_args),
         quantization_config=get_quantization_config(model_args),
         callbacks=callbacks,
+        job_choice_loss_weight=script_args.job_choice_loss_weight,
     )
     trainer.push_after_training = push_to_hub
     if data.eval_records:

@@ -51,6 +51,13 @@ class TinyModelArguments:
     num_key_value_heads: int = field(default=2, metadata={"help": "Key/value heads (grouped-query attention)."})
     max_position_embeddings: int = field(default=2048, metadata={"help": "Longest sequence the model accepts."})
     tokenizer_corpus_size: int = field(default=400, metadata={"help": "Random instances written to train the BPE."})
+    number_tokens: int = field(
+        default=0,
+        metadata={
+            "help": "Make every whole number below this one token (1000: 0-999), so that copying a duration or a time "
+            "is one token; larger numbers split into such pieces, longest first. 0 keeps one token per digit."
+        },
+    )
     seed: int = field(default=0, metadata={"help": "Seed of the corpus and of the model's initial weights."})
 
 
@@ -93,10 +100,13 @@ def build_tokenizer(
     vocab_size: int = _DEFAULTS["vocab_size"],
     corpus_size: int = _DEFAULTS["tokenizer_corpus_size"],
     seed: int = _DEFAULTS["seed"],
+    number_tokens: int = _DEFAULTS["number_tokens"],
 ):
     """Train a byte-level BPE with single-digit tokens on Starjob text; return a ``PreTrainedTokenizerFast``.
 
     Byte-level means any text round-trips (no unknown token); digits are pre-split so no merge spans two digits.
+    With ``number_tokens`` N > 10, the numbers 10..N-1 are added as whole tokens (matched longest first, before the
+    BPE), so ``317`` is one token instead of three.
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -123,6 +133,10 @@ def build_tokenizer(
         padding_side="right",
         **{TOKENIZER_MARKER_KEY: TOKENIZER_MARKER_VALUE},
     )
+    if number_tokens < 0:
+        raise ValueError(f"number_tokens must be >= 0, got {number_tokens}")
+    if number_tokens > 10:
+        tokenizer.add_tokens([str(number) for number in range(10, number_tokens)])
     tokenizer.chat_template = CHAT_TEMPLATE
     return tokenizer
 
@@ -178,7 +192,7 @@ def build_model(
 
 def build_tiny(args: TinyModelArguments):
     """The tokenizer and model described by ``args``, saved to ``args.output_dir``; returns ``(model, tokenizer)``."""
-    tokenizer = build_tokenizer(args.vocab_size, args.tokenizer_corpus_size, args.seed)
+    tokenizer = build_tokenizer(args.vocab_size, args.tokenizer_corpus_size, args.seed, args.number_tokens)
     tokenizer.model_max_length = args.max_position_embeddings
     model = build_model(
         tokenizer,

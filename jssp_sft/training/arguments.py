@@ -120,6 +120,13 @@ class SFTScriptArguments(StarjobScriptArguments):
     early_stopping_threshold: float = field(
         default=0.0, metadata={"help": "Smallest change of `metric_for_best_model` that counts as an improvement."}
     )
+    job_choice_loss_weight: float = field(
+        default=1.0,
+        metadata={
+            "help": "Count each job-choice token (the job number after each J of the answer: the decisions) this many "
+            "times in the training loss (jssp_sft.training.job_choice); 1.0 is the plain loss."
+        },
+    )
 
     def __post_init__(self):
         super().__post_init__()

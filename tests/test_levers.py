@@ -1,0 +1,132 @@
+"""Training levers of issue 11, each through the real parts: whole-number tokens in the tiny tokenizer, and the
+job-choice loss weight (marking checked on TRL's own ``SFTTrainer`` preprocessing and collator, loss on its
+``compute_loss``)."""
+
+import random
+
+import pytest
+import torch
+from datasets import Dataset
+from trl import SFTConfig
+
+from jssp_sft import Instance, Schedule, to_record
+from jssp_sft.core.codec import parse_solution
+from jssp_sft.data.loading import format_dataset
+from jssp_sft.data.templates import PromptFormat
+from jssp_sft.modeling.tiny import build_model, build_tokenizer
+from jssp_sft.training.arguments import make_sft_parser
+from jssp_sft.training.job_choice import JOB_CHOICE_MASK, JobChoiceSFTTrainer
+
+
+def serial_record(rng: random.Random, num_jobs: int, num_machines: int) -> dict:
+    """A record whose solution runs the jobs one after another, in a shuffled job order (feasible)."""
+    jobs = [[(m, rng.randint(5, 500)) for m in rng.sample(range(num_machines), num_machines)] for _ in range(num_jobs)]
+    instance = Instance(tuple(tuple(job) for job in jobs), num_machines)
+    starts, time = [], 0
+    for j in rng.sample(range(num_jobs), num_jobs):
+        for k, (_, duration) in enumerate(instance.jobs[j]):
+            starts.append((j, k, time))
+            time += duration
+    return to_record(instance, Schedule.from_starts(instance, starts).with_declared_makespan())
+
+
+@pytest.fixture(scope="module")
+def records() -> list[dict]:
+    rng = random.Random(0)
+    return [serial_record(rng, n, m) for n, m in [(2, 2), (3, 2), (12, 3), (3, 3)]]
+
+
+def _trainer(tmp_path, tokenizer, records, weight: float, template: str = "prompt_completion"):
+    model = build_model(
+        tokenizer, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+        num_key_value_heads=1, max_position_embeddings=4096,
+    )  # fmt: skip
+    args = SFTConfig(
+        output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="none", max_length=None,
+        per_device_train_batch_size=len(records), max_steps=1, learning_rate=1e-3, seed=0,
+    )  # fmt: skip
+    dataset = format_dataset(Dataset.from_list(records), PromptFormat(template))
+    return JobChoiceSFTTrainer(
+        model=model, args=args, train_dataset=dataset, processing_class=tokenizer, job_choice_loss_weight=weight
+    )
+
+
+@pytest.mark.parametrize("number_tokens", [0, 1000])
+@pytest.mark.parametrize("template", ["prompt_completion", "alpaca"])
+def test_job_choice_mask_marks_exactly_the_job_numbers(tmp_path, records, number_tokens, template):
+    tokenizer = build_tokenizer(vocab_size=400, corpus_size=30, number_tokens=number_tokens)
+    trainer = _trainer(tmp_path, tokenizer, records, weight=3.0, template=template)
+    examples = [trainer.train_dataset[i] for i in range(len(records))]  # TRL's own tokenization
+    batch = trainer.data_collator(examples)
+    mask = batch[JOB_CHOICE_MASK]
+    assert mask.shape == batch["input_ids"].shape
+    assert not mask[batch["labels"] == -100].any()  # never a prompt or padding token
+    for row, record in enumerate(records):
+        marked = [tokenizer.decode([t]) for t in batch["input_ids"][row][mask[row]].tolist()]
+        expected = [str(op.job) for op in parse_solution(record["output"]).operations]
+        # a job number is one token, or one token per digit (J10 and J11 of the 12-job record)
+        assert "".join(marked) == "".join(expected)
+        if number_tokens:
+            assert marked == expected
+
+
+def test_whole_number_tokens_round_trip_and_count():
+    digits = build_tokenizer(vocab_size=400, corpus_size=30)
+    numbers = build_tokenizer(vocab_size=400, corpus_size=30, number_tokens=1000)
+    text = "J11-M3: 0+13 -> 1013, J1-M0: 105+69 -> 174"
+    ids = numbers(text)["input_ids"]
+    assert numbers.decode(ids) == text
+    pieces = numbers.convert_ids_to_tokens(ids)
+    assert "105" in pieces and "174" in pieces and "11" in pieces
+    assert ["101", "3"] == pieces[pieces.index("13") + 3 : pieces.index("13") + 5]  # longest first, then the rest
+    assert len(numbers) == len(digits) + 990
+    with pytest.raises(ValueError, match="number_tokens"):
+        build_tokenizer(vocab_size=400, corpus_size=30, number_tokens=-1)
+
+
+def test_job_choice_weight_changes_only_the_weighted_loss(tmp_path, records):
+    tokenizer = build_tokenizer(vocab_size=400, corpus_size=30)
+    plain, weighted = (_trainer(tmp_path / str(w), tokenizer, records, weight=w) for w in (1.0, 5.0))
+    examples = [plain.train_dataset[i] for i in range(len(records))]
+    batch = plain.data_collator(examples)
+    weighted.model.load_state_dict(plain.model.state_dict())
+    plain.model.train()
+    weighted.model.train()
+    with torch.no_grad():
+        loss_plain = plain.compute_loss(plain.model, dict(batch))
+        loss_weighted = weighted.compute_loss(weighted.model, dict(batch))
+        batch_without = {k: v for k, v in batch.items() if k != JOB_CHOICE_MASK}
+        trl_loss = super(JobChoiceSFTTrainer, plain).compute_loss(plain.model, batch_without)
+        # by hand: the per-token losses of the job tokens counted 5 times
+        logits = plain.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        nll = torch.nn.functional.cross_entropy(
+            logits[:, :-1].transpose(1, 2), batch["labels"][:, 1:], ignore_index=-100, reduction="none"
+        )
+        trained = batch["labels"][:, 1:] != -100
+        weights = 1 + 4 * batch[JOB_CHOICE_MASK][:, 1:].float()
+        expected = (nll * weights)[trained].sum() / trained.sum()
+    assert loss_plain.item() == pytest.approx(trl_loss.item(), rel=1e-5)
+    assert loss_weighted.item() == pytest.approx(expected.item(), rel=1e-4)
+    assert loss_weighted.item() > loss_plain.item()
+    assert plain._metrics["train"]["job_choice_accuracy"]  # the per-decision accuracy is logged
+
+
+def test_job_choice_loss_weight_is_a_recipe_option():
+    parser = make_sft_parser()
+    script_args, _, _ = parser.parse_args_and_config(
+        [
+            "--output_dir",
+            "x",
+            "--dataset_name",
+            "d.jsonl",
+            "--use_cpu",
+            "true",
+            "--bf16",
+            "false",
+            "--job_choice_loss_weight",
+            "4",
+        ]
+    )
+    assert script_args.job_choice_loss_weight == 4.0
+    with pytest.raises(ValueError, match="job_choice_loss_weight"):
+        JobChoiceSFTTrainer.__init__(object.__new__(JobChoiceSFTTrainer), job_choice_loss_weight=-1.0)
