@@ -163,3 +163,79 @@ def best_rule(baselines: Mapping[str, dict], runs: BaselineRuns, size: str) -> s
         and baselines[name][size]["mean_gap"] is not None
     ]
     return min(rules, key=lambda name: baselines[name][size]["mean_gap"], default=None)
+
+
+@dataclass
+class ControlSummary:
+    """Mean gaps of the controls and rules on a set of instances (fractions), for the tables outside ``evaluate``."""
+
+    random: dict[int, float]  # N -> the random control's mean gap, best of N samples
+    random_sample_mean: dict[int, float]  # N -> its mean gap averaged over the N samples (a sampled model's view)
+    round_robin: float
+    best_fixed_order: float
+    rules: dict[str, float]  # "RULE (variant)" -> mean gap
+    best_rule: str
+    random_by_instance: dict[int, list[float]] = field(default_factory=dict)  # N -> each instance's best-of-N gap
+
+    @property
+    def best_rule_gap(self) -> float:
+        return self.rules[self.best_rule]
+
+    def to_dict(self) -> dict:
+        return {
+            "random": self.random,
+            "random_sample_mean": self.random_sample_mean,
+            "round_robin": self.round_robin,
+            "best_fixed_order": self.best_fixed_order,
+            "rules": self.rules,
+            "best_rule": self.best_rule,
+            "best_rule_gap": self.best_rule_gap,
+        }
+
+
+def control_summary(
+    instances: Sequence[Instance],
+    bounds: Sequence[float],
+    sample_counts: Iterable[int] = (1,),
+    seed: int = 0,
+    keys: Sequence[str] | None = None,
+    variants: Sequence[str] = ("insertion", "non_delay"),
+    max_orders: int = MAX_EXHAUSTIVE_ORDERS,
+) -> ControlSummary:
+    """The controls and every dispatching rule in ``variants`` on ``instances`` (gaps against ``bounds``), with the
+    same definitions and per-instance seeds as ``evaluate``'s rows (``keys`` name the instances; default: index)."""
+    from ..core.scoring import gap, mean
+    from ..solvers.dispatching import RULES, dispatching_rule
+
+    if len(instances) != len(bounds) or not instances:
+        raise ValueError(f"{len(instances)} instances and {len(bounds)} bounds: need as many, at least one")
+    keys = [str(i) for i in range(len(instances))] if keys is None else list(keys)
+    counts = sorted(set(sample_counts) | {1})
+    random_gaps: dict[int, list[float]] = {n: [] for n in counts}
+    sample_means: dict[int, list[float]] = {n: [] for n in counts}
+    for key, instance, bound in zip(keys, instances, bounds):
+        drawn = random_control(instance, counts[-1], seed=instance_seed(seed, key)).makespans
+        for n in counts:
+            random_gaps[n].append(gap(min(drawn[:n]), bound))
+            sample_means[n].append(mean([gap(m, bound) for m in drawn[:n]]))
+    orders = best_fixed_orders(instances, bounds, seed=seed, max_orders=max_orders)
+    fixed = [
+        gap(schedule_from_job_sequence(instance, orders[tuple(len(job) for job in instance.jobs)][0]).makespan, bound)
+        for instance, bound in zip(instances, bounds)
+    ]
+    rules = {
+        rule_name(rule, variant): mean(
+            [gap(dispatching_rule(i, rule, variant).makespan, b) for i, b in zip(instances, bounds)]
+        )
+        for variant in variants
+        for rule in RULES
+    }
+    return ControlSummary(
+        random={n: mean(values) for n, values in random_gaps.items()},
+        random_sample_mean={n: mean(values) for n, values in sample_means.items()},
+        round_robin=mean([gap(round_robin_control(i).makespan, b) for i, b in zip(instances, bounds)]),
+        best_fixed_order=mean(fixed),
+        rules=rules,
+        best_rule=min(rules, key=rules.get),
+        random_by_instance=random_gaps,
+    )
