@@ -86,7 +86,7 @@ def _scan(text: str, pos: int, header_re: re.Pattern, item_re: re.Pattern, what:
             continue
         item = item_re.match(text, pos)
         if item is None or not groups:
-            snippet = text[pos : pos + 50].split("\n", 1)[0]
+            snippet = text[pos : pos + 60].split("\n", 1)[0]
             raise ValueError(f"{field}, line {_line(text, pos)}: expected {what}, got {snippet!r}")
         groups[-1][1].append((item.groups(), _line(text, pos)))
         pos = item.end()
@@ -175,7 +175,7 @@ def parse_legacy_solution(text: str, field: str = "output") -> Schedule:
             continue
         makespan = _MAKESPAN_RE.match(text, pos)
         if makespan is None or declared is not None:
-            snippet = text[pos : pos + 50].split("\n", 1)[0]
+            snippet = text[pos : pos + 60].split("\n", 1)[0]
             expected = "an operation 'Job <j> Operation <k> on Machine <m> : <start> + <duration> -> <end>'"
             raise ValueError(f"{field}, line {_line(text, pos)}: expected {expected} or the makespan, got {snippet!r}")
         declared = _number(makespan.group(1))

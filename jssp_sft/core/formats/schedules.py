@@ -28,7 +28,7 @@ def schedule_to_dict(instance: Instance, schedule: Schedule | None, **metadata) 
     if schedule is None:
         out |= {"makespan": None, "feasible": False, "violations": ["no schedule was found"], "operations": []}
     else:
-        report = verify(instance, schedule)
+        report = verify(instance, Schedule(schedule.operations))  # the makespan reported is the computed one
         out |= {
             "makespan": schedule.makespan,
             "feasible": report.feasible,
