@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "jssp_sft.grpo",
         "Reinforce a model with the verifier as reward (TRL's GRPOTrainer, recipes/*/grpo/*.yaml)",
     ),
+    "improve": (
+        "jssp_sft.improve",
+        "Self-labeling: sample N schedules, keep the best verified one, train on it, repeat (recipes/*/improve)",
+    ),
     "serve": ("jssp_sft.cli.serve", "Serve verified schedules over HTTP (model, CP-SAT, rules; batched, jobs, metrics)"),
 }
 

@@ -1,0 +1,493 @@
+"""Self-labeling: the model labels its own data (sample N schedules, verify, keep the best, train on it, repeat).
+
+    jssp-sft improve --config recipes/tiny/improve/config.yaml
+    accelerate launch --config_file recipes/accelerate_configs/ddp.yaml -m jssp_sft.improve \\
+        --config recipes/Qwen2.5-0.5B-Instruct/improve/config.yaml [--any_field value]
+
+Round ``r`` (1..``num_rounds``): take the round's slice of a pool of unlabelled instances (generated at given sizes
+with a seed, Starjob records, or benchmark instances); sample ``num_samples`` schedules per instance with the
+current model (guaranteed decoding by default: every sample is a feasible schedule), verify each, keep the best per
+instance (an existing label wins when strictly better; the record says which); write the round's records with
+provenance; continue SFT from the current model or adapter on them plus a replay share of earlier rounds; evaluate
+on a fixed held-out set, CP-SAT-labelled, beside the controls (random policy at the same N, best dispatching rule,
+CP-SAT); log the round's row to the ``report_to`` trackers, ``rounds.md``/``rounds.json`` and ``gap_per_round.png``.
+Round 0 is the starting model, evaluated the same way. ``num_rounds: 0`` only evaluates a model.
+
+Everything is resumable: each step of a round leaves one file (``jssp_sft.training.self_labeling``), training
+resumes from its last checkpoint, and a re-run continues from the last finished step. Sampling runs in the main
+process; under ``accelerate launch`` the training step is distributed as in ``jssp_sft.sft``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trl import ModelConfig, ScriptArguments, SFTConfig
+
+from .data.templates import TEMPLATES, PromptFormat
+from .solve import DECODING_MODES
+from .training import self_labeling as sl
+from .training.arguments import RecipeParser
+
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ImproveScriptArguments(ScriptArguments):
+    """Where the unlabelled instances come from, how they are sampled and labelled, and the held-out evaluation.
+
+    The pool is one of: ``pool_num_instances`` random instances (``pool_sizes``, ``pool_seed``: the very instances
+    ``jssp-sft generate`` writes with those settings), ``dataset_name`` (Starjob records; their labels compete when
+    ``keep_existing_labels``), or ``pool_benchmarks``. The held-out set is ``eval_dataset`` (Starjob records with
+    solver makespans) or ``eval_num_instances`` instances generated and solved by CP-SAT (``eval_sizes``,
+    ``eval_seed``, ``eval_time_limit``).
+    """
+
+    num_rounds: int = field(default=3, metadata={"help": "Self-labeling rounds (0: only evaluate the model)."})
+    pool_num_instances: int = field(
+        default=0, metadata={"help": "Generate this many unlabelled random instances as the pool."}
+    )
+    pool_sizes: str = field(default="6x6", metadata={"help": "Sizes of the generated pool, e.g. '6x6' or '5-6x5-6'."})
+    pool_seed: int = field(
+        default=1, metadata={"help": "Seed of the generated pool (pick another than the SFT data's)."}
+    )
+    pool_max_duration: int | None = field(
+        default=None, metadata={"help": "Longest duration of generated instances (default: the generator's)."}
+    )
+    pool_instance_generator: str = field(
+        default="uniform", metadata={"help": "uniform or taillard.", "choices": ["uniform", "taillard"]}
+    )
+    pool_benchmarks: str | None = field(
+        default=None, metadata={"help": "Pool of benchmark instances: names or groups (ft06,la01 / ta:15x15)."}
+    )
+    dataset_subset_size: int | None = field(
+        default=None, metadata={"help": "Use this many records of dataset_name (a seeded random subset)."}
+    )
+    max_jobs: int | None = field(
+        default=None, metadata={"help": "Keep only pool records with at most this many jobs."}
+    )
+    max_machines: int | None = field(
+        default=None, metadata={"help": "Keep only pool records with at most this many machines."}
+    )
+    instances_per_round: int | None = field(
+        default=None,
+        metadata={"help": "Instances sampled per round: round r takes the next ones of the pool, wrapping around "
+                  "(default: the whole pool every round)."},
+    )  # fmt: skip
+    num_samples: int = field(default=16, metadata={"help": "Schedules sampled per instance (N)."})
+    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature of the N samples."})
+    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass."})
+    top_k: int | None = field(default=None, metadata={"help": "Keep the k most likely tokens."})
+    decoding: str = field(
+        default="guaranteed",
+        metadata={"help": "guaranteed: every sample is a feasible schedule; free: infeasible samples are dropped.",
+                  "choices": list(DECODING_MODES)},
+    )  # fmt: skip
+    backend: str = field(
+        default="transformers",
+        metadata={"help": "Sampling backend (vllm where installed; guaranteed decoding needs transformers)."},
+    )
+    sampling_batch_size: int = field(default=8, metadata={"help": "Instances per sampling batch."})
+    keep_sample_texts: bool = field(
+        default=False, metadata={"help": "Keep every sample's text in samples.jsonl (not only the best one)."}
+    )
+    keep_existing_labels: bool = field(
+        default=True,
+        metadata={"help": "When a pool record has a feasible label of lower makespan than every sample, keep it."},
+    )
+    replay_ratio: float = field(
+        default=0.5,
+        metadata={"help": "Records of earlier rounds replayed per new record (0: none), drawn with the run's seed."},
+    )
+    eval_dataset: str | None = field(
+        default=None, metadata={"help": "Held-out Starjob records (with solver makespans) evaluated every round."}
+    )
+    eval_num_instances: int = field(
+        default=32, metadata={"help": "Held-out instances generated and solved by CP-SAT (when no eval_dataset)."}
+    )
+    eval_sizes: str | None = field(default=None, metadata={"help": "Sizes of the held-out set (default: pool_sizes)."})
+    eval_seed: int = field(default=12345, metadata={"help": "Seed of the generated held-out set."})
+    eval_time_limit: float = field(default=10.0, metadata={"help": "CP-SAT seconds per held-out instance."})
+    eval_data_dir: str | None = field(
+        default=None, metadata={"help": "Where the held-out records are cached (default: <output_dir>/held-out)."}
+    )
+    eval_num_samples: int | None = field(
+        default=None,
+        metadata={"help": "N of the held-out best-of-N and of the random control (default: num_samples)."},
+    )
+    template: str | None = field(
+        default=None,
+        metadata={
+            "help": "Prompt template; default: the one the starting model's run saved.",
+            "choices": list(TEMPLATES),
+        },
+    )
+    system_prompt: str | None = field(default=None, metadata={"help": "System prompt (template 'messages' only)."})
+    recipe_name: str | None = field(default=None, metadata={"help": "The recipe's name (default: the --config path)."})
+
+    def __post_init__(self):
+        super_post_init = getattr(super(), "__post_init__", None)
+        if super_post_init is not None:
+            super_post_init()
+        sources = [self.pool_num_instances > 0, self.dataset_name is not None, self.pool_benchmarks is not None]
+        if sum(sources) != 1 and self.num_rounds > 0:
+            raise ValueError(
+                "name exactly one pool: pool_num_instances > 0 (generated), dataset_name (Starjob records) or "
+                f"pool_benchmarks (got pool_num_instances={self.pool_num_instances}, dataset_name="
+                f"{self.dataset_name!r}, pool_benchmarks={self.pool_benchmarks!r})"
+            )
+        if self.num_rounds < 0 or self.num_samples < 1 or self.sampling_batch_size < 1:
+            raise ValueError("num_rounds must be >= 0, num_samples and sampling_batch_size >= 1")
+        if self.instances_per_round is not None and self.instances_per_round < 1:
+            raise ValueError(f"instances_per_round must be >= 1, got {self.instances_per_round}")
+        if self.replay_ratio < 0:
+            raise ValueError(f"replay_ratio must be >= 0, got {self.replay_ratio}")
+        if self.eval_dataset is None and self.eval_num_instances < 1:
+            raise ValueError("the held-out set is empty: set eval_dataset or eval_num_instances >= 1")
+        if (
+            self.eval_dataset is None
+            and self.pool_num_instances > 0
+            and self.eval_seed == self.pool_seed
+            and (self.eval_sizes or self.pool_sizes) == self.pool_sizes
+        ):
+            raise ValueError("eval_seed equals pool_seed at the same sizes: the held-out set would be the pool")
+        if self.template is not None:
+            PromptFormat(self.template, self.system_prompt)
+
+    @property
+    def pool_source(self) -> str:
+        if self.pool_num_instances > 0:
+            return "generated"
+        return "dataset" if self.dataset_name is not None else "benchmarks"
+
+    @property
+    def held_out_num_samples(self) -> int:
+        return self.eval_num_samples or self.num_samples
+
+    def prompt_format(self, model_name_or_path: str) -> PromptFormat:
+        """``template`` if given, else the prompt settings saved beside the starting model."""
+        saved = PromptFormat.from_pretrained(model_name_or_path)
+        if self.template is not None:
+            return PromptFormat(self.template, self.system_prompt)
+        return PromptFormat(saved.template, saved.system_prompt if self.system_prompt is None else self.system_prompt)
+
+    def data_settings(self) -> dict:
+        values = {key: getattr(self, key, None) for key in sl.DATA_KEYS}
+        return json.loads(json.dumps(values))
+
+
+def make_parser(prog: str | None = None) -> RecipeParser:
+    """The parser of ``jssp-sft improve`` and ``python -m jssp_sft.improve``: script, SFT and model arguments."""
+    return RecipeParser((ImproveScriptArguments, SFTConfig, ModelConfig), prog=prog)
+
+
+# --------------------------------------------------------------------------------------------------------- data
+
+
+def pool_problems(script_args: ImproveScriptArguments, seed: int) -> list:
+    """The run's pool of unlabelled problems, in a fixed order."""
+    from .solve import benchmark_problems, dataset_problems
+
+    if script_args.pool_source == "generated":
+        return sl.generated_problems(
+            script_args.pool_num_instances, script_args.pool_sizes, script_args.pool_seed,
+            script_args.pool_max_duration, script_args.pool_instance_generator,
+        )  # fmt: skip
+    if script_args.pool_source == "dataset":
+        return dataset_problems(
+            script_args.dataset_name, split="all", subset_size=script_args.dataset_subset_size,
+            max_jobs=script_args.max_jobs, max_machines=script_args.max_machines, seed=seed,
+        )  # fmt: skip
+    return benchmark_problems(script_args.pool_benchmarks)
+
+
+def held_out_problems(script_args: ImproveScriptArguments, output_dir: str) -> list:
+    """The fixed held-out problems, each with its CP-SAT makespan as the reference (generated once, then reused)."""
+    from .data.generator import ensure_default_dataset
+    from .solve import dataset_problems
+
+    source = script_args.eval_dataset
+    if source is None:
+        overrides = {
+            "num_instances": script_args.eval_num_instances,
+            "sizes": script_args.eval_sizes or script_args.pool_sizes,
+            "seed": script_args.eval_seed,
+            "time_limit": script_args.eval_time_limit,
+            "instance_generator": script_args.pool_instance_generator,
+        }
+        if script_args.pool_max_duration is not None:
+            overrides["max_duration"] = script_args.pool_max_duration
+        source = str(
+            ensure_default_dataset(script_args.eval_data_dir or str(Path(output_dir) / "held-out"), **overrides)
+        )
+    return dataset_problems(source, split="all")
+
+
+def check_settings(output_dir: Path, script_args: ImproveScriptArguments) -> None:
+    """Record the data settings of a run; refuse to continue a run made with other ones."""
+    path = output_dir / sl.CONFIG_FILE
+    settings = script_args.data_settings()
+    if path.is_file():
+        stored = json.loads(path.read_text())
+        differing = [key for key in settings if stored.get(key) != settings[key]]
+        if differing:
+            key = differing[0]
+            raise ValueError(
+                f"{output_dir} holds a run made with {key}={stored.get(key)!r}, this one has {key}={settings[key]!r}: "
+                "use another output_dir"
+            )
+        return
+    sl.write_atomic(path, json.dumps(settings, indent=2) + "\n")
+
+
+# --------------------------------------------------------------------------------------------------------- steps
+
+
+def load_solver(model_path: str, script_args: ImproveScriptArguments, model_args, training_args, batch_size: int):
+    """The solver of the current model (a full model, or an adapter on its base), with the run's prompt settings."""
+    from .solve import JSSPSolver
+
+    return JSSPSolver.from_pretrained(
+        model_path,
+        backend=script_args.backend,
+        prompt_format=script_args.prompt_format(model_path),
+        device="cpu" if training_args.use_cpu else "auto",
+        load_in_4bit=bool(model_args.load_in_4bit),
+        trust_remote_code=training_args.trust_remote_code,
+        batch_size=batch_size,
+        top_p=script_args.top_p,
+        top_k=script_args.top_k,
+    )
+
+
+def train_round(train_file: Path, start_model: str, model_dir: Path, script_args, training_args, model_args) -> dict:
+    """Continue SFT from ``start_model`` (a full model, or a LoRA adapter trained further) on ``train_file``, into
+    ``model_dir``; resumes from the last checkpoint there. Returns ``{"train_steps", "training_seconds"}``."""
+    from trl import SFTTrainer, get_quantization_config
+
+    from .data.loading import format_dataset, load_starjob
+    from .grpo import load_policy
+    from .modeling.loading import load_tokenizer
+    from .training.run import finish_run, last_checkpoint, run_info_of
+
+    args = copy.deepcopy(training_args)
+    args.output_dir = str(model_dir)
+    round_model_args = copy.deepcopy(model_args)
+    round_model_args.model_name_or_path = start_model
+    prompt_format = script_args.prompt_format(start_model)
+    tokenizer = load_tokenizer(start_model, round_model_args.model_revision, args.trust_remote_code)
+    raw = load_starjob(str(train_file), test_size=0, seed=args.seed)
+    train_dataset = format_dataset(raw, prompt_format)["train"]
+    model, peft_config = load_policy(round_model_args, args)
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_dataset,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        quantization_config=get_quantization_config(round_model_args) if isinstance(model, str) else None,
+    )
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=last_checkpoint(args.output_dir))
+    seconds = time.perf_counter() - started
+    run_info = run_info_of(script_args, round_model_args, args)
+    run_info.update(trainer="improve", dataset=str(train_file))
+    finish_run(trainer, result, len(train_dataset), prompt_format, run_info)
+    return {"train_steps": trainer.state.global_step, "training_seconds": seconds}
+
+
+def evaluate_model(model_path: str, held_out, controls, script_args, model_args, training_args) -> dict:
+    """The model's greedy and best-of-N gaps on the held-out set (guaranteed decoding unless ``decoding: free``)."""
+    solver = load_solver(model_path, script_args, model_args, training_args, script_args.sampling_batch_size)
+    n = script_args.held_out_num_samples
+    started = time.perf_counter()
+    scores = sl.evaluate_solver(solver, held_out, n, script_args.temperature, script_args.decoding, training_args.seed)
+    row = {
+        "greedy_gap": scores["greedy_gap"],
+        "best_of_n_gap": scores[f"best_of_{n}_gap"],
+        "greedy_optimal_rate": scores["greedy_optimal_rate"],
+        "best_of_n_optimal_rate": scores[f"best_of_{n}_optimal_rate"],
+        "greedy_feasible_rate": scores["greedy_feasible_rate"],
+        "best_of_n_feasible_rate": scores[f"best_of_{n}_feasible_rate"],
+        "eval_seconds": time.perf_counter() - started,
+    }
+    summary = controls.summary()
+    row.update(
+        random_1_gap=summary["random_1_gap"], random_n_gap=summary[f"random_{n}_gap"],
+        best_rule_gap=summary["best_rule_gap"], cpsat_gap=0.0, cpsat_optimal_rate=summary["cpsat_optimal_rate"],
+        eval_num_samples=n, held_out_instances=len(held_out),
+    )  # fmt: skip
+    return row
+
+
+def label_vs_random(records: list[dict], problems, num_samples: int, seed: int) -> float | None:
+    """Mean ratio - 1 of the round's label makespans to the random policy's best of N on the same instances: below
+    0 when the model's samples beat chance at the same budget."""
+    from .solvers.controls import random_control
+
+    by_id = {p.id: p for p in problems}
+    ratios = []
+    for record in records:
+        problem = by_id[record["id"]]
+        control = random_control(problem.instance, num_samples, seed + zlib.crc32(problem.id.encode()))
+        ratios.append(record["makespan"] / control.makespan)
+    return sum(ratios) / len(ratios) - 1 if ratios else None
+
+
+def prepare_round_data(round_index, model_path, pool, script_args, training_args, model_args) -> Path:
+    """A round's data steps, each skipped when its file exists: sample, label, mix in the replay. Returns the
+    round's directory (``train.jsonl`` and ``labels.json`` written)."""
+    directory = sl.round_dir(training_args.output_dir, round_index)
+    directory.mkdir(parents=True, exist_ok=True)
+    problems = sl.round_problems(pool, round_index, script_args.instances_per_round)
+    records_path = directory / sl.RECORDS_FILE
+    info_path = directory / sl.LABELS_FILE
+    if not records_path.is_file():
+        solver = load_solver(model_path, script_args, model_args, training_args, script_args.sampling_batch_size)
+        started = time.perf_counter()
+        lines = sl.sample_round(
+            solver, problems, directory / sl.SAMPLES_FILE, keep_sample_texts=script_args.keep_sample_texts,
+            num_samples=script_args.num_samples, temperature=script_args.temperature, decoding=script_args.decoding,
+            seed=training_args.seed + round_index,
+        )  # fmt: skip
+        sampling_seconds = time.perf_counter() - started
+        del solver
+        revision = sl.model_revision(model_path, model_args.model_revision)
+        records, counts = sl.label_round(
+            problems, lines, round_index, revision, script_args.decoding, script_args.temperature,
+            keep_existing=script_args.keep_existing_labels,
+        )  # fmt: skip
+        if not records:
+            raise RuntimeError(f"round {round_index}: no instance has a feasible sample; nothing to train on")
+        counts["label_vs_random"] = label_vs_random(records, problems, script_args.num_samples, training_args.seed)
+        counts["sampling_seconds"] = sampling_seconds  # of this process's part (a resumed round: the rest only)
+        counts["pool_instances"] = len(problems)
+        sl.write_atomic(info_path, json.dumps(counts, indent=2) + "\n")
+        sl.write_jsonl_atomic(records_path, records)
+        logger.info("round %d: %s", round_index, counts)
+    train_path = directory / sl.TRAIN_FILE
+    if not train_path.is_file():
+        records = sl.read_jsonl(records_path)
+        replay = sl.replay_records(
+            training_args.output_dir, round_index, len(records), script_args.replay_ratio, training_args.seed
+        )
+        sl.write_jsonl_atomic(train_path, records + replay)
+    return directory
+
+
+def run_round(round_index, model_path, pool, script_args, training_args, model_args) -> tuple[str, dict]:
+    """One round (each finished step skipped): the data steps on the main process, then training on every process.
+    Returns the new model's path and the round's data and training figures."""
+    with training_args.main_process_first(desc=f"improve round {round_index}: sampling"):
+        directory = prepare_round_data(round_index, model_path, pool, script_args, training_args, model_args)
+    model_dir = directory / sl.MODEL_DIR
+    training_path = directory / sl.TRAINING_FILE
+    if not training_path.is_file():
+        figures = train_round(directory / sl.TRAIN_FILE, model_path, model_dir, script_args, training_args, model_args)
+        if training_args.process_index == 0:
+            sl.write_atomic(training_path, json.dumps(figures) + "\n")
+    num_records = len(sl.read_jsonl(directory / sl.RECORDS_FILE))
+    num_train = len(sl.read_jsonl(directory / sl.TRAIN_FILE))
+    row = {"round": round_index, "start_model": model_path}
+    row.update(json.loads((directory / sl.LABELS_FILE).read_text()))
+    row.update(json.loads(training_path.read_text()) if training_path.is_file() else {})
+    row.update(train_records=num_records, replay_records=num_train - num_records)
+    return str(model_dir), row
+
+
+def finish_round(output_dir: Path, rows: list[dict], row: dict, tracker, num_samples: int) -> None:
+    """Store a finished round's row (its ``round.json``, then the table, JSON and PNG of every row so far)."""
+    rows.append(row)
+    if row["round"] > 0:
+        sl.write_atomic(
+            sl.round_dir(output_dir, row["round"]) / sl.ROUND_RESULT_FILE, json.dumps(row, indent=2) + "\n"
+        )
+    else:
+        sl.write_atomic(output_dir / "round-000.json", json.dumps(row, indent=2) + "\n")
+    tracker.log(row)
+    write_reports(output_dir, rows, num_samples)
+
+
+def write_reports(output_dir: Path, rows: list[dict], num_samples: int) -> None:
+    sl.write_atomic(output_dir / sl.ROWS_FILE, json.dumps(rows, indent=2) + "\n")
+    sl.write_atomic(output_dir / sl.TABLE_FILE, sl.rows_table(rows))
+    sl.plot_rounds(rows, output_dir / sl.PLOT_FILE, num_samples)
+
+
+def stored_row(output_dir: Path, round_index: int) -> dict | None:
+    path = (
+        output_dir / "round-000.json"
+        if round_index == 0
+        else sl.round_dir(output_dir, round_index) / sl.ROUND_RESULT_FILE
+    )
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def improve(script_args: ImproveScriptArguments, training_args, model_args) -> list[dict]:
+    """Run (or continue) every round; returns the rows (round 0: the starting model)."""
+    from transformers import set_seed
+
+    from .training.run import setup_logging
+
+    setup_logging(training_args)
+    set_seed(training_args.seed)
+    output_dir = Path(training_args.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    check_settings(output_dir, script_args)
+    held_out = held_out_problems(script_args, str(output_dir))
+    controls = sl.load_or_run_controls(
+        output_dir / sl.CONTROLS_FILE, held_out, script_args.held_out_num_samples, training_args.seed
+    )
+    pool = pool_problems(script_args, training_args.seed) if script_args.num_rounds > 0 else []
+    tracker = sl.RoundLogger(training_args)
+    rows: list[dict] = []
+    model_path = model_args.model_name_or_path
+    main_process = training_args.process_index == 0
+    try:
+        for round_index in range(script_args.num_rounds + 1):
+            row = stored_row(output_dir, round_index)
+            if row is not None:
+                logger.info("round %d already finished; its row is kept", round_index)
+                rows.append(row)
+                if round_index > 0:
+                    model_path = str(sl.round_dir(output_dir, round_index) / sl.MODEL_DIR)
+                continue
+            row = {"round": 0, "start_model": None}
+            if round_index > 0:
+                model_path, row = run_round(round_index, model_path, pool, script_args, training_args, model_args)
+            # the main process evaluates while the others wait (one barrier), as it sampled
+            with training_args.main_process_first(desc=f"improve round {round_index}: evaluation"):
+                if main_process:
+                    row["model"] = model_path
+                    row.update(evaluate_model(model_path, held_out, controls, script_args, model_args, training_args))
+                    logger.info(
+                        "round %d: greedy gap %s, best-of-N gap %s",
+                        round_index,
+                        row["greedy_gap"],
+                        row["best_of_n_gap"],
+                    )
+                    finish_round(output_dir, rows, row, tracker, script_args.held_out_num_samples)
+    finally:
+        tracker.close()
+    if main_process:
+        write_reports(output_dir, rows, script_args.held_out_num_samples)
+    return rows
+
+
+def main(script_args: ImproveScriptArguments, training_args, model_args) -> int:
+    """``jssp-sft improve`` / ``python -m jssp_sft.improve``: run the rounds, print the table."""
+    rows = improve(script_args, training_args, model_args)
+    print(f"jssp-sft improve: {training_args.output_dir} ({len(rows) - 1} rounds)")
+    print(sl.rows_table(rows), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    main(*make_parser().parse_args_and_config())
