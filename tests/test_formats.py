@@ -306,8 +306,8 @@ def test_schedule_json_text_and_csv(example_instance):
     assert data["method"] == "cpsat" and data["seconds"] == 0.5
     assert data["operations"][0] == {"job": 0, "operation": 0, "machine": 2, "start": 0, "end": 7, "duration": 7}
     assert len(data["operations"]) == 6
-    assert json.loads(write_schedule(example_instance, schedule, "json", method="cpsat", model_revision=None,
-                                     seconds=0.5)) == data  # fmt: skip
+    metadata = {"method": "cpsat", "model_revision": None, "seconds": 0.5}
+    assert json.loads(write_schedule(example_instance, schedule, "json", **metadata)) == data
     text = write_schedule(example_instance, schedule, "starjob")
     assert text.strip() == EXAMPLE_OUTPUT and verify(example_instance, text).valid
     table = write_schedule(example_instance, schedule, "csv")
