@@ -108,7 +108,7 @@ def test_broken_legacy_records_say_what_is_wrong(legacy_records):
             "prompt_machines_first describes another instance than prompt_jobs_first",
         ),
         ({**record, "num_jobs": 3}, "field 'num_jobs' is 3, but the problem has 2"),
-    ]  # fmt: skip (one case, its message, per pair of lines)
+    ]
     for broken, message in cases:
         assert legacy_record_problem(broken) == message
         with pytest.raises(ValueError):
