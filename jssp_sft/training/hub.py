@@ -125,8 +125,13 @@ Final evaluation on the run's held-out split (the generation eval verifies every
 ## Usage
 
 ```bash
-jssp-sft solve --model {repo_id} --instance problem.txt
+jssp-sft solve --model {repo_id} --instance problem.txt --decoding guaranteed --output schedule.json
 ```
+
+`problem.txt` holds your instance in any format `jssp-sft solve` reads (detected): the Starjob `input` text, the
+OR-Library/JSPLIB standard format, Taillard's, the Starjob `matrix`, JSON or CSV. The command prints the schedule and
+writes it as JSON (`.txt` gives Starjob text, `.csv` a table; `--gantt schedule.png` draws it). Guaranteed decoding
+keeps every answer feasible; every answer is checked by the verifier either way.
 
 The prompt settings are in `{SETTINGS_FILE}`; the full configuration of the run is in `{RUN_INFO_FILE}`.
 """
