@@ -29,7 +29,16 @@ from ..core.builder import START_RULES, ScheduleBuilder
 from ..core.codec import MAKESPAN_PREFIX, OPERATION_SEPARATOR, SOLUTION_HEADER, format_operation, parse_instance
 from ..core.instance import Instance
 from ..core.schedule import Operation, Schedule
-from .sampling import GenerationOutput, SamplingSettings, encode_prompts, eos_token_ids
+from .sampling import (
+    GenerationOutput,
+    SamplingSettings,
+    check_request,
+    decoding_mode,
+    encode_prompts,
+    eos_token_ids,
+    longest_first_batches,
+    pad_token_id,
+)
 
 
 logger = logging.getLogger(__name__)
@@ -470,64 +479,48 @@ def guaranteed_generate(
     instances: Sequence[Instance] | None = None,
     start_rule: str = DEFAULT_START_RULE,
 ) -> GuaranteedOutput:
-    """Like ``generation.generate``, but every sample is a complete, feasible Starjob solution of its instance.
+    """Like ``sampling.generate``, but every sample is a complete, feasible Starjob solution of its instance.
 
     ``instances[i]`` is the problem of ``prompts[i]`` (parsed from the prompt when not given). The model chooses only
     the job of each operation, sampling with ``settings`` (temperature, top-p, top-k) among the tokens that can start
     a remaining job's operation; greedy decoding is deterministic. ``settings.max_new_tokens`` does not apply: a
     solution is as long as its instance needs.
 
-    ``start_rule`` places each chosen operation (see ``scheduling.START_RULES``): "append" starts it at the later of
+    ``start_rule`` places each chosen operation (see ``jssp_sft.core.builder.START_RULES``): "append" starts it at the later of
     its job's and its machine's previous end; "monotone" also never before the previous operation's start, so the
     text stays sorted by start time as in the training data; "insert" (default) in the earliest idle gap of its
     machine where it fits after its job's previous end. The default was chosen by measurement: see
     ``DEFAULT_START_RULE``.
     """
-    import torch
     from tqdm.auto import tqdm
 
     settings = settings or SamplingSettings()
-    if num_samples < 1 or batch_size < 1:
-        raise ValueError("num_samples and batch_size must be >= 1")
+    check_request(num_samples, batch_size, settings)
     if start_rule not in START_RULES:
         raise ValueError(f"unknown start rule {start_rule!r}; choose one of {', '.join(START_RULES)}")
     if instances is None:
         instances = [parse_instance(prompt) for prompt in prompts]
     if len(instances) != len(prompts):
         raise ValueError(f"{len(prompts)} prompts but {len(instances)} instances")
-    if settings.greedy and num_samples > 1:
-        logger.warning("greedy decoding with num_samples=%d gives %d identical samples", num_samples, num_samples)
     vocabulary = TokenVocabulary.of(tokenizer)
     eos_id = eos_token_ids(model, tokenizer)[0]
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_id
-    if seed is not None:
-        torch.manual_seed(seed)
-    order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+    pad_id = pad_token_id(tokenizer, eos_id)
     writers_of: list = [None] * len(prompts)
     passes = 0
-    was_training = model.training
-    model.eval()
-    try:
-        with (
-            torch.inference_mode(),
-            tqdm(
-                total=len(prompts) * num_samples, desc="guaranteed decoding", unit="sample", disable=not show_progress
-            ) as progress,
-        ):
-            for start in range(0, len(order), batch_size):
-                chunk = order[start : start + batch_size]
-                writers = [
-                    SolutionWriter(instances[i], vocabulary, eos_id, start_rule)
-                    for i in chunk
-                    for _ in range(num_samples)
-                ]
-                passes += _decode_batch(
-                    model, tokenizer, [prompts[i] for i in chunk], writers, num_samples, settings, pad_id, progress
-                )
-                for k, i in enumerate(chunk):
-                    writers_of[i] = writers[k * num_samples : (k + 1) * num_samples]
-    finally:
-        model.train(was_training)
+    total = len(prompts) * num_samples
+    with (
+        decoding_mode(model, seed),
+        tqdm(total=total, desc="guaranteed decoding", unit="sample", disable=not show_progress) as progress,
+    ):
+        for chunk in longest_first_batches(prompts, batch_size):
+            writers = [
+                SolutionWriter(instances[i], vocabulary, eos_id, start_rule) for i in chunk for _ in range(num_samples)
+            ]
+            passes += _decode_batch(
+                model, tokenizer, [prompts[i] for i in chunk], writers, num_samples, settings, pad_id, progress
+            )
+            for k, i in enumerate(chunk):
+                writers_of[i] = writers[k * num_samples : (k + 1) * num_samples]
     return GuaranteedOutput(
         texts=[[w.text for w in ws] for ws in writers_of],
         num_tokens=[[len(w.ids) for w in ws] for ws in writers_of],

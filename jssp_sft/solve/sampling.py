@@ -8,7 +8,8 @@ its key/value cache is then repeated for the N samples (``transformers`` alone w
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 
@@ -121,8 +122,9 @@ def _generate_batch(model, tokenizer, prompts, num_samples, settings: SamplingSe
         attention_mask = attention_mask.repeat_interleave(num_samples, dim=0)
         out = model.generate(input_ids=input_ids, attention_mask=attention_mask, cache=cache, **kwargs)
     else:
-        out = model.generate(input_ids=input_ids, attention_mask=attention_mask, num_return_sequences=num_samples,
-                             **kwargs)  # fmt: skip
+        out = model.generate(
+            input_ids=input_ids, attention_mask=attention_mask, num_return_sequences=num_samples, **kwargs
+        )
     new = out[:, input_ids.shape[1] :]
     is_eos = torch.isin(new, torch.tensor(eos_ids, device=new.device))
     finished = is_eos.any(dim=1)
@@ -132,6 +134,42 @@ def _generate_batch(model, tokenizer, prompts, num_samples, settings: SamplingSe
     lengths = torch.where(finished, first_eos + 1, first_eos)
     texts = [tokenizer.decode(row[: int(n)], skip_special_tokens=True) for row, n in zip(new, first_eos.tolist())]
     return texts, lengths.tolist(), finished.tolist()
+
+
+def check_request(num_samples: int, batch_size: int, settings: SamplingSettings) -> None:
+    """A ``ValueError`` for a sample count or batch size below 1; a warning for N identical greedy samples."""
+    if num_samples < 1 or batch_size < 1:
+        raise ValueError("num_samples and batch_size must be >= 1")
+    if settings.greedy and num_samples > 1:
+        logger.warning("greedy decoding with num_samples=%d gives %d identical samples", num_samples, num_samples)
+
+
+def pad_token_id(tokenizer, eos_id: int) -> int:
+    """The tokenizer's padding id, or ``eos_id`` for a tokenizer without one."""
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_id
+
+
+def longest_first_batches(prompts: Sequence[str], batch_size: int) -> list[list[int]]:
+    """Indices of ``prompts`` in batches of ``batch_size``, longest prompts first, so a batch holds similar lengths."""
+    order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+@contextmanager
+def decoding_mode(model, seed: int | None = None) -> Iterator[None]:
+    """The model in eval mode under ``torch.inference_mode`` (and torch seeded when ``seed`` is given); the model is
+    given back in the mode it had."""
+    import torch
+
+    if seed is not None:
+        torch.manual_seed(seed)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        model.train(was_training)
 
 
 def generate(
@@ -148,35 +186,22 @@ def generate(
 
     The model is put in eval mode for the call and given back in the mode it had.
     """
-    import torch
     from tqdm.auto import tqdm
 
     settings = settings or SamplingSettings()
-    if num_samples < 1 or batch_size < 1:
-        raise ValueError("num_samples and batch_size must be >= 1")
-    if settings.greedy and num_samples > 1:
-        logger.warning("greedy decoding with num_samples=%d gives %d identical samples", num_samples, num_samples)
+    check_request(num_samples, batch_size, settings)
     eos_ids = eos_token_ids(model, tokenizer)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_ids[0]
-    if seed is not None:
-        torch.manual_seed(seed)
-    order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+    pad_id = pad_token_id(tokenizer, eos_ids[0])
     result: list = [None] * len(prompts)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            starts = range(0, len(order), batch_size)
-            for start in tqdm(starts, desc="generating", disable=not show_progress, unit="batch"):
-                chunk = order[start : start + batch_size]
-                texts, lengths, finished = _generate_batch(
-                    model, tokenizer, [prompts[i] for i in chunk], num_samples, settings, eos_ids, pad_id
-                )
-                for k, i in enumerate(chunk):
-                    rows = slice(k * num_samples, (k + 1) * num_samples)
-                    result[i] = (texts[rows], lengths[rows], finished[rows])
-    finally:
-        model.train(was_training)
+    with decoding_mode(model, seed):
+        batches = longest_first_batches(prompts, batch_size)
+        for chunk in tqdm(batches, desc="generating", disable=not show_progress, unit="batch"):
+            texts, lengths, finished = _generate_batch(
+                model, tokenizer, [prompts[i] for i in chunk], num_samples, settings, eos_ids, pad_id
+            )
+            for k, i in enumerate(chunk):
+                rows = slice(k * num_samples, (k + 1) * num_samples)
+                result[i] = (texts[rows], lengths[rows], finished[rows])
     return GenerationOutput(
         texts=[r[0] for r in result], num_tokens=[r[1] for r in result], finished=[r[2] for r in result]
     )
