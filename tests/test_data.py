@@ -14,17 +14,12 @@ from huggingface_hub.utils import _http
 
 from jssp_sft import Instance, Schedule, parse_instance, to_record, verify
 from jssp_sft.cli.main import main as cli_main
-from jssp_sft.data.loading import (
-    SPEC_FIELDS,
-    JsonStreamReader,
-    check_outputs,
-    format_dataset,
-    iter_json_records,
-    load_records,
-    load_starjob,
-    record_problem,
-    token_lengths,
-)
+from jssp_sft.data.json_stream import iter_json_records
+from jssp_sft.data.loading import format_dataset, load_records, load_starjob
+from jssp_sft.data.quality import check_outputs
+from jssp_sft.data.records import SPEC_FIELDS
+from jssp_sft.data.tokenization import token_lengths
+from jssp_sft.data.validation import record_problem
 from jssp_sft.data.templates import PromptFormat, to_messages, to_prompt_completion, to_training_example
 
 
@@ -134,64 +129,63 @@ def test_directory_of_mixed_files_in_order_and_errors_name_the_file(tmp_path, ca
     broken = [dict(record) for record in records[30:60]]
     broken[2]["input"] = "J0:\nM0:oops \n"
     write_jsonl(directory / "b.jsonl", broken)
-    with pytest.raises(ValueError, match=r"record 32 \(b\.jsonl, record 2\): field 'input' does not parse"):
+    with pytest.raises(ValueError, match=r"record 32 \(b\.jsonl, record 2, line 3\): field 'input' does not parse"):
         load_starjob(directory, cache_dir=cache_dir)
 
 
 def test_empty_directory_and_missing_path(tmp_path):
     with pytest.raises(FileNotFoundError, match="no .json"):
         load_records(tmp_path)
-    with pytest.raises(FileNotFoundError, match="not a Hub dataset id"):
+    with pytest.raises(FileNotFoundError, match="no such file or directory"):
         load_records(tmp_path / "missing.json")
 
 
 # --------------------------------------------------------------------------------------- streaming JSON reader
 
 
-@pytest.mark.parametrize("chunk_chars", [1, 7, 64, 1 << 20])
-def test_stream_reader_matches_json_load_across_chunk_boundaries(tmp_path, records, chunk_chars):
+@pytest.mark.parametrize("buf_size", [1, 7, 64, 1 << 16])
+def test_stream_reader_matches_json_load_across_buffer_boundaries(tmp_path, records, buf_size):
     path = tmp_path / "x.json"
-    # Numbers and nested values at every offset: a number cut by a chunk's end must not be read short.
+    # Numbers and nested values at every offset: a number cut by a buffer's end must not be read short.
     value = {"meta": {"n": 123456789, "xs": [1.5, -2, None, True]}, "data": [*records[:5], 1234567, "é\u2603"]}
     path.write_text("\ufeff" + json.dumps(value, indent=2, ensure_ascii=False), encoding="utf-8")
-    assert list(iter_json_records(path, chunk_chars=chunk_chars)) == value["data"]
-    write_jsonl(path, records[:5])
-    with open(path, "a") as f:
-        f.write("98765")
-    assert list(iter_json_records(path, chunk_chars=chunk_chars)) == [*records[:5], 98765]
+    assert list(iter_json_records(path, buf_size=buf_size)) == value["data"]
+    path.write_text(json.dumps(records[:5], indent=1))
+    assert list(iter_json_records(path, buf_size=buf_size)) == records[:5]
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[{"a": 1},\n {"a": 2}\n {"a": 3}]', r"line 3, column 2: expected ',' or '\]' after a list item"),
-        ('{"data": [{"a": 1}, {"a": ]}', r"line 1, column 27: Expecting value"),
-        ('[{"a": 1}] [2]', "unexpected text after the records"),
-        ("42", "expected a list of records"),
-        ('{"data": [{"a": 1}]', "expected ',' or '}' after an object member, found the end of the file"),
+        ('[{"a": 1},\n {"a": 2}\n {"a": 3}]', r"line 3, column 2: invalid JSON: after array element, I expect ','"),
+        ('{"data": [{"a": 1}, {"a": ]}', r"line 1, column 27: invalid JSON: unallowed token"),
+        ('[{"a": 1}] [2]', "line 1, column 12: invalid JSON: trailing garbage"),
+        ("42", "line 1: expected a list of records"),
+        ('{"data": [{"a": 1}]', "line 1: invalid JSON: the file ends inside a value"),
+        ('{"a": 1}\n{"a": 2\n', "line 2, column 8: invalid JSON: Expecting ',' delimiter"),
     ],
 )
 def test_stream_reader_errors_name_line_and_column(tmp_path, text, message):
     path = tmp_path / "bad.json"
     path.write_text(text)
-    for chunk_chars in (3, 1 << 20):
-        with pytest.raises(ValueError, match=re.escape(str(path)) + ".*" + message):
-            list(iter_json_records(path, chunk_chars=chunk_chars))
+    for buf_size in (3, 1 << 16):
+        with pytest.raises(ValueError, match=re.escape(str(path)) + ": " + message):
+            list(iter_json_records(path, buf_size=buf_size))
 
 
-def test_stream_reader_stops_at_a_real_error_without_reading_on(records):
-    text = '[{"a": 1 "b": 2}, ' + ", ".join(json.dumps(record) for record in records) + "]"
-    stream = io.StringIO(text)
-    reader = JsonStreamReader(stream, "memory", chunk_chars=64)
-    with pytest.raises(ValueError, match="memory: line 1, column 10: Expecting ',' delimiter"):
-        list(reader.array_items())
-    assert stream.tell() <= 64 < len(text)
+def test_stream_reader_error_line_deep_in_a_big_file(tmp_path, records):
+    lines = ["["] + [json.dumps(record) + "," for record in records * 20]
+    lines[1500] = lines[1500].replace('"num_jobs": ', '"num_jobs" ')
+    path = tmp_path / "big.json"
+    path.write_text("\n".join(lines)[:-1] + "\n]")
+    with pytest.raises(ValueError, match=re.escape(str(path)) + r": line 1501, column \d+: invalid JSON"):
+        list(iter_json_records(path))
 
 
 def test_malformed_json_file_error_reaches_the_caller(tmp_path, cache_dir, records):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({"data": records[:3]}, indent=1)[:-3] + ", {]}")
-    with pytest.raises(ValueError, match=re.escape(str(path)) + r": line \d+, column \d+: Expecting"):
+    with pytest.raises(ValueError, match=re.escape(str(path)) + r": line \d+, column \d+: invalid JSON"):
         load_records(path, cache_dir=cache_dir)
 
 
@@ -223,8 +217,8 @@ EXPECTED_PROBLEMS = {
     5: "field 'matrix' missing",
     7: "field 'input' lists",
     9: "field 'input' does not parse: line",
-    11: "field 'num_jobs' missing, null or of the wrong type",
-    13: "not a Starjob record: none of the fields",
+    11: "field 'num_jobs' must be a positive integer, got '3'",
+    13: "not an object but list",
 }
 
 
@@ -255,9 +249,9 @@ def test_instruction_must_agree_with_the_size(records):
 
 def test_validation_with_two_processes_finds_the_same_problems(tmp_path, cache_dir, records):
     path = write_jsonl(tmp_path / "bad.jsonl", [r for r in corrupted(records[:20]) if isinstance(r, dict)])
-    with pytest.raises(ValueError, match="record 3: field 'input' does not parse") as caught:
+    with pytest.raises(ValueError, match=r"record 3 \(bad\.jsonl, line 4\): field 'input' does not parse") as caught:
         load_starjob(path, cache_dir=cache_dir, num_proc=2)
-    assert "record 7: field 'input' lists" in str(caught.value)
+    assert "record 7 (bad.jsonl, line 8): field 'input' lists" in str(caught.value)
 
 
 # ------------------------------------------------------------------------------------------------------ options
@@ -340,7 +334,9 @@ def test_verify_outputs_reports_the_datas_own_rates(tmp_path, cache_dir, records
     data[2]["output"] = "\n".join([ops[0], ops[1].split(", ", 1)[1], ops[2]])  # an operation missing
     data[3]["output"] = "no solution here"
     path = write_json(tmp_path / "s.json", data)
-    _, report = load_starjob(path, cache_dir=cache_dir, verify_outputs=True, test_size=0, return_report=True)
+    _, report = load_starjob(
+        path, cache_dir=cache_dir, verify_outputs=True, test_size=0, return_report=True, require_solution=False
+    )
     quality = report.output_quality
     assert (quality.num_records, quality.num_parsed, quality.num_feasible) == (20, 19, 18)
     assert quality.num_makespan_matches == 18 and quality.makespan_match_rate == 18 / 20

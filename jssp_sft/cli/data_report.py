@@ -12,8 +12,12 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ..data.loading import check_outputs, describe_index, find_invalid_records, load_source, token_lengths
+from ..data.quality import check_outputs
+from ..data.records import LINE_COLUMN, PROBLEM_COLUMN
+from ..data.sources import describe_index, load_source
 from ..data.templates import TEMPLATES, PromptFormat
+from ..data.tokenization import token_lengths
+from ..data.validation import find_invalid_records, problem_lines
 
 
 logger = logging.getLogger(__name__)
@@ -66,12 +70,16 @@ def build_report(args: DataReportArguments) -> dict:
     """The report as a JSON-ready dict (see the module docstring)."""
     dataset, parts = load_source(args.path, split=args.split, cache_dir=args.cache_dir, num_proc=args.num_proc)
     problems = find_invalid_records(dataset, num_proc=args.num_proc)
+    lines = problem_lines(dataset, problems, args.max_problems)
+    dataset = dataset.remove_columns([c for c in (PROBLEM_COLUMN, LINE_COLUMN) if c in dataset.column_names])
+    unsolved = sum("holds no parseable solution" in problem for _, problem in problems)
     report: dict = {
         "source": args.path,
         "num_records": len(dataset),
         "num_invalid": len(problems),
+        "num_unsolved": unsolved,
         "problems": [
-            {"index": i, "record": describe_index(i, parts), "problem": problem}
+            {"index": i, "line": lines.get(i), "record": describe_index(i, parts, lines.get(i)), "problem": problem}
             for i, problem in problems[: args.max_problems]
         ],
     }
@@ -80,7 +88,7 @@ def build_report(args: DataReportArguments) -> dict:
         bad = {i for i, _ in problems}
         kept = [i for i in range(len(dataset)) if i not in bad]
         dataset = dataset.select(kept)
-    sizes = Counter(zip(dataset["num_jobs"], dataset["num_machines"]))
+    sizes = Counter(zip(dataset["num_jobs"], dataset["num_machines"])) if len(dataset) else Counter()
     report["sizes"] = {f"{n}x{m}": count for (n, m), count in sorted(sizes.items())}
     report["output_quality"] = (
         check_outputs(dataset, args.num_proc, source_indices=kept).to_dict() if args.verify_outputs else None
@@ -107,7 +115,8 @@ def build_report(args: DataReportArguments) -> dict:
 
 
 def _print_text(report: dict) -> None:
-    print(f"{report['source']}: {report['num_records']} records, {report['num_invalid']} invalid")
+    unsolved = f" ({report['num_unsolved']} without a parseable solution)" if report["num_unsolved"] else ""
+    print(f"{report['source']}: {report['num_records']} records, {report['num_invalid']} invalid{unsolved}")
     for problem in report["problems"]:
         print(f"  {problem['record']}: {problem['problem']}")
     if report["num_invalid"] > len(report["problems"]):

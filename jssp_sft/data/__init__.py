@@ -1,4 +1,5 @@
-"""Starjob data: loading and validation into ``datasets``, prompt templates, and the CP-SAT record generator."""
+"""Starjob data: reading, validation, tokenization and loading into ``datasets``, prompt templates, and the CP-SAT
+record generator."""
 
 from .loading import LoadReport, format_dataset, load_records, load_source, load_starjob
 from .templates import TEMPLATES, PromptFormat
