@@ -24,7 +24,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.formats import FORMATS, SCHEDULE_FORMATS, read_instance_file, schedule_format_for, write_schedule
+from ..core.formats import (
+    FORMATS,
+    SCHEDULE_FORMATS,
+    InstanceFormatError,
+    read_instance_file,
+    schedule_format_for,
+    write_schedule,
+)
 from ..core.instance import Instance
 from ..core.schedule import Schedule
 from ..solve import DATASET_SPLITS, JSSPSolver, Problem, SolveConfig, benchmark_problems, dataset_problems
@@ -112,8 +119,8 @@ class SolveArguments:
     def check(self) -> None:
         if sum(x is not None for x in (self.benchmark, self.dataset, self.instance)) != 1:
             raise ValueError(
-                "give exactly one of --instance (your files), --benchmark (e.g. ft06,la01 or ta or dmu:20x15) "
-                "and --dataset"
+                "give exactly one of --benchmark (e.g. ft06,la01 or ta or dmu:20x15), --dataset and --instance "
+                "(your own files)"
             )
         if self.instance is not None:
             if not self.instance:
@@ -299,7 +306,11 @@ def main(args: SolveArguments, config: SolveConfig) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args.check()
     if args.instance is not None:
-        return run_instances(args, config)
+        try:
+            return run_instances(args, config)
+        except (InstanceFormatError, FileNotFoundError) as err:  # the user's file: a clear message, no traceback
+            print(f"jssp-sft solve: error: {err}", file=sys.stderr)
+            return 2
     lines = run_solve(args, config)
     answered = [line for line in lines if line["best_makespan"] is not None]
     gaps = [line["gap"] for line in answered if line["gap"] is not None]
