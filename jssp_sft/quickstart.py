@@ -236,9 +236,11 @@ def print_table(args: QuickstartArguments, results: dict) -> None:
     )
     print(
         f"  reads the instance? per-decision accuracy {_pct(diagnostics['decision_accuracy'])} (chance "
-        f"{_pct(diagnostics['chance_accuracy'])}); identical greedy answers under a swapped prompt "
-        f"{_pct(diagnostics['identical_under_swap'])}; one greedy order per size: "
-        f"{diagnostics['depends_only_on_size']}"
+        f"{_pct(diagnostics['chance_accuracy'])})"
+    )
+    print(
+        f"  identical greedy answers with another same-size instance's prompt: "
+        f"{_pct(diagnostics['identical_under_swap'])}; one greedy order per size: {diagnostics['depends_only_on_size']}"
     )
     print(f"  wall time {results['wall_time_s']:.0f} s")
 

@@ -4,7 +4,9 @@ Eval loss says little about whether schedules come out feasible; this callback g
 problems at every evaluation, scores them with ``jssp_sft.core.scoring.score_predictions`` (the metric's core function)
 and logs ``eval_parse_rate``, ``eval_feasible_rate``, ``eval_mean_gap``, ... through ``Trainer.log``, so that
 whatever ``report_to`` names (trackio, tensorboard, wandb) records them, and ``metric_for_best_model`` and early
-stopping can use them.
+stopping can use them. Beside the gap, the seeded random control on the same problems with the same number of
+samples (``jssp_sft.solvers.controls.random_control``): ``eval_random_gap`` (its mean gap per sample) and
+``eval_lift`` (its gap minus the model's, paired over the model's feasible samples: positive is better than chance).
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from ..core.codec import record_makespan
-from ..core.scoring import score_predictions
+from ..core.codec import parse_instance, record_makespan
+from ..core.scoring import gap, mean, score_predictions
 from ..data.templates import PromptFormat, problem_text
 from ..solve.sampling import SamplingSettings, generate
 
@@ -54,6 +56,25 @@ class GenerationEvalCallback(TrainerCallback):
         self.seed = seed
         self.references = [problem_text(p) for p in self.problems]
         self.reference_makespans = [record_makespan(p) for p in self.problems]
+        self.random_gaps = self._random_gaps()
+
+    def _random_gaps(self) -> list[list[float] | None]:
+        """Per problem, the random control's gap of each of ``num_samples`` samples (``None`` without a reference).
+
+        Seeded per problem as ``jssp_sft.evaluation`` seeds it, so the row is the one a report would show."""
+        from ..evaluation.baselines import instance_seed
+        from ..solvers.controls import random_control
+
+        gaps = []
+        for index, (problem, reference) in enumerate(zip(self.problems, self.reference_makespans)):
+            if not reference:
+                gaps.append(None)
+                continue
+            instance = parse_instance(problem["input"], num_machines=problem.get("num_machines"))
+            key = str(problem.get("id", index))
+            drawn = random_control(instance, self.num_samples, seed=instance_seed(self.seed, key)).makespans
+            gaps.append([gap(makespan, reference) for makespan in drawn])
+        return gaps
 
     def _score(self, texts, num_tokens, finished) -> dict[str, float]:
         n = self.num_samples
@@ -62,12 +83,21 @@ class GenerationEvalCallback(TrainerCallback):
             predictions,
             [r for r in self.references for _ in range(n)],
             [m for m in self.reference_makespans for _ in range(n)],
+            return_details=True,
         )
+        # Paired with the random control's sample of the same problem and index, over the model's feasible samples.
+        lifts = [
+            self.random_gaps[k // n][k % n] - detail["gap"]
+            for k, detail in enumerate(scores["details"])
+            if detail["gap"] is not None and self.random_gaps[k // n] is not None
+        ]
         metrics = {
             "eval_parse_rate": scores["parse_rate"],
             "eval_feasible_rate": scores["feasible_rate"],
             "eval_valid_rate": scores["valid_rate"],
             "eval_mean_gap": scores["mean_gap"],
+            "eval_random_gap": mean([g for gaps in self.random_gaps if gaps for g in gaps]),
+            "eval_lift": mean(lifts),
             "eval_finished_rate": sum(f for row in finished for f in row) / len(predictions),
             "eval_mean_new_tokens": sum(t for row in num_tokens for t in row) / len(predictions),
         }
