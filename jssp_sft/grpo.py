@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .data.templates import PromptFormat
 from .rewards import get_reward_funcs
-from .training.arguments import GRPOScriptArguments, data_seed, make_grpo_parser
+from .training.arguments import GRPOScriptArguments, make_grpo_parser
 from .training.run import finish_run, model_init_kwargs, resume_checkpoint, run_info_of, setup_logging, take_push
 
 
@@ -107,19 +107,9 @@ def prompt_source(script_args: GRPOScriptArguments, output_dir: str) -> str:
 
 def load_prompt_datasets(script_args: GRPOScriptArguments, training_args, prompt_format: PromptFormat):
     """``(train, eval or None)`` prompt-only datasets with ``reference_makespan``, from the run's one source."""
-    from .data.loading import load_starjob
-
     if script_args.benchmarks is not None:
         return benchmarks_to_prompts(script_args.benchmarks, prompt_format), None
-    raw = load_starjob(
-        prompt_source(script_args, training_args.output_dir),
-        split=script_args.dataset_train_split,
-        subset_size=script_args.dataset_subset_size,
-        max_jobs=script_args.max_jobs,
-        max_machines=script_args.max_machines,
-        test_size=script_args.eval_split_size,
-        seed=data_seed(training_args),
-    )
+    raw = script_args.load_records(training_args, source=prompt_source(script_args, training_args.output_dir))
     prompts = records_to_prompts(raw, prompt_format)
     return prompts["train"], prompts["test"] if "test" in prompts else None
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from .training.arguments import SFTScriptArguments, data_seed, make_sft_parser
+from .training.arguments import SFTScriptArguments, make_sft_parser
 from .training.run import finish_run, model_init_kwargs, resume_checkpoint, run_info_of, setup_logging, take_push
 
 
@@ -32,22 +32,17 @@ class SFTData:
 
 def load_sft_data(script_args: SFTScriptArguments, training_args, tokenizer) -> SFTData:
     """Load, validate, filter and split Starjob records (``jssp_sft.data.loading``) and format them with the run's template."""
-    from .data.loading import format_dataset, load_starjob
+    from .data.loading import format_dataset
 
     prompt_format = script_args.prompt_format()
     length_filter = script_args.drop_long_examples and training_args.max_length is not None
     evaluating = training_args.eval_strategy != "no"
-    raw = load_starjob(
-        script_args.dataset_name,
-        split=script_args.dataset_train_split,
-        subset_size=script_args.dataset_subset_size,
-        max_jobs=script_args.max_jobs,
-        max_machines=script_args.max_machines,
+    raw = script_args.load_records(
+        training_args,
+        test_size=script_args.eval_split_size if evaluating else 0,
         tokenizer=tokenizer if length_filter else None,
         max_length=training_args.max_length if length_filter else None,
         prompt_format=prompt_format,
-        test_size=script_args.eval_split_size if evaluating else 0,
-        seed=data_seed(training_args),
     )
     formatted = format_dataset(raw, prompt_format)
     eval_dataset = formatted["test"] if "test" in formatted else None

@@ -35,9 +35,11 @@ class SolveConfig:
     )
     decoding: str = field(
         default="free",
-        metadata={"help": "free: plain sampling; guaranteed: constrained so every answer is feasible.",
-                  "choices": list(DECODING_MODES)},
-    )  # fmt: skip
+        metadata={
+            "help": "free: plain sampling; guaranteed: constrained so every answer is feasible.",
+            "choices": list(DECODING_MODES),
+        },
+    )
     repair: bool = field(
         default=False,
         metadata={"help": "Repair infeasible answers (jssp_sft.solvers.repair); counted apart from feasible."},
@@ -54,9 +56,12 @@ class SolveConfig:
 
     def sampling(self, max_new_tokens: int) -> SamplingSettings:
         return SamplingSettings(
-            max_new_tokens=max_new_tokens, temperature=self.temperature, top_p=self.top_p, top_k=self.top_k,
+            max_new_tokens=max_new_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            top_k=self.top_k,
             do_sample=self.temperature > 0,
-        )  # fmt: skip
+        )
 
     def replace(self, **overrides) -> SolveConfig:
         """A copy with ``overrides`` (``None`` values are ignored, except for ``top_k``/``max_new_tokens``)."""

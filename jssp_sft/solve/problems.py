@@ -70,9 +70,13 @@ class Problem:
 
         instance, info = load_benchmark(name)
         return cls(
-            id=info.name, instance=instance, group=info.group, bound=info.upper_bound,
-            bound_source=f"best known upper bound, {info.source}", bound_optimal=info.optimal,
-        )  # fmt: skip
+            id=info.name,
+            instance=instance,
+            group=info.group,
+            bound=info.upper_bound,
+            bound_source=f"best known upper bound, {info.source}",
+            bound_optimal=info.optimal,
+        )
 
 
 def as_problem(problem: Problem | Instance | Mapping | str, index: int = 0) -> Problem:

@@ -26,9 +26,19 @@ logger = logging.getLogger(__name__)
 WRITTEN, REPAIRED = "written", "repaired"
 # The fields of a results line that must agree for a re-run to continue a file.
 RESUME_KEYS = (
-    "model", "template", "system_prompt", "backend", "decoding", "repair", "num_samples", "temperature", "top_p",
-    "top_k", "max_new_tokens", "seed",
-)  # fmt: skip
+    "model",
+    "template",
+    "system_prompt",
+    "backend",
+    "decoding",
+    "repair",
+    "num_samples",
+    "temperature",
+    "top_p",
+    "top_k",
+    "max_new_tokens",
+    "seed",
+)
 
 
 @dataclass

@@ -226,8 +226,12 @@ class JSSPSolver:
         if room < budget:
             logger.warning(
                 "the answer budget of %d tokens does not fit the model's context of %d after a %d-token prompt; "
-                "cut to %d (long answers will be truncated)", budget, context, longest, max(room, 1),
-            )  # fmt: skip
+                "cut to %d (long answers will be truncated)",
+                budget,
+                context,
+                longest,
+                max(room, 1),
+            )
             return max(room, 1)
         return budget
 
@@ -256,8 +260,16 @@ class JSSPSolver:
                     f"not {self.backend.name!r}"
                 )
             instances = [problem.instance for problem in problems]
-            return guaranteed_generate(model, self.tokenizer, prompts, num_samples, settings, batch_size=len(prompts),
-                                       seed=seed, instances=instances)  # fmt: skip
+            return guaranteed_generate(
+                model,
+                self.tokenizer,
+                prompts,
+                num_samples,
+                settings,
+                batch_size=len(prompts),
+                seed=seed,
+                instances=instances,
+            )
         raise ValueError(f"unknown decoding {decoding!r}; choose one of {', '.join(DECODING_MODES)}")
 
     def repair(self, instance: Instance, text: str) -> Schedule | None:

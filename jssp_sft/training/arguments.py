@@ -79,6 +79,24 @@ class StarjobScriptArguments(ScriptArguments):
         if self.eval_split_size < 0:
             raise ValueError(f"eval_split_size must be >= 0, got {self.eval_split_size}")
 
+    def load_records(self, training_args, source: str | None = None, test_size: float | None = None, **options):
+        """The run's Starjob records as a ``DatasetDict`` (``jssp_sft.data.loading.load_starjob``): ``source``
+        (default ``dataset_name``) with this run's subset, size filters and held-out split (``test_size``, default
+        ``eval_split_size``), drawn with the run's data seed, so that every reader of a run's data gets the same
+        records. ``options`` go to ``load_starjob`` (tokenizer, max_length, prompt_format)."""
+        from ..data.loading import load_starjob
+
+        return load_starjob(
+            self.dataset_name if source is None else source,
+            split=self.dataset_train_split,
+            subset_size=self.dataset_subset_size,
+            max_jobs=self.max_jobs,
+            max_machines=self.max_machines,
+            test_size=self.eval_split_size if test_size is None else test_size,
+            seed=data_seed(training_args),
+            **options,
+        )
+
 
 @dataclass
 class SFTScriptArguments(StarjobScriptArguments):
