@@ -69,6 +69,17 @@ def test_matrix_file_keeps_the_makespan_and_machine_orders(example_instance):
     assert write_instance(instance, "matrix") == "2 3\n2 7 0 12 1 5\n0 9 2 4 1 11\n"
 
 
+def test_the_readme_examples_are_one_instance_in_six_formats():
+    examples = sorted((DATA.parent.parent.parent / "examples" / "instances").iterdir())
+    assert [detect_format(path.read_text()) for path in examples] == [
+        "csv", "json", "matrix", "standard", "starjob", "taillard"
+    ]  # fmt: skip
+    first = read_instance_file(examples[0])
+    assert first.size == "5x4" and all(read_instance_file(path) == first for path in examples)
+    assert read_record(text_lines(examples[2].read_text()), "m")[1].makespan == 63  # CP-SAT's optimum, in the matrix
+    assert read_instance("2 3\n2 7 0 12 1 5\n0 9 2 4 1 11\n29.0\n", "matrix").num_jobs == 2  # a makespan, no orders
+
+
 def test_ta01_in_taillards_and_the_standard_format_is_one_instance():
     from jssp_sft.benchmarks.instances import load_benchmark
 

@@ -9,8 +9,8 @@ solver's makespan (a float, ``29.0``) and M lines giving each machine's operatio
     5 2
     0 4
 
-Without the last two parts the text is the standard format. When they are present, the machine orders must name
-every operation once, each on its own machine; the record is then read by ``codec.parse_matrix``.
+Without the last two parts the text is the standard format. The machine orders, when present, must name every
+operation once, each on its own machine; the record is then read by ``codec.parse_matrix``.
 """
 
 from __future__ import annotations
@@ -100,7 +100,8 @@ def read_record(lines: list[Line], source: str) -> tuple[Instance, MatrixRecord 
     if rest == len(lines):
         return instance, None
     _read_makespan(lines[rest], source)
-    _check_orders(instance, lines, rest + 1, source)
+    if rest + 1 < len(lines):  # the machine orders are optional too, but all M of them when present
+        _check_orders(instance, lines, rest + 1, source)
     body = "\n".join(line.text for line in lines[index:] if not is_header(line))
     return instance, parse_matrix(body)
 
