@@ -72,8 +72,13 @@ def test_matrix_file_keeps_the_makespan_and_machine_orders(example_instance):
 def test_the_readme_examples_are_one_instance_in_six_formats():
     examples = sorted((DATA.parent.parent.parent / "examples" / "instances").iterdir())
     assert [detect_format(path.read_text()) for path in examples] == [
-        "csv", "json", "matrix", "standard", "starjob", "taillard"
-    ]  # fmt: skip
+        "csv",
+        "json",
+        "matrix",
+        "standard",
+        "starjob",
+        "taillard",
+    ]
     first = read_instance_file(examples[0])
     assert first.size == "5x4" and all(read_instance_file(path) == first for path in examples)
     assert read_record(text_lines(examples[2].read_text()), "m")[1].makespan == 63  # CP-SAT's optimum, in the matrix
