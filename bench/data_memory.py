@@ -1,5 +1,6 @@
-"""Peak memory of loading a big Starjob-shaped ``{"data": [...]}`` JSON file: jssp_sft's streaming reader against
-``json.load`` and ``datasets.load_dataset("json", field="data")`` (the naive paths), each in a fresh process.
+"""Peak memory of loading a big Starjob-shaped ``{"data": [...]}`` JSON file: jssp_sft's streaming reader (ijson's
+C backend into Arrow on disk) against ``json.load`` and ``datasets.load_dataset("json", field="data")`` (the naive
+paths), each in a fresh process.
 
     python bench/data_memory.py --size_mb 300
 
@@ -9,6 +10,7 @@ Prints each path's peak RSS (``ru_maxrss``), its wall time, and its ratio to the
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -26,8 +28,8 @@ METHODS = {
         "import datasets\n"
         "n = len(datasets.load_dataset('json', data_files=PATH, field='data', split='train', cache_dir=CACHE))"
     ),
-    "jssp_sft.data.loading.load_records (stream)": (
-        "from jssp_sft.data.loading import load_records\nn = len(load_records(PATH, cache_dir=CACHE))"
+    "jssp_sft.data.load_records (stream)": (
+        "from jssp_sft.data import load_records\nn = len(load_records(PATH, cache_dir=CACHE))"
     ),
 }
 
@@ -38,7 +40,7 @@ class BenchArguments:
 
 
 # The imports alone, to tell the loader's memory from the libraries'.
-BASELINE = "import datasets, jssp_sft.data.loading\nn = 0"
+BASELINE = "import datasets, jssp_sft.data\nn = 0"
 
 
 def write_file(path: Path, size_mb: float, seed: int = 0) -> int:
@@ -85,6 +87,8 @@ def measure(code: str, path: Path, cache: Path) -> tuple[float, float, int]:
 
 
 def main() -> None:
+    load = os.getloadavg()[0]
+    print(f"{os.cpu_count()} CPUs, load average {load:.2f} at start (peak RSS does not depend on it; times do)")
     (args,) = HfArgumentParser(BenchArguments).parse_args_into_dataclasses()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "starjob_like.json"
@@ -93,11 +97,11 @@ def main() -> None:
         size = path.stat().st_size / 1e6
         print(f"file: {size:.0f} MB, {count} records (written in {time.perf_counter() - start:.0f} s)")
         base, _, _ = measure(BASELINE, path, Path(tmp) / "cache-base")
-        print(f"imports only (datasets, jssp_sft.data.loading): peak RSS {base:.0f} MB")
+        print(f"imports only (datasets, jssp_sft.data): peak RSS {base:.0f} MB")
         results = {
             name: measure(code, path, Path(tmp) / f"cache-{i}") for i, (name, code) in enumerate(METHODS.items())
         }
-        ours = results["jssp_sft.data.loading.load_records (stream)"][0]
+        ours = results["jssp_sft.data.load_records (stream)"][0]
         for name, (peak, seconds, n) in results.items():
             print(
                 f"{name:42s} peak RSS {peak:7.0f} MB ({peak / size:4.1f}x the file, {peak / ours:4.1f}x streaming)"
