@@ -1,7 +1,6 @@
 """Starjob loading: every source kind (the Hub through a faked network), validation, filters, split, formatting."""
 
 import hashlib
-import io
 import json
 import random
 import re
@@ -18,9 +17,9 @@ from jssp_sft.data.json_stream import iter_json_records
 from jssp_sft.data.loading import format_dataset, load_records, load_starjob
 from jssp_sft.data.quality import check_outputs
 from jssp_sft.data.records import SPEC_FIELDS
+from jssp_sft.data.templates import PromptFormat, to_messages, to_prompt_completion, to_training_example
 from jssp_sft.data.tokenization import token_lengths
 from jssp_sft.data.validation import record_problem
-from jssp_sft.data.templates import PromptFormat, to_messages, to_prompt_completion, to_training_example
 
 
 SIZES = ((2, 2), (3, 3), (5, 4), (4, 6), (8, 8))

@@ -7,12 +7,12 @@ import re
 
 import datasets
 import pytest
+from test_data import make_records, write_jsonl
 
 from jssp_sft.cli.main import main as cli_main
 from jssp_sft.data import load_records, load_starjob
 from jssp_sft.data.sources import SourceNotFoundError, is_hub_id
 from jssp_sft.data.validation import record_problem
-from test_data import make_records, write_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -82,11 +82,14 @@ def test_num_jobs_as_a_string_is_rejected_the_same_way_in_every_format(tmp_path,
     message = str(caught.value)
     expected = 5 if kind == "parquet" else 1
     assert message.startswith(f"{expected} of 5 records are invalid"), message
-    assert re.search(r"^record 2( \(s\.jsonl?, line 3\))?: field 'num_jobs' must be a positive integer, got '", message, re.M)
+    assert re.search(
+        r"^record 2( \(s\.jsonl?, line 3\))?: field 'num_jobs' must be a positive integer, got '", message, re.M
+    )
 
 
 @pytest.mark.parametrize(
-    ("value", "accepted"), [(3, True), (3.0, True), ("3", False), (3.5, False), (True, False), (0, False), (None, False)]
+    ("value", "accepted"),
+    [(3, True), (3.0, True), ("3", False), (3.5, False), (True, False), (0, False), (None, False)],
 )
 def test_integer_fields_take_integers_only(records, value, accepted):
     record = dict(records[1], num_jobs=value)  # records[1] is 3x3

@@ -4,13 +4,13 @@ tokenizing again, for every template."""
 
 import pytest
 from datasets import Dataset
+from test_data import make_records, write_jsonl
 from trl import SFTConfig, SFTTrainer
 
 from jssp_sft.data import PromptFormat, format_dataset, load_starjob
 from jssp_sft.data.templates import CHAT_TEMPLATE
 from jssp_sft.data.tokenization import tokenize_for_sft
 from jssp_sft.modeling.tiny import build_model, build_tokenizer
-from test_data import make_records, write_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +54,7 @@ class CallCounter:
 
 
 def processed(tmp_path, model, tokenizer, dataset, **config):
-    args = SFTConfig(
-        output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="none", max_length=4096, **config
-    )
+    args = SFTConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="none", max_length=4096, **config)
     return SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer).train_dataset
 
 
@@ -90,7 +88,9 @@ def test_one_pass_columns_equal_sfttrainers_own_preprocessing(
     if mask and (template != "messages" or assistant_only_loss):
         assert mask in ours.column_names
 
-    reference = processed(tmp_path / "a", model, tokenizer, format_dataset(Dataset.from_list(records), prompt_format), **config)
+    reference = processed(
+        tmp_path / "a", model, tokenizer, format_dataset(Dataset.from_list(records), prompt_format), **config
+    )
     counter = CallCounter(tokenizer, monkeypatch)
     mine = processed(tmp_path / "b", model, tokenizer, ours, **config)
     encoding_calls = counter.calls
@@ -100,7 +100,9 @@ def test_one_pass_columns_equal_sfttrainers_own_preprocessing(
     for ref, got in zip(reference, mine):
         assert got["input_ids"] == ref["input_ids"]
         assert got["labels"] == ref["labels"]
-    assert any(-100 in row["labels"] for row in mine) == (template != "alpaca" and config.get("assistant_only_loss", True))
+    assert any(-100 in row["labels"] for row in mine) == (
+        template != "alpaca" and config.get("assistant_only_loss", True)
+    )
     # SFTTrainer took the dataset as processed: at most its template checks encode, never one call per example.
     assert encoding_calls < len(records), encoding_calls
 
