@@ -1,9 +1,12 @@
 """The Starjob text codec: parse and format the ``instruction``, ``input``, ``output`` and ``matrix`` fields.
 
-Formatting is canonical (byte-exact to the paper's form); parsing accepts every variant seen in the wild: ``", "``,
-``","`` or newline separators, a missing or short makespan line, a float makespan, CRLF, a preamble before
-``Solution:`` and text after the solution, and a whole prompt (Alpaca or chat text) in place of the bare ``input``.
-Every parser is a left-to-right scan with anchored regular expressions, so it runs in time linear in its input.
+Formatting is canonical (byte-exact to the paper's form). There is one reader for instances and one for solutions,
+each a single path for every input: a regular expression matches the whole job listing or operation list (ASCII digits,
+at most ``MAX_DIGITS`` per number), then one numpy pass converts its numbers. Blank lines, CRLF, indentation and
+trailing spaces are whitespace anywhere; a solution may have ``", "``, ``","`` or newline separators, a missing or
+short makespan line, a float makespan, a preamble (skipped up to the last ``Solution:`` header that an operation
+follows) and text after it; an instance may sit inside a whole prompt (Alpaca or chat text). Every scan is linear in
+its input. A number longer than ``MAX_DIGITS`` is an error (``unparseable`` to the verifier), never cut.
 """
 
 from __future__ import annotations
@@ -26,36 +29,49 @@ SOLUTION_HEADER = "Solution:"
 MAKESPAN_PREFIX = "Maximum end completion time or Makespan: "
 OPERATION_SEPARATOR = ", "
 
-# Numbers wider than this are rejected rather than overflowing int64 downstream.
-_MAX_DIGITS = 15
-_NUM = rf"\d{{1,{_MAX_DIGITS}}}"
-_SNUM = rf"-?\d{{1,{_MAX_DIGITS}}}"
+# Every number has at most this many digits: wider ones are an error, never truncated (int64 holds 18).
+MAX_DIGITS = 15
+_NUM = rf"[0-9]{{1,{MAX_DIGITS}}}(?![0-9])"
+_SNUM = rf"-?{_NUM}"
+_LONG_NUMBER_RE = re.compile(rf"[0-9]{{{MAX_DIGITS + 1}}}")
 
 _INSTRUCTION_RE = re.compile(r"Optimize schedule for (\d{1,9}) Jobs \(denoted as J\) across (\d{1,9}) Machines")
 _FIRST_JOB_RE = re.compile(r"^[ \t]*J0[ \t]*:", re.MULTILINE)
-_JOB_HEADER_RE = re.compile(r"[ \t]*J(\d{1,9})[ \t]*:(.*)")
-_OPS_LINE_RE = re.compile(rf"[ \t]*(?:M\d{{1,9}}[ \t]*:[ \t]*{_NUM}[ \t]*)+")
-_OP_ITEM_RE = re.compile(rf"M(\d{{1,9}})[ \t]*:[ \t]*({_NUM})")
+# The whole job listing: job headers and 'M<machine>:<duration>' items, any ASCII whitespace between them. Each item
+# tries the canonical spelling first (a strict subset of the general one, so the language is the same), which the
+# regex engine walks on literals. A number with too many digits stops the match, and the end check reports it.
+_JOB_HEADER = rf"J[0-9]{{1,{MAX_DIGITS}}}[ \t]*:"
+_OP_ITEMS = rf"(?:[ \n]M[0-9]{{1,{MAX_DIGITS}}}:[0-9]{{1,{MAX_DIGITS}}}|[ \t\r\n]*M[0-9]{{1,{MAX_DIGITS}}}[ \t]*:[ \t]*[0-9]{{1,{MAX_DIGITS}}})++"
+_JOBS_RE = re.compile(rf"{_JOB_HEADER}{_OP_ITEMS}(?:[ \t\r\n]*{_JOB_HEADER}{_OP_ITEMS})*+")
+_JOB_HEADER_RE = re.compile(r"J([0-9]+)[ \t]*:")
+_BLANKS_RE = re.compile(r"[ \t\r\n]*")
+_LINE_TAIL_RE = re.compile(r"[ \t\r]*(?:\n|\Z)")
+_OP_ITEM_START_RE = re.compile(r"M[ \t]*[0-9]")
+_INSTANCE_TO_SPACES = bytes.maketrans(b"JM:", b"   ")
 
-# A whole canonical instance listing, matched in one pass on bytes.
-_CANONICAL_INSTANCE_RE = re.compile(rb"(?:J\d{1,9}:\n(?:M\d{1,9}:\d{1,15} )++\n)++")
-_JOB_LINE_RE = re.compile(rb"[ \t]*J\d{1,9}[ \t]*:")
-_INSTANCE_TO_SPACES = bytes.maketrans(b"JM:\n", b"    ")
-# A whole canonical operation list (", " separators), matched in one C-level pass on bytes.
-_CANONICAL_OP = rb"J\d{1,9}-M\d{1,9}: \d{1,15}\+\d{1,15} -> \d{1,15}"
-_CANONICAL_OPS_RE = re.compile(rb"%s(?:, %s)*+" % (_CANONICAL_OP, _CANONICAL_OP))
-_CANONICAL_TO_SPACES = bytes.maketrans(b"JM-:+>,", b"       ")
-# One operation as models write it: optional spaces around the symbols, signed numbers so that negative starts
-# reach the verifier as a violation instead of a parse error.
-_OP_RE = re.compile(
-    rf"J[ \t]*(\d{{1,9}})[ \t]*-[ \t]*M[ \t]*(\d{{1,9}})[ \t]*:[ \t]*({_SNUM})[ \t]*\+[ \t]*({_SNUM})"
-    rf"[ \t]*->[ \t]*({_SNUM})(?!\d)"
-)
-_OP_START_RE = re.compile(r"J[ \t]*\d")
-_SEPARATOR_RE = re.compile(r"[ \t]*(?:,[ \t]*(?:\r?\n[ \t]*)*|(?:\r?\n[ \t]*)+)")
+# One operation as models write it: optional spaces around the symbols; signed start/duration/end so that a negative
+# start reaches the verifier as a violation rather than a parse error. Only the last number needs the look-ahead:
+# a non-digit must follow every other one.
+_INT = rf"[0-9]{{1,{MAX_DIGITS}}}"
+_SINT = rf"-?{_INT}"
+_OP = rf"J[ \t]*{_INT}[ \t]*-[ \t]*M[ \t]*{_INT}[ \t]*:[ \t]*{_SINT}[ \t]*\+[ \t]*{_SINT}[ \t]*->[ \t]*{_SNUM}"
+# Operations are separated by a comma or a line break, with any whitespace (blank lines, CRLF, indentation) around.
+_SEPARATOR = r"(?:[ \t\r\n]*,[ \t\r\n]*|[ \t\r]*\n[ \t\r\n]*)"
+# The whole operation list, in one match. Each operation and separator tries the canonical spelling first (a strict
+# subset of the general one, so the language is the same): the regex engine then walks canonical text on literals.
+_CANONICAL_OP = rf"J{_INT}-M{_INT}: {_SINT}\+{_SINT} -> {_SNUM}"
+_ANY_OP = rf"(?:{_CANONICAL_OP}|{_OP})"
+_OPS_RE = re.compile(rf"{_ANY_OP}(?:(?:, |{_SEPARATOR}){_ANY_OP})*+")  # possessive: no backtrack stack per operation
+_SEPARATOR_RE = re.compile(_SEPARATOR)
+# The same without the digit limit: finds the first operation-like text, so that a too long number is reported.
+_LOOSE_OP_RE = re.compile(_OP.replace(_INT, "[0-9]+").replace(_SNUM, "-?[0-9]+"))
+_OP_START_RE = re.compile(r"J[ \t]*[0-9]")
 _SOLUTION_RE = re.compile(r"Solution[ \t]*:", re.IGNORECASE)
-_MAKESPAN_RE = re.compile(rf"Makespan[ \t]*:[ \t]*({_SNUM}(?:\.\d{{1,9}})?)", re.IGNORECASE)
+_MAKESPAN_RE = re.compile(r"Makespan[ \t]*:[ \t]*(-?[0-9]+(?:\.[0-9]+)?)", re.IGNORECASE)
 _MAKESPAN_LINE_RE = re.compile(r"(?:Maximum end completion time or )?Makespan", re.IGNORECASE)
+_OPS_TO_SPACES = bytes.maketrans(b"JM:+>,-", b"       ")
+_SIGNED_OPS_TO_SPACES = bytes.maketrans(b"JM:+>,", b"      ")
+_SIGN_RE = re.compile(rb"-(?![0-9])")
 
 
 def _where(text: str, pos: int) -> str:
@@ -101,81 +117,88 @@ def format_instance(instance: Instance) -> str:
 def parse_instance(text: str, num_machines: int | None = None, name: str | None = None) -> Instance:
     """Parse an ``input`` field, or any text that contains one (a full Alpaca or chat prompt).
 
-    The jobs are read from the first ``J0:`` line on. ``num_machines`` comes from the argument, else from an
-    instruction sentence in ``text``, else from the largest machine id plus one (a job need not visit every machine).
-    Raises ``ValueError`` naming the line on malformed text.
+    The jobs are read from the first ``J0:`` line on, in one match of the whole listing: ASCII whitespace of any kind
+    (blank lines, CRLF, indentation) may sit between headers and operations. The listing ends at a line that is
+    neither; a second listing (``J0:`` again, e.g. an example in a prompt) ends it too. ``num_machines`` comes from
+    the argument, else from an instruction sentence in ``text``, else from the largest machine id plus one (a job
+    need not visit every machine). Raises ``ValueError`` naming the line on malformed text.
     """
     if not isinstance(text, str):
         raise TypeError(f"parse_instance expects a string, got {type(text).__name__}")
     first = _FIRST_JOB_RE.search(text)
     if first is None:
         raise ValueError("no instance found: expected a line 'J0:' followed by 'M<machine>:<duration>' entries")
-    fast = _parse_canonical_instance(text, first.start(), num_machines, name)
-    if fast is not None:
-        return fast
-    first_line = text.count("\n", 0, first.start()) + 1
-    lines = text[first.start() :].splitlines()
-    jobs: list[list[tuple[int, int]]] = []
-    line_of_job: list[int] = []
-    i = 0
-    while i < len(lines):
-        header = _JOB_HEADER_RE.fullmatch(lines[i])
-        if header is None:
-            if lines[i].strip():
-                break  # the instance ended; whatever follows (e.g. "### Response:") is not ours
-            i += 1
-            continue
-        j = int(header.group(1))
-        if j != len(jobs):
-            if j < len(jobs):
-                break  # a second listing (e.g. an example in a prompt) starts: keep the first
-            raise ValueError(f"line {first_line + i}: expected 'J{len(jobs)}:', found 'J{j}:'")
-        rest = header.group(2)
-        ops_text, ops_line = (rest, i) if rest.strip() else (lines[i + 1] if i + 1 < len(lines) else "", i + 1)
-        if _OPS_LINE_RE.fullmatch(ops_text) is None:
-            raise ValueError(
-                f"line {first_line + ops_line}: job {j} needs operations written 'M<machine>:<duration> ...', "
-                f"got {ops_text[:60]!r}"
-            )
-        jobs.append([(int(m), int(d)) for m, d in _OP_ITEM_RE.findall(ops_text)])
-        line_of_job.append(first_line + ops_line)
-        i = ops_line + 1
+    start = text.index("J", first.start())
+    listing = _JOBS_RE.match(text, start)
+    if listing is None:
+        _raise_bad_job_line(text, start, 0)
+    end = listing.end()
+    headers = []
+    for header in _JOB_HEADER_RE.finditer(text, start, end):
+        job = int(header.group(1))
+        if job != len(headers):
+            if job < len(headers):  # a second listing (e.g. an example in a prompt) starts: keep the first
+                end = header.start()
+                break
+            raise ValueError(f"line {_line(text, header.start())}: expected 'J{len(headers)}:', found 'J{job}:'")
+        headers.append(header.start())
+    if end == listing.end():
+        _check_listing_end(text, end, len(headers))
+    block = text[start:end].encode("ascii")  # the listing's pattern admits ASCII only
+    numbers = np.fromstring(block.translate(_INSTANCE_TO_SPACES), dtype=np.int64, sep=" ")
+    bounds = [h - start for h in headers] + [len(block)]
+    lengths = [block.count(b"M", a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    header_positions = np.cumsum([0] + [1 + 2 * n for n in lengths[:-1]])
+    pairs = np.delete(numbers, header_positions).reshape(-1, 2)
     declared = parse_instruction(text)
-    if declared is not None and declared[0] != len(jobs):
-        raise ValueError(f"the instruction says {declared[0]} jobs but the input lists {len(jobs)}")
-    largest = max(m for job in jobs for m, _ in job)
+    if declared is not None and declared[0] != len(lengths):
+        raise ValueError(f"the instruction says {declared[0]} jobs but the input lists {len(lengths)}")
+    largest = int(pairs[:, 0].max())
     if num_machines is None:
         num_machines = declared[1] if declared is not None else largest + 1
     if largest >= num_machines:
-        j = next(j for j, job in enumerate(jobs) if any(m >= num_machines for m, _ in job))
-        raise ValueError(f"line {line_of_job[j]}: job {j} uses machine {largest}, but there are {num_machines}")
-    return Instance(tuple(tuple(job) for job in jobs), num_machines, name)
-
-
-def _parse_canonical_instance(text: str, start: int, num_machines: int | None, name: str | None) -> Instance | None:
-    """The fast path for canonical ``input`` text: one regex pass and one numpy conversion; ``None`` to fall back."""
-    if not text.isascii():
-        return None
-    data = text.encode("ascii")
-    match = _CANONICAL_INSTANCE_RE.match(data, start)
-    if match is None or _JOB_LINE_RE.match(data, match.end()):
-        return None  # not canonical, or the listing goes on in another style: the line-by-line parser decides
-    block = data[start : match.end()]
-    lines = block.split(b"\n")
-    lengths = [line.count(b"M") for line in lines[1::2]]
-    numbers = np.fromstring(block.translate(_INSTANCE_TO_SPACES), dtype=np.int64, sep=" ")
-    headers = np.cumsum([0] + [1 + 2 * n for n in lengths[:-1]])
-    if not np.array_equal(numbers[headers], np.arange(len(lengths))):
-        return None  # jobs out of order: let the line-by-line parser name the line
-    pairs = np.delete(numbers, headers).reshape(-1, 2)
-    declared = parse_instruction(text)
-    if declared is not None and declared[0] != len(lengths):
-        return None
-    if num_machines is None:
-        num_machines = declared[1] if declared is not None else int(pairs[:, 0].max()) + 1
-    if pairs[:, 0].max() >= num_machines:
-        return None
+        job = int(np.searchsorted(np.cumsum(lengths), int(np.argmax(pairs[:, 0] >= num_machines)), side="right"))
+        where = re.compile(rf"M{largest}[ \t]*:").search(text, headers[job], end)
+        raise ValueError(
+            f"line {_line(text, where.start())}: job {job} uses machine {largest}, but there are {num_machines}"
+        )
     return Instance.from_flat(pairs, lengths, num_machines, name)
+
+
+def _line(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+def _raise_bad_job_line(text: str, pos: int, job: int) -> None:
+    """Raise the error for job ``job``, whose operations do not read at ``pos``."""
+    line_start = text.rfind("\n", 0, pos) + 1
+    after_header = _JOB_HEADER_RE.match(text, pos)
+    if after_header is not None:  # the header itself is fine: point at what follows it
+        pos = _BLANKS_RE.match(text, after_header.end()).end()
+        line_start = text.rfind("\n", 0, pos) + 1
+    line_end = text.find("\n", pos)
+    line = text[line_start : len(text) if line_end < 0 else line_end].rstrip("\r")
+    why = f" (a number longer than {MAX_DIGITS} digits)" if _LONG_NUMBER_RE.search(line) else ""
+    raise ValueError(
+        f"line {_line(text, pos)}: job {job} needs operations written 'M<machine>:<duration> ...', got {line[:60]!r}"
+        f"{why}"
+    )
+
+
+def _check_listing_end(text: str, end: int, num_jobs: int) -> None:
+    """The listing must end at a line end, before a line that is not a job or operation of ours."""
+    if _LINE_TAIL_RE.match(text, end) is None:  # something else follows operations on their line
+        _raise_bad_job_line(text, end, num_jobs - 1)
+    after = _BLANKS_RE.match(text, end).end()
+    header = _JOB_HEADER_RE.match(text, after)
+    if header is not None:
+        job = int(header.group(1)) if len(header.group(1)) <= MAX_DIGITS else num_jobs + 1
+        if job == num_jobs:
+            _raise_bad_job_line(text, after, job)
+        if job > num_jobs:
+            raise ValueError(f"line {_line(text, after)}: expected 'J{num_jobs}:', found 'J{header.group(1)}:'")
+    elif _OP_ITEM_START_RE.match(text, after):
+        _raise_bad_job_line(text, after, num_jobs - 1)
 
 
 # ------------------------------------------------------------------------------------------------------ solution
@@ -211,73 +234,93 @@ class SolutionScan:
 def scan_solution(text: str) -> SolutionScan:
     """Read the operations and the declared makespan of a solution text; ``ValueError`` names the bad spot.
 
-    A canonical text (``", "`` separators) is matched and converted in a few C-level passes; anything else goes
-    through the operation-by-operation scan.
+    The operations start after the last ``Solution:`` header (any case) that an operation follows, so a preamble may
+    say "solution:" too; without one, at the first operation in the text; with neither, a header followed by a
+    makespan line or nothing is an empty schedule. One match reads the whole operation list (operations separated
+    by a comma or a line break, any whitespace around); what follows it (a makespan line, prose, an end-of-turn token)
+    is not an operation. The declared makespan is the first ``Makespan: <number>`` after the list.
     """
     if not isinstance(text, str):
         raise TypeError(f"a solution must be a string, got {type(text).__name__}")
-    header = _SOLUTION_RE.search(text)
-    if header is not None:
-        start = header.end()
-        while start < len(text) and text[start] in " \t\r\n":
-            start += 1
-        if start == len(text) or _MAKESPAN_LINE_RE.match(text, start):
-            makespan = _MAKESPAN_RE.search(text, start)  # an empty schedule: every operation will be missing
-            return SolutionScan(np.zeros((0, 5), dtype=np.int64), _to_number(makespan.group(1)) if makespan else None)
-        if _OP_START_RE.match(text, start) is None:
-            raise ValueError(
-                f"{_where(text, start)}: expected an operation 'J<j>-M<m>: <start>+<duration> -> <end>' "
-                f"after 'Solution:', got {_snippet(text, start)}"
-            )
-    else:
-        first = _OP_RE.search(text)
+    listing = None
+    start, pos = None, 0
+    while (header := _SOLUTION_RE.search(text, pos)) is not None:  # headers in order; operation lists are skipped
+        after = _BLANKS_RE.match(text, header.end()).end()
+        pos = header.end()
+        if _LOOSE_OP_RE.match(text, after):
+            start, listing = after, _OPS_RE.match(text, after)
+            pos = listing.end() if listing is not None else pos
+    if start is None:  # no header with an operation after it: the first operation in the text
+        first = _LOOSE_OP_RE.search(text)  # loose: an operation with too long a number is an error, not skipped
         if first is None:
+            if pos:  # headers, and no operation anywhere: the last header decides
+                return _after_last_header(text, _BLANKS_RE.match(text, _last_header_end(text)).end())
             raise ValueError("no operations found" if text.strip() else "empty output")
-        start = first.start()
-
-    entries, end = _scan_canonical(text, start)
-    if entries is None:
-        entries, end = _scan_lenient(text, start)
-    makespan = _MAKESPAN_RE.search(text, end)
-    return SolutionScan(entries, _to_number(makespan.group(1)) if makespan else None)
-
-
-def _scan_canonical(text: str, start: int) -> tuple[np.ndarray | None, int]:
-    """The fast path: the whole operation list in canonical form, or ``(None, start)`` to fall back."""
-    if not text.isascii():
-        return None, start
-    data = text.encode("ascii")
-    match = _CANONICAL_OPS_RE.match(data, start)
-    if match is None:
-        return None, start
-    tail = data[match.end() : match.end() + 1]
-    if tail in (b",", b" ", b"\t") or tail.isdigit() or (tail == b"\n" and _OP_START_RE.match(text, match.end() + 1)):
-        return None, start  # the list goes on in another style: let the general scan read it all
-    numbers = np.fromstring(data[start : match.end()].translate(_CANONICAL_TO_SPACES), dtype=np.int64, sep=" ")
-    return numbers.reshape(-1, 5), match.end()
-
-
-def _scan_lenient(text: str, pos: int) -> tuple[np.ndarray, int]:
-    """Read operations one by one, separated by commas and/or newlines; stop at the first non-operation."""
-    rows = []
-    while True:
-        match = _OP_RE.match(text, pos)
-        if match is None:
-            raise ValueError(f"{_where(text, pos)}: malformed or truncated operation {_snippet(text, pos)}")
-        rows.append(tuple(int(g) for g in match.groups()))
-        pos = match.end()
-        separator = _SEPARATOR_RE.match(text, pos)
-        if separator is None or separator.end() == pos:
-            break
+        start, listing = first.start(), _OPS_RE.match(text, first.start())
+    if listing is None:
+        _raise_bad_operation(text, start)
+    end = listing.end()
+    separator = _SEPARATOR_RE.match(text, end)
+    if separator is not None:
         after = separator.end()
-        if _OP_START_RE.match(text, after):
-            pos = after
-            continue
-        if "," in text[pos:after]:
+        if _OP_START_RE.match(text, after):  # the list goes on, but this operation does not read
+            _raise_bad_operation(text, after)
+        if "," in text[end:after]:
             what = "the text ends" if after >= len(text) else f"found {_snippet(text, after)}"
             raise ValueError(f"{_where(text, after)}: expected an operation after ',', {what}")
-        break
-    return np.array(rows, dtype=np.int64).reshape(-1, 5), pos
+    return SolutionScan(_operation_numbers(text[start:end]), _declared_makespan(text, end))
+
+
+def _last_header_end(text: str) -> int:
+    end = 0
+    while (header := _SOLUTION_RE.search(text, end)) is not None:
+        end = header.end()
+    return end
+
+
+def _after_last_header(text: str, start: int) -> SolutionScan:
+    """The scan of a text whose headers have no operation after them: an empty schedule when the last one is followed
+    by a makespan line or nothing, else an error naming what follows it."""
+    if start == len(text) or _MAKESPAN_LINE_RE.match(text, start):
+        return SolutionScan(np.zeros((0, 5), dtype=np.int64), _declared_makespan(text, start))
+    if _OP_START_RE.match(text, start):
+        _raise_bad_operation(text, start)
+    raise ValueError(
+        f"{_where(text, start)}: expected an operation 'J<j>-M<m>: <start>+<duration> -> <end>' after 'Solution:', "
+        f"got {_snippet(text, start)}"
+    )
+
+
+def _raise_bad_operation(text: str, pos: int) -> None:
+    """Raise the error for the operation at ``pos``, which does not read."""
+    loose = _LOOSE_OP_RE.match(text, pos)
+    if loose is not None and _LONG_NUMBER_RE.search(loose.group()):
+        raise ValueError(
+            f"{_where(text, pos)}: malformed or truncated operation {_snippet(text, pos)}: a number longer than "
+            f"{MAX_DIGITS} digits"
+        )
+    raise ValueError(f"{_where(text, pos)}: malformed or truncated operation {_snippet(text, pos)}")
+
+
+def _operation_numbers(listing: str) -> np.ndarray:
+    """The ``(job, machine, start, duration, end)`` rows of a matched operation list, in one numpy conversion."""
+    data = listing.encode("ascii")  # the list's pattern admits ASCII only
+    numbers = np.fromstring(data.translate(_OPS_TO_SPACES), dtype=np.int64, sep=" ")
+    if data.count(b"-") != 2 * (len(numbers) // 5):  # each operation has two dashes ('J0-M1', '->'); more are signs
+        signed = _SIGN_RE.sub(b" ", data)  # keep only a '-' that a digit follows
+        numbers = np.fromstring(signed.translate(_SIGNED_OPS_TO_SPACES), dtype=np.int64, sep=" ")
+    return numbers.reshape(-1, 5)
+
+
+def _declared_makespan(text: str, pos: int) -> int | float | None:
+    """The first ``Makespan: <number>`` at or after ``pos``; a number wider than ``MAX_DIGITS`` is an error."""
+    match = _MAKESPAN_RE.search(text, pos)
+    if match is None:
+        return None
+    integral = match.group(1).lstrip("-").split(".", 1)[0]
+    if len(integral) > MAX_DIGITS:
+        raise ValueError(f"{_where(text, match.start(1))}: a declared makespan longer than {MAX_DIGITS} digits")
+    return _to_number(match.group(1))
 
 
 def assign_op_indices(entries: np.ndarray) -> np.ndarray:
