@@ -128,3 +128,16 @@ def test_the_model_cards_command_runs(tiny_model_dir, tmp_path, monkeypatch, cap
     data = json.loads((tmp_path / "schedule.json").read_text())
     assert data["feasible"] and data["instance"] == "problem"
     assert "problem: 3x3, makespan" in capsys.readouterr().out
+
+
+def test_files_with_one_stem_are_named_by_their_file_names(tmp_path, capsys):
+    examples = sorted((Path(__file__).parent.parent / "examples" / "instances").iterdir())
+    outdir = tmp_path / "out"
+    assert cli_main(["solve", "--method", "cpsat", "--instance", *map(str, examples), "--output", str(outdir)]) == 0
+    assert sorted(p.name for p in outdir.iterdir()) == [
+        "workshop.csv.json", "workshop.json.json", "workshop.matrix.json", "workshop.standard.json",
+        "workshop.starjob.json", "workshop.taillard.json",
+    ]  # fmt: skip
+    makespans = {json.loads(p.read_text())["makespan"] for p in outdir.iterdir()}
+    assert makespans == {63}  # one instance in six formats, solved to CP-SAT's optimum
+    assert capsys.readouterr().out.count("workshop.csv: 5x4, makespan 63, feasible (cpsat, ") == 1

@@ -18,6 +18,7 @@ continues where it stopped. A thin layer over ``jssp_sft.solve``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import time
@@ -189,18 +190,15 @@ def run_solve(args: SolveArguments, config: SolveConfig) -> list[dict]:
 
 
 def read_instances(paths: list[str], format: str | None = None) -> list[Instance]:
-    """The ``--instance`` files, named after their stems (stdin: ``stdin``); two files may not share a name."""
-    instances = []
-    for path in paths:
-        instance = read_instance_file(path, format)
-        if instance.name is None:
-            instance = Instance(instance.jobs, instance.num_machines, "stdin")
-        instances.append(instance)
-    names = [instance.name for instance in instances]
+    """The ``--instance`` files, named after their stems (stdin: ``stdin``), or after their whole file names where
+    two stems are alike (``shop.json``, ``shop.csv``); the same file twice is an error."""
+    instances = [read_instance_file(path, format) for path in paths]
+    stems = [instance.name or "stdin" for instance in instances]
+    names = [Path(path).name if stems.count(stem) > 1 and path != "-" else stem for path, stem in zip(paths, stems)]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise ValueError(f"two --instance files are named {repeated[0]!r}: their outputs would overwrite each other")
-    return instances
+    return [dataclasses.replace(instance, name=name) for instance, name in zip(instances, names)]
 
 
 def solve_instances(
