@@ -141,3 +141,14 @@ def test_files_with_one_stem_are_named_by_their_file_names(tmp_path, capsys):
     makespans = {json.loads(p.read_text())["makespan"] for p in outdir.iterdir()}
     assert makespans == {63}  # one instance in six formats, solved to CP-SAT's optimum
     assert capsys.readouterr().out.count("workshop.csv: 5x4, makespan 63, feasible (cpsat, ") == 1
+
+
+def test_the_random_control_is_seeded(tmp_path):
+    shop = str(Path(__file__).parent.parent / "examples" / "instances" / "workshop.taillard.txt")
+    runs = []
+    for name in ("a.json", "b.json"):
+        argv = ["solve", "--method", "random", "--num_samples", "8", "--seed", "3", "--instance", shop]
+        assert cli_main([*argv, "--output", str(tmp_path / name)]) == 0
+        runs.append(json.loads((tmp_path / name).read_text()))
+    assert runs[0]["operations"] == runs[1]["operations"] and runs[0]["feasible"]
+    assert runs[0]["makespan"] >= 63 and (runs[0]["num_samples"], runs[0]["seed"]) == (8, 3)

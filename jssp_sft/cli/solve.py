@@ -64,8 +64,8 @@ class SolveArguments:
     )
     method: str = field(
         default="model",
-        metadata={"help": "--instance: model (the sampled answers, verified), cpsat, or a dispatching rule "
-                          "(SPT, MWKR, MOPNR, FDD/MWKR)."},
+        metadata={"help": "--instance: model (the sampled answers, verified), cpsat, random (the seeded random "
+                          "policy, best of --num_samples) or a dispatching rule (SPT, MWKR, MOPNR, FDD/MWKR)."},
     )  # fmt: skip
     output_format: str | None = field(
         default=None,
@@ -130,12 +130,12 @@ class SolveArguments:
                 raise ValueError(
                     "--method model needs --model (a base model, a training run's directory, or a Hub id)"
                 )
-            if self.method not in ("model", "cpsat"):
+            if self.method not in ("model", "cpsat", "random"):
                 from ..solvers.dispatching import RULES
 
                 if self.method.upper() not in RULES:
                     raise ValueError(
-                        f"unknown --method {self.method!r}; choose model, cpsat or one of {', '.join(RULES)}"
+                        f"unknown --method {self.method!r}; choose model, cpsat, random or one of {', '.join(RULES)}"
                     )
             return
         if self.method != "model":
@@ -207,9 +207,12 @@ def solve_instances(
     solver=None,
     time_limit: float = 10.0,
     model_revision: str | None = None,
+    num_samples: int = 1,
+    seed: int = 0,
 ) -> list[tuple[Schedule | None, dict]]:
     """``(schedule or None, metadata)`` for each instance, by ``method``: ``model`` (``solver``, a ``JSSPSolver``:
-    best of its sampled answers, verified), ``cpsat`` (``time_limit`` seconds) or a dispatching rule."""
+    best of its sampled answers, verified), ``cpsat`` (``time_limit`` seconds), ``random`` (the seeded random policy
+    with the guaranteed decoder's placement, best of ``num_samples``: the control for a model) or a dispatching rule."""
     if method == "model":
         started = time.perf_counter()
         results = solver.solve_many(instances, show_progress=len(instances) > 1)
@@ -232,6 +235,11 @@ def solve_instances(
 
             solved = solve_cpsat(instance, time_limit=time_limit)
             schedule, extra = solved.schedule, {"status": solved.status, "lower_bound": solved.lower_bound}
+        elif method == "random":
+            from ..solvers.controls import random_control
+
+            schedule = random_control(instance, num_samples, seed).schedule
+            extra = {"num_samples": num_samples, "seed": seed}
         else:
             from ..solvers.dispatching import dispatching_rule
 
@@ -262,7 +270,9 @@ def run_instances(args: SolveArguments, config: SolveConfig) -> int:
         output_format = schedule_format_for(args.output, args.output_format)
     suffix = {"json": ".json", "starjob": ".txt", "csv": ".csv"}[output_format]
     solver = load_solver(args, config) if args.method == "model" else None
-    solved = solve_instances(instances, args.method, solver, args.time_limit, args.revision)
+    solved = solve_instances(
+        instances, args.method, solver, args.time_limit, args.revision, config.num_samples, config.seed
+    )
     failures = 0
     for instance, (schedule, metadata) in zip(instances, solved):
         summary = schedule_to_dict(instance, schedule, **metadata)
