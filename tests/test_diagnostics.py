@@ -156,3 +156,28 @@ def test_diagnose_command_on_a_trained_model(toy_solver_run, tmp_path, capsys):
     assert "per-decision accuracy" in printed and "chance" in printed and "prompt swap" in printed
     with pytest.raises(SystemExit):
         cli_main(["diagnose", "--model", str(model_dir), "--num_records", "0"])
+
+
+def test_multi_digit_job_numbers_are_judged_token_by_token(lowest_job_model, tmp_path):
+    """With 11 jobs, job numbers take one or two digit tokens: the biased model writes "1" then prefers "0" to "-",
+    so between jobs 1 and 10 it picks 10. Its choice is the unfinished job whose number, read digit by digit with
+    "-" after every digit, comes first; every decision gets a verdict along the optimal path."""
+    from jssp_sft.data.generator import ensure_default_dataset
+    from jssp_sft.evaluation.diagnostics import dataset_records
+
+    model, tokenizer, _ = lowest_job_model
+    path = ensure_default_dataset(tmp_path, progress=False, num_instances=3, sizes="11x2", max_duration=9)
+    eleven = dataset_records(str(path))
+    instances = [parse_instance(r["input"]) for r in eleven]
+    prompts = [PromptFormat().prompt_text(r) for r in eleven]
+    results = teacher_forced(model, tokenizer, prompts, [r["output"] for r in eleven], instances, batch_size=3)
+    for record, instance, result in zip(eleven, instances, results):
+        remaining = [len(job) for job in instance.jobs]
+        expected = []
+        for job in job_sequence(record["output"]):
+            unfinished = [j for j, count in enumerate(remaining) if count]
+            if len(unfinished) > 1:
+                expected.append((min(unfinished, key=lambda j: str(j) + "~") == job, len(unfinished)))
+            remaining[job] -= 1
+        assert result.decisions == expected
+    assert any(v for r in results for v, _ in r.decisions) and not all(v for r in results for v, _ in r.decisions)
