@@ -9,12 +9,13 @@ An infeasible schedule is drawn too, with the operations named in violations out
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.codec import parse_instance
 from ..evaluation.plots import gantt_chart
+from .main import read_text_file
+from .verify import read_instance
 
 
 @dataclass
@@ -62,9 +63,7 @@ def load_drawing(args: GanttArguments) -> tuple:
         return instance, record["output"], None, args.title or f"{Path(args.record).name} record {args.index}"
     if args.instance is None or args.solution is None:
         raise ValueError("give --instance and --solution, or --results with --id, or --record with --index")
-    instance = parse_instance(Path(args.instance).read_text())
-    text = sys.stdin.read() if args.solution == "-" else Path(args.solution).read_text()
-    return instance, text, None, args.title
+    return read_instance(args.instance), read_text_file(args.solution), None, args.title
 
 
 def make_parser(prog: str | None = None):
@@ -75,7 +74,13 @@ def make_parser(prog: str | None = None):
 
 def main(args: GanttArguments) -> int:
     instance, text, bound, title = load_drawing(args)
-    report = gantt_chart(instance, text, args.output, bound=bound, title=title)
+    if not Path(args.output).resolve().parent.is_dir():
+        raise FileNotFoundError(f"{args.output}: its directory does not exist")
+    try:
+        report = gantt_chart(instance, text, args.output, bound=bound, title=title)
+    except ValueError as err:  # no schedule in the text
+        source = args.solution or args.results or args.record
+        raise ValueError(f"{source}: {err}") from None
     status = "feasible" if report.feasible else f"infeasible ({len(report.violations)} violations)"
     print(f"{args.output}: makespan {report.makespan}, {status}")
     return 0

@@ -31,7 +31,7 @@ def resolve_run_files(name_or_path: str | Path, revision: str | None = None) -> 
     if path.is_dir():
         return path
     name = str(name_or_path)
-    if path.exists() or name.startswith((".", "/")):
+    if path.exists() or name.startswith((".", "/", "~")) or name.count("/") > 1:  # a Hub id is NAME or OWNER/NAME
         raise FileNotFoundError(f"{name} is not a model directory")
     from huggingface_hub import snapshot_download
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .sampling import SamplingSettings
+from .sampling import SamplingSettings, check_sampling
 
 
 DECODING_MODES = ("free", "guaranteed")
@@ -53,6 +53,7 @@ class SolveConfig:
             raise ValueError(f"unknown decoding {self.decoding!r}; choose one of {', '.join(DECODING_MODES)}")
         if self.max_new_tokens is not None and self.max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        check_sampling(self.temperature, self.top_p, self.top_k)
 
     def sampling(self, max_new_tokens: int) -> SamplingSettings:
         return SamplingSettings(

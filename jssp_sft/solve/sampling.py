@@ -8,6 +8,7 @@ its key/value cache is then repeated for the N samples (``transformers`` alone w
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,9 +46,26 @@ class SamplingSettings:
     top_k: int | None = field(default=None, metadata={"help": "Keep only the k most likely tokens (None: all)."})
     do_sample: bool = field(default=True, metadata={"help": "Sample (True) or decode greedily (False)."})
 
+    def __post_init__(self):
+        check_sampling(self.temperature, self.top_p, self.top_k, self.max_new_tokens)
+
     @property
     def greedy(self) -> bool:
         return not self.do_sample or self.temperature == 0
+
+
+def check_sampling(
+    temperature: float, top_p: float, top_k: int | None = None, max_new_tokens: int | None = None
+) -> None:
+    """``ValueError`` naming the first invalid sampling setting (a negative temperature is not greedy decoding)."""
+    if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature >= 0):
+        raise ValueError(f"temperature must be a finite number >= 0 (0 means greedy), got {temperature!r}")
+    if not (isinstance(top_p, (int, float)) and 0 < top_p <= 1):
+        raise ValueError(f"top_p must lie in (0, 1], got {top_p!r}")
+    if top_k is not None and not (isinstance(top_k, int) and top_k >= 1):
+        raise ValueError(f"top_k must be >= 1 (or unset: every token), got {top_k!r}")
+    if max_new_tokens is not None and not (isinstance(max_new_tokens, int) and max_new_tokens >= 1):
+        raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens!r}")
 
 
 def eos_token_ids(model, tokenizer) -> list[int]:
