@@ -22,7 +22,7 @@ from pathlib import Path
 from .data.templates import PromptFormat
 from .rewards import get_reward_funcs
 from .training.arguments import GRPOScriptArguments, make_grpo_parser
-from .training.run import finish_run, model_init_kwargs, resume_checkpoint, run_info_of, setup_logging, take_push
+from .training.run import finish_run, load_starting_model, resume_checkpoint, run_info_of, setup_logging, take_push
 
 
 logger = logging.getLogger(__name__)
@@ -114,40 +114,6 @@ def load_prompt_datasets(script_args: GRPOScriptArguments, training_args, prompt
     return prompts["train"], prompts["test"] if "test" in prompts else None
 
 
-# ------------------------------------------------------------------------------------------------------- policy
-
-
-def load_policy(model_args, training_args):
-    """``(model, peft_config)`` for ``GRPOTrainer``: a name (loaded by the trainer) or a model built from an adapter.
-
-    A LoRA run's output is trained further as an adapter when ``use_peft`` (TRL keeps a frozen copy as the KL
-    reference), or merged into its base model and trained in full otherwise.
-    """
-    from trl import get_peft_config, get_quantization_config
-
-    from .modeling.loading import adapter_base_model, load_trained_model
-
-    path = model_args.model_name_or_path
-    if adapter_base_model(path, model_args.model_revision) is None:
-        training_args.model_init_kwargs = model_init_kwargs(model_args, training_args)
-        return path, get_peft_config(model_args)
-    if model_args.use_peft:
-        logger.info("continuing to train the LoRA adapter in %s (its own LoRA settings apply)", path)
-    else:
-        logger.info("merging the adapter in %s into its base model and training all weights", path)
-    model = load_trained_model(
-        path,
-        merge=not model_args.use_peft,
-        trainable=model_args.use_peft,
-        revision=model_args.model_revision,
-        dtype=model_args.dtype,
-        quantization_config=get_quantization_config(model_args),
-        attn_implementation=model_args.attn_implementation,
-        trust_remote_code=training_args.trust_remote_code,
-    )
-    return model, None
-
-
 # --------------------------------------------------------------------------------------------------------- main
 
 
@@ -170,7 +136,7 @@ def train(script_args: GRPOScriptArguments, training_args, model_args):
     )
     with training_args.main_process_first(desc="GRPO prompts"):  # one process generates/caches, the others read
         train_dataset, eval_dataset = load_prompt_datasets(script_args, training_args, prompt_format)
-    model, peft_config = load_policy(model_args, training_args)
+    model, peft_config = load_starting_model(model_args, training_args)
 
     push_to_hub = take_push(training_args)
     trainer = GRPOTrainer(

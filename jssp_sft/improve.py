@@ -273,9 +273,8 @@ def train_round(train_file: Path, start_model: str, model_dir: Path, script_args
     from trl import SFTTrainer, get_quantization_config
 
     from .data.loading import format_dataset, load_starjob
-    from .grpo import load_policy
     from .modeling.loading import load_tokenizer
-    from .training.run import finish_run, last_checkpoint, run_info_of
+    from .training.run import finish_run, last_checkpoint, load_starting_model, run_info_of
 
     args = copy.deepcopy(training_args)
     args.output_dir = str(model_dir)
@@ -285,7 +284,7 @@ def train_round(train_file: Path, start_model: str, model_dir: Path, script_args
     tokenizer = load_tokenizer(start_model, round_model_args.model_revision, args.trust_remote_code)
     raw = load_starjob(str(train_file), test_size=0, seed=args.seed)
     train_dataset = format_dataset(raw, prompt_format)["train"]
-    model, peft_config = load_policy(round_model_args, args)
+    model, peft_config = load_starting_model(round_model_args, args)
     trainer = SFTTrainer(
         model=model,
         args=args,

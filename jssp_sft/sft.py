@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from .training.arguments import SFTScriptArguments, make_sft_parser
-from .training.run import finish_run, model_init_kwargs, resume_checkpoint, run_info_of, setup_logging, take_push
+from .training.run import finish_run, load_starting_model, resume_checkpoint, run_info_of, setup_logging, take_push
 
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def build_trainer(script_args: SFTScriptArguments, training_args, model_args, ca
     model card) and left on ``trainer.push_after_training``.
     """
     from transformers import EarlyStoppingCallback, set_seed
-    from trl import get_peft_config, get_quantization_config
+    from trl import get_quantization_config
 
     from .modeling.loading import ensure_training_chat_template, load_tokenizer
     from .training.callbacks import GenerationEvalCallback
@@ -85,16 +85,16 @@ def build_trainer(script_args: SFTScriptArguments, training_args, model_args, ca
         ensure_training_chat_template(tokenizer)
     data = load_sft_data(script_args, training_args, tokenizer)
 
-    training_args.model_init_kwargs = model_init_kwargs(model_args, training_args)
+    model, peft_config = load_starting_model(model_args, training_args)
     push_to_hub = take_push(training_args)
     trainer = JobChoiceSFTTrainer(
-        model=model_args.model_name_or_path,
+        model=model,
         args=training_args,
         train_dataset=data.train,
         eval_dataset=data.eval,
         processing_class=tokenizer,
-        peft_config=get_peft_config(model_args),
-        quantization_config=get_quantization_config(model_args),
+        peft_config=peft_config,
+        quantization_config=get_quantization_config(model_args) if isinstance(model, str) else None,
         callbacks=callbacks,
         job_choice_loss_weight=script_args.job_choice_loss_weight,
     )

@@ -1,4 +1,4 @@
-"""The parts of a training run that SFT and GRPO share: logging, resuming, model loading options, and the ending
+"""The parts of a training run that SFT, GRPO and improve share: logging, resuming, the starting model, and the ending
 (metrics, state, model, prompt settings and run info saved, final evaluation, push with our model card)."""
 
 from __future__ import annotations
@@ -59,6 +59,38 @@ def model_init_kwargs(model_args, training_args) -> dict:
     if training_args.model_init_kwargs is not None:
         kwargs.update(training_args.model_init_kwargs)
     return kwargs
+
+
+def load_starting_model(model_args, training_args):
+    """``(model, peft_config)`` for a TRL trainer: a name (loaded by the trainer) or a model built from an adapter.
+
+    A base or merged model is named, with a fresh LoRA (``peft_config``) when ``use_peft``. A LoRA run's output is
+    trained further as an adapter when ``use_peft`` (GRPO: TRL keeps a frozen copy as the KL reference), or merged
+    into its base model and trained in full otherwise.
+    """
+    from trl import get_peft_config, get_quantization_config
+
+    from ..modeling.loading import adapter_base_model, load_trained_model
+
+    path = model_args.model_name_or_path
+    if adapter_base_model(path, model_args.model_revision) is None:
+        training_args.model_init_kwargs = model_init_kwargs(model_args, training_args)
+        return path, get_peft_config(model_args)
+    if model_args.use_peft:
+        logger.info("continuing to train the LoRA adapter in %s (its own LoRA settings apply)", path)
+    else:
+        logger.info("merging the adapter in %s into its base model and training all weights", path)
+    model = load_trained_model(
+        path,
+        merge=not model_args.use_peft,
+        trainable=model_args.use_peft,
+        revision=model_args.model_revision,
+        dtype=model_args.dtype,
+        quantization_config=get_quantization_config(model_args),
+        attn_implementation=model_args.attn_implementation,
+        trust_remote_code=training_args.trust_remote_code,
+    )
+    return model, None
 
 
 def run_info_of(script_args, model_args, training_args) -> dict:
