@@ -111,3 +111,27 @@ def test_the_core_imports_without_torch_transformers_or_ortools():
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
     assert "jssp_sft.core.codec" in core and "jssp_sft" in core
+
+
+def readme_tree() -> dict[str, int]:
+    """README's tree block (``folder  layer  modules``, under "### Architecture") as ``{module: layer}``."""
+    readme = (PACKAGE.parent / "README.md").read_text()
+    section = readme[readme.index("### Architecture") :]
+    block = section[section.index("\n```\njssp_sft/") + 5 :]
+    block = block[: block.index("\n```")]
+    tree = {}
+    for line in block.splitlines():
+        folder, layer, *names = line.split()
+        package = folder.rstrip("/").replace("/", ".")
+        for name in names:
+            tree[package if name == "__init__" else f"{package}.{name}"] = int(layer) - 1
+    return tree
+
+
+def test_readme_tree_matches_the_package_and_its_layers():
+    listed = readme_tree()
+    actual = {name for name, path in MODULES.items() if path.name != "__init__.py" or name == "jssp_sft"}
+    assert sorted(actual - set(listed)) == [], "modules missing from README's tree (Development, Architecture)"
+    assert sorted(set(listed) - actual) == [], "README's tree lists modules that do not exist"
+    wrong = {name: layer + 1 for name, layer in listed.items() if layer_of(name) != layer}
+    assert not wrong, f"README gives these modules another layer than tests/test_layers.py: {wrong}"
