@@ -5,8 +5,11 @@ One plain function, so the ``evaluate`` module, the training callback and the GR
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .codec import parse_instance
 from .instance import Instance
@@ -31,10 +34,18 @@ class InstanceCache:
         return instance
 
 
+@dataclass(frozen=True)
+class NotText:
+    """Stands for a prediction that was not a string (the ``evaluate`` metric carries it as a marker string)."""
+
+    type_name: str
+
+
 def verify_prediction(instance: Instance, prediction) -> Report:
     """``verify`` for untrusted model output: never raises, whatever ``prediction`` is."""
     if not isinstance(prediction, str):
-        return unparseable_report(f"expected the output text, got {type(prediction).__name__}")
+        name = prediction.type_name if isinstance(prediction, NotText) else type(prediction).__name__
+        return unparseable_report(f"expected the output text, got {name}")
     try:
         return verify(instance, prediction)
     except Exception as err:  # noqa: BLE001 - a metric must survive any model output
@@ -58,21 +69,40 @@ def score_predictions(
     """
     if len(predictions) != len(references):
         raise ValueError(f"{len(predictions)} predictions but {len(references)} references")
+    if reference_makespans is not None and (
+        isinstance(reference_makespans, str) or not hasattr(reference_makespans, "__len__")
+    ):
+        raise ValueError(
+            f"reference_makespans must be a list (one per example), got {type(reference_makespans).__name__}"
+        )
     if reference_makespans is not None and len(reference_makespans) != len(references):
         raise ValueError(f"{len(reference_makespans)} reference_makespans but {len(references)} references")
     cache = InstanceCache()
     reports, refs = [], []
     for i, (prediction, reference) in enumerate(zip(predictions, references)):
+        if not isinstance(reference, (str, Instance)):
+            raise ValueError(f"references[{i}] must be the problem text, got {type(reference).__name__}")
         try:
             instance = reference if isinstance(reference, Instance) else cache.get(reference)
         except (ValueError, TypeError) as err:
             raise ValueError(f"references[{i}] is not a JSSP problem: {err}") from None
-        ref = None if reference_makespans is None else reference_makespans[i]
-        if ref is not None and not ref > 0:
-            raise ValueError(f"reference_makespans[{i}] must be positive, got {ref!r}")
+        ref = None if reference_makespans is None else check_reference_makespan(reference_makespans[i], i)
         reports.append(verify_prediction(instance, prediction))
         refs.append(ref)
     return summarize_reports(reports, refs, return_details)
+
+
+def check_reference_makespan(value, index: int) -> float | None:
+    """A reference makespan as given (``None``: no reference for this example); ``ValueError`` naming the index
+    when it is not a finite positive number (a string, a bool, inf, nan, 0 or less)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+        raise ValueError(
+            f"reference_makespans[{index}] must be a finite positive number or None, got {value!r} "
+            f"({type(value).__name__})"
+        )
+    return value
 
 
 def summarize_reports(reports: Sequence[Report], refs: Sequence[float | None], return_details: bool = False) -> dict:

@@ -20,7 +20,20 @@ copies this file into its cache before importing it, so it imports the package b
 import datasets
 import evaluate
 
-from jssp_sft.core.scoring import score_predictions
+from jssp_sft.core.scoring import NotText, score_predictions
+
+
+# evaluate accepts only strings for its string features: a value that is not one travels to `_compute` as this marker
+# (prefix + type name), where a prediction becomes an unparseable answer and a reference a clear error.
+_NOT_TEXT = "\x00jssp_makespan:not-text:"
+
+
+def _as_text(value):
+    return value if isinstance(value, str) else f"{_NOT_TEXT}{type(value).__name__}"
+
+
+def _marked(value):
+    return NotText(value[len(_NOT_TEXT) :]) if isinstance(value, str) and value.startswith(_NOT_TEXT) else value
 
 
 _DESCRIPTION = """\
@@ -32,11 +45,13 @@ far their makespans are from reference makespans.
 
 _KWARGS_DESCRIPTION = """
 Args:
-    predictions (`list` of `str`): model outputs, each a Starjob solution (any variant; preamble text is fine).
+    predictions (`list` of `str`): model outputs, each a Starjob solution (any variant; preamble text is fine). Never
+        raises on them: anything that is not a readable solution (`None`, a number, garbage) counts as unparseable.
     references (`list` of `str`): the problem each prediction answers: a Starjob record's `input`, or a whole prompt
         containing it (Alpaca or chat text).
     reference_makespans (`list` of `int`/`float`/`None`, *optional*): a reference makespan per example (the solver's,
-        or a benchmark's best known upper bound). Enables `mean_gap` and `optimal_rate`.
+        or a benchmark's best known upper bound). Enables `mean_gap` and `optimal_rate`. A value that is not a finite
+        positive number (a string, inf, nan, 0) is a `ValueError` naming its index.
     return_details (`bool`, *optional*, defaults to `False`): also return one entry per example with its report.
 Returns:
     n (`int`): number of examples.
@@ -87,5 +102,19 @@ class JsspMakespan(evaluate.Metric):
             reference_urls=["https://arxiv.org/abs/2503.01877", "https://huggingface.co/datasets/henri24/Starjob"],
         )
 
+    def add_batch(self, *, predictions=None, references=None, **kwargs):
+        """Add a batch of predictions and references (any values: see `_compute` for what becomes of non-strings)."""
+        predictions = None if predictions is None else [_as_text(p) for p in predictions]
+        references = None if references is None else [_as_text(r) for r in references]
+        return super().add_batch(predictions=predictions, references=references, **kwargs)
+
+    def add(self, *, prediction=None, reference=None, **kwargs):
+        """Add one prediction and its reference (any values: see `_compute` for what becomes of non-strings)."""
+        return super().add(prediction=_as_text(prediction), reference=_as_text(reference), **kwargs)
+
     def _compute(self, predictions, references, reference_makespans=None, return_details=False):
+        predictions = [_marked(p) for p in predictions]
+        for i, reference in enumerate(references):
+            if isinstance(_marked(reference), NotText):
+                raise ValueError(f"references[{i}] must be the problem text, got {_marked(reference).type_name}")
         return score_predictions(predictions, references, reference_makespans, return_details)
