@@ -115,25 +115,31 @@ def test_broken_legacy_records_say_what_is_wrong(legacy_records):
             convert_record(broken)
 
 
-def _write(path: Path, records: list[dict], lines: bool = False) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records) if lines else json.dumps(records, indent=1))
+def _write(path: Path, records: list[dict]) -> Path:
+    """``records`` as a .json list, JSON lines or Parquet, by ``path``'s suffix."""
+    if path.suffix == ".parquet":
+        import datasets
+
+        datasets.Dataset.from_list(records).to_parquet(str(path))
+    elif path.suffix == ".jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    else:
+        path.write_text(json.dumps(records, indent=1))
     return path
 
 
-@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+@pytest.mark.parametrize("suffix", [".json", ".jsonl", ".parquet"])
 def test_the_loader_reads_the_earlier_release(legacy_records, tmp_path, suffix):
-    path = _write(tmp_path / f"v1{suffix}", legacy_records, lines=suffix == ".jsonl")
+    path = _write(tmp_path / f"v1{suffix}", legacy_records)
     splits, report = load_starjob(path, test_size=0, verify_outputs=True, return_report=True, cache_dir=str(tmp_path))
     records = list(splits["train"])
     assert records == [convert_record(r) for r in legacy_records]
     assert report.output_quality.feasible_rate == 1.0 and report.output_quality.makespan_match_rate == 1.0
 
     broken = _broken(legacy_records[3], "output", " + ", " + 1")
-    bad = _write(tmp_path / f"bad{suffix}", [*legacy_records, broken], lines=suffix == ".jsonl")
-    expected = (
-        r"1 of 13 records are invalid .*\nrecord 12: a record of the earlier Starjob release that does not convert: "
-    )
-    with pytest.raises(ValueError, match=expected + r"output: job \d operation \d is written"):
+    bad = _write(tmp_path / f"bad{suffix}", [*legacy_records, broken])
+    expected = r"1 of 13 records are invalid .*\nrecord 12( \(bad.jsonl, line 13\))?: a record of the earlier Starjob "
+    with pytest.raises(ValueError, match=expected + r"release that does not convert: output: job \d operation \d is"):
         load_starjob(bad, test_size=0, cache_dir=str(tmp_path))
     kept = load_starjob(bad, test_size=0, skip_invalid=True, cache_dir=str(tmp_path))["train"]
     assert len(kept) == 12

@@ -191,24 +191,14 @@ def is_legacy_record(record: Mapping) -> bool:
     if not isinstance(record, Mapping):
         return False
     has_prompt = any(isinstance(record.get(name), str) for name in LEGACY_PROMPT_FIELDS)
-    output, input_text = record.get("output"), record.get("input")
+    output = record.get("output")
     verbose = isinstance(output, str) and _OUTPUT_OP_RE.search(output[:400]) is not None
-    legacy_input = isinstance(input_text, str) and _is_legacy_prompt(input_text)
-    return verbose or legacy_input or (has_prompt and not isinstance(input_text, str))
-
-
-def _is_legacy_prompt(text: str) -> bool:
-    head = text[:2000]
-    return _JOB_HEADER_RE.search(head) is not None or _MACHINE_HEADER_RE.search(head) is not None
+    return verbose or (has_prompt and not isinstance(record.get("input"), str))
 
 
 def legacy_instance(record: Mapping) -> Instance:
     """The instance of a legacy record: from each prompt it has (and its ``matrix``), which must all agree."""
     found: list[tuple[str, Instance]] = []
-    if isinstance(record.get("input"), str) and _is_legacy_prompt(record["input"]):  # a row normalize_record kept
-        prompt = record["input"]
-        parse = parse_jobs_first if _JOB_HEADER_RE.search(prompt[:2000]) else parse_machines_first
-        found.append(("input", parse(prompt, field="input")))
     if isinstance(record.get("prompt_jobs_first"), str):
         found.append(("prompt_jobs_first", parse_jobs_first(record["prompt_jobs_first"])))
     if isinstance(record.get("prompt_machines_first"), str):
@@ -278,23 +268,3 @@ def legacy_record_problem(record: Mapping) -> str | None:
     except ValueError as err:
         return str(err)
     return None
-
-
-def normalize_record(record: Mapping) -> Mapping:
-    """A raw record as the loader keeps it: today's records unchanged; a legacy record converted to today's fields,
-    or, when it does not convert, its texts in today's field names (``input`` holds its prompt) so that validation
-    (``legacy_record_problem``) reports why."""
-    if not is_legacy_record(record):
-        return record
-    try:
-        return convert_record(record)
-    except ValueError:
-        prompt = next((record[name] for name in LEGACY_PROMPT_FIELDS if isinstance(record.get(name), str)), None)
-        return {
-            "num_jobs": record.get("num_jobs"),
-            "num_machines": record.get("num_machines"),
-            "instruction": None,
-            "input": prompt if prompt is not None else record.get("input"),
-            "output": record.get("output"),
-            "matrix": record.get("matrix"),
-        }

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..core.starjob_v1 import convert_record, is_legacy_record
+
 
 INTEGER_FIELDS = ("num_jobs", "num_machines")
 TEXT_FIELDS = ("instruction", "input", "output", "matrix")
@@ -44,6 +46,11 @@ def normalize_record(raw: Any) -> tuple[dict, str | None]:
     """
     if not isinstance(raw, Mapping):
         return dict.fromkeys(SPEC_FIELDS), f"not an object but {type(raw).__name__}"
+    if is_legacy_record(raw):  # the authors' earlier verbose release, verified and converted (core.starjob_v1)
+        try:
+            raw = convert_record(raw)
+        except ValueError as err:
+            return dict.fromkeys(SPEC_FIELDS), f"a record of the earlier Starjob release that does not convert: {err}"
     row: dict[str, Any] = {}
     missing, wrong = [], []
     for name in SPEC_FIELDS:

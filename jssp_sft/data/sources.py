@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.starjob_v1 import LEGACY_PROMPT_FIELDS
 from .json_stream import iter_records
 from .records import LINE_COLUMN, PROBLEM_COLUMN, SPEC_FIELDS, normalize_record, starjob_features
 
@@ -71,13 +72,15 @@ def describe_index(index: int, parts: Sequence[SourcePart] = (), line: int | Non
 
 
 _EXTRA_TYPES = {bool: "bool", int: "int64", float: "float64", str: "string"}
+# Fields that end up in the spec fields: the spec's own, and the earlier release's prompts (``normalize_record``).
+_CONVERTED = frozenset(SPEC_FIELDS) | frozenset(LEGACY_PROMPT_FIELDS)
 
 
 def _extra_fields(first: Any) -> dict[str, str]:
     """Fields beyond the spec kept from a JSON file: those of its first record with a scalar value, with that type."""
     if not isinstance(first, Mapping):
         return {}
-    return {k: _EXTRA_TYPES[type(v)] for k, v in first.items() if k not in SPEC_FIELDS and type(v) in _EXTRA_TYPES}
+    return {k: _EXTRA_TYPES[type(v)] for k, v in first.items() if k not in _CONVERTED and type(v) in _EXTRA_TYPES}
 
 
 def _extra_value(value: Any, dtype: str) -> Any:
@@ -94,7 +97,7 @@ def _json_rows(path: str, extras: dict[str, str], **_cache_key) -> Iterator[dict
         row, problem = normalize_record(record)
         row[PROBLEM_COLUMN], row[LINE_COLUMN] = problem, line
         if isinstance(record, Mapping):
-            dropped.update(k for k in record if k not in SPEC_FIELDS and k not in extras)
+            dropped.update(k for k in record if k not in _CONVERTED and k not in extras)
             for name, dtype in extras.items():
                 row[name] = _extra_value(record.get(name), dtype)
                 nulled[name] += row[name] is None and record.get(name) is not None
@@ -150,9 +153,15 @@ def load_json_file(path: str | os.PathLike, cache_dir: str | None = None) -> Dat
 # ----------------------------------------------------------------------------------------------------- sources
 
 
+def _typed_row(record: Mapping) -> dict:
+    row, problem = normalize_record(record)
+    return {**row, PROBLEM_COLUMN: problem}
+
+
 def _load_file(path: Path, cache_dir: str | None, num_proc: int | None) -> Dataset:
     """One local data file, chosen by its suffix."""
     import datasets
+    from datasets import Features, Value
 
     suffix = path.suffix.lower()
     if suffix in JSON_SUFFIXES:
@@ -163,6 +172,15 @@ def _load_file(path: Path, cache_dir: str | None, num_proc: int | None) -> Datas
         )
         if len(dataset) == 0:
             raise ValueError(f"{path}: the file holds no records")
+        if any(name in dataset.column_names for name in LEGACY_PROMPT_FIELDS):  # the earlier release: today's fields
+            features = Features({**starjob_features(), PROBLEM_COLUMN: Value("string")})
+            dataset = dataset.map(
+                _typed_row,
+                remove_columns=dataset.column_names,
+                features=features,
+                num_proc=num_proc,
+                desc="Converting the earlier release",
+            )
         return dataset
     raise ValueError(f"{path}: unsupported file type {suffix!r}; expected one of {', '.join(DATA_FILE_SUFFIXES)}")
 
