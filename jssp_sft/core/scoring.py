@@ -99,7 +99,7 @@ def check_reference_makespan(value, index: int) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
         raise ValueError(
-            f"reference_makespans[{index}] must be a finite positive number or None, got {value!r} "
+            f"reference_makespans[{index}] must be positive and finite (or None), got {value!r} "
             f"({type(value).__name__})"
         )
     return value
