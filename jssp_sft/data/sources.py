@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 DATA_FILE_SUFFIXES = (".json", ".jsonl", ".parquet")
 JSON_SUFFIXES = (".json", ".jsonl")
 # Bump when the JSON reader changes what it writes, so that cached Arrow files made by an older reader are not reused.
-_JSON_READER_VERSION = "3"
+_JSON_READER_VERSION = "4"
 _HUB_ID_RE = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 
 
