@@ -17,6 +17,8 @@ from ..core.verifier import Report
 
 # Published rows drawn beside ours (the strongest learned methods; the PDR rows are in the table).
 CHART_PUBLISHED = ("L2D", "LLM-FT")
+# Bars are labelled with their job only in charts this small; larger ones would be a wall of text.
+MAX_LABELLED_OPERATIONS = 400
 
 
 def _figure(width: float, height: float):
@@ -44,9 +46,10 @@ def gantt_chart(
 ) -> Report:
     """Draw ``solution`` (a ``Schedule`` or a model's output text) for ``instance`` as a Gantt chart PNG.
 
-    One row per machine, one bar per operation coloured by job; operations named in a violation are outlined in red
-    and hatched, so an infeasible answer shows where it goes wrong. Returns the verifier's report. Raises
-    ``ValueError`` when the text holds no schedule at all.
+    One row per machine (and one "other" row for operations on machines the instance lacks), one bar per operation
+    coloured by job (labelled with it in small charts); operations named in a violation are outlined in red and
+    hatched, so an infeasible answer shows where it goes wrong. Returns the verifier's report. Raises ``ValueError``
+    when the text holds no schedule at all.
     """
     from ..core.codec import format_solution, parse_solution
     from ..core.scoring import verify_prediction
@@ -58,23 +61,39 @@ def gantt_chart(
     schedule = parse_solution(text)
     flagged = {(v.job, v.op_index) for v in report.violations if v.job is not None and v.op_index is not None}
     flagged_jobs = {v.job for v in report.violations if v.job is not None and v.op_index is None}
-    rows = max([instance.num_machines, *(op.machine + 1 for op in schedule.operations)])
+    known = instance.num_machines
+    other = any(op.machine >= known for op in schedule.operations)
+    rows = known + other
     makespan = schedule.makespan
     figure = _figure(min(4 + 0.02 * len(schedule) + 6, 24), max(2.5, 0.45 * rows + 1.5))
     axes = figure.add_subplot()
     colors = _job_colors(max(instance.num_jobs, 1 + max((op.job for op in schedule.operations), default=0)))
+    # One broken_barh (one PolyCollection) per machine, and one more for its flagged operations: the draw calls grow
+    # with the machines, not the operations, so a 200x50 schedule renders in about a second.
+    by_machine: dict[int, tuple[list, list]] = {}
     for op in schedule.operations:
         bad = (op.job, op.op_index) in flagged or op.job in flagged_jobs
-        axes.broken_barh(
-            [(op.start, op.duration)], (op.machine - 0.4, 0.8), facecolors=colors[op.job % len(colors)],
-            edgecolors="red" if bad else "black", linewidth=2.0 if bad else 0.5, hatch="//" if bad else None,
-        )  # fmt: skip
-        if makespan and op.duration >= 0.03 * makespan:
-            axes.text(op.start + op.duration / 2, op.machine, f"J{op.job}", ha="center", va="center", fontsize=7)
+        by_machine.setdefault(min(op.machine, known), ([], []))[bad].append(op)
+    for machine, groups in sorted(by_machine.items()):
+        for bad, ops in enumerate(groups):
+            if ops:
+                axes.broken_barh(
+                    [(op.start, op.duration) for op in ops],
+                    (machine - 0.4, 0.8),
+                    facecolors=[colors[op.job % len(colors)] for op in ops],
+                    edgecolors="red" if bad else "black",
+                    linewidth=2.0 if bad else 0.5,
+                    hatch="//" if bad else None,
+                )
+    if makespan and len(schedule) <= MAX_LABELLED_OPERATIONS:
+        for op in schedule.operations:
+            if op.duration >= 0.03 * makespan:
+                row = min(op.machine, known)
+                axes.text(op.start + op.duration / 2, row, f"J{op.job}", ha="center", va="center", fontsize=7)
     axes.axvline(makespan, color="black", linestyle="-", linewidth=1, label=f"makespan {makespan}")
     if bound:
         axes.axvline(bound, color="tab:green", linestyle="--", linewidth=1, label=f"bound {bound:g}")
-    axes.set_yticks(range(rows), [f"M{m}" for m in range(rows)])
+    axes.set_yticks(range(rows), [f"M{m}" for m in range(known)] + ["other"] * other)
     axes.set_ylim(rows - 0.5, -0.5)
     axes.set_xlabel("time")
     axes.legend(loc="lower right", fontsize=8)
