@@ -100,3 +100,42 @@ def test_an_adapter_without_a_tokenizer_uses_its_bases(tiny_model_dir, tmp_path)
     assert is_tiny_tokenizer(load_tokenizer(tmp_path / "adapter"))
     with pytest.raises(ValueError, match="base_model is for adapters"):
         load_trained_model(tiny_model_dir, base_model=str(tiny_model_dir))
+
+
+def test_the_transformers_backend_merges_an_adapter_unless_the_base_is_4bit(tmp_path):
+    """Through the backend registry: a LoRA run is merged on a full-precision base, kept as an adapter on a 4-bit one
+    (bitsandbytes nf4 on CPU), and both sample an answer."""
+    import bitsandbytes as bnb
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    from jssp_sft.modeling.tiny import TinyModelArguments, build_tiny
+    from jssp_sft.solve.backends import ModelSpec, load_backend
+    from jssp_sft.solve.sampling import SamplingSettings
+
+    base = tmp_path / "base"  # bitsandbytes quantizes blocks of 64 inputs: every layer needs 64 input features
+    build_tiny(
+        TinyModelArguments(
+            output_dir=str(base),
+            vocab_size=400,
+            tokenizer_corpus_size=40,
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+        )
+    )
+    lora = LoraConfig(r=4, target_modules="all-linear")
+    get_peft_model(load_model(str(base)), lora).save_pretrained(tmp_path / "run")
+    tokenizer = load_tokenizer(tmp_path / "run")
+    settings = SamplingSettings(max_new_tokens=4, temperature=0)
+    for four_bit in (False, True):
+        spec = ModelSpec(str(tmp_path / "run"), tokenizer, str(base), str(base), device="cpu", load_in_4bit=four_bit)
+        backend = load_backend("transformers", spec)
+        assert isinstance(backend.model, PeftModel) == four_bit
+        quantized = any(isinstance(m, bnb.nn.Linear4bit) for m in backend.model.modules())
+        assert quantized == four_bit and not backend.model.training
+        output = backend.generate(["J0: M0:1\nSolution:\n"], 1, settings, seed=0)
+        assert len(output.texts) == 1 and output.num_tokens[0][0] >= 1
+    with pytest.raises(TypeError, match="no options"):
+        load_backend("transformers", spec, gpu_memory_utilization=0.5)
