@@ -15,6 +15,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -126,7 +127,8 @@ def load_json_file(path: str | os.PathLike, cache_dir: str | None = None) -> Dat
 
     path = Path(path).resolve()
     stat = path.stat()
-    first = next((record for _, record in iter_records(path)), None)
+    with closing(iter_records(path)) as records:
+        first = next((record for _, record in records), None)
     if first is None:
         raise ValueError(f"{path}: the file holds no records")
     extras = _extra_fields(first)
