@@ -4,8 +4,8 @@ the whole loading path (read, validate, tokenize, length filter, split, format),
     python bench/data.py [--num_instances 400] [--num_records 20000]
 
 Generation: ``--num_instances`` random 6x6 instances (durations 5-500) solved with a 1 s CP-SAT limit by
-``jssp_sft.data.generator.generate_dataset`` on 1 and then 2 processes (process start-up included); prints both rates and
-the speed-up from the second process, and checks that both files are byte-identical.
+``jssp_sft.data.generator.generate_dataset`` on 1 and then 2 processes (process start-up included); prints both rates
+and the speed-up from the second process, and checks that both files are byte-identical.
 
 Loading: a ``--num_records`` JSONL file of Starjob records (2x2 to 10x10, schedules from a dispatching rule, so that
 writing it takes seconds) goes through ``jssp_sft.data.load_starjob`` (with the tiny tokenizer's token-length filter)
@@ -68,7 +68,8 @@ def bench_generation(args: BenchArguments, workdir: Path) -> None:
         print(
             f"generate 6x6, {args.time_limit:g} s limit, {num_proc} process{'es' if num_proc > 1 else ''}: "
             f"{args.num_instances} instances in {elapsed:.2f} s = {rates[num_proc]:.1f} instances/s "
-            f"({statuses.count('OPTIMAL')} optimal; {cpu:.2f} CPU s, {args.num_instances / cpu:.1f} instances per CPU s)"
+            f"({statuses.count('OPTIMAL')} optimal; {cpu:.2f} CPU s, "
+            f"{args.num_instances / cpu:.1f} instances per CPU s)"
         )
     identical = files[1].read_bytes() == files[2].read_bytes()
     print(f"speed-up from the second process: {rates[2] / rates[1]:.2f}x; files byte-identical: {identical}")

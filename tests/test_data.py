@@ -315,9 +315,14 @@ def test_token_length_filter_removes_exactly_the_long_records(tmp_path, cache_di
         expected_removed = sum(length > max_length for length in lengths)
         with caplog.at_level("WARNING", logger="jssp_sft.data.loading"):
             split, report = load_starjob(
-                path, cache_dir=cache_dir, tokenizer=tokenizer, max_length=max_length, prompt_format=prompt_format,
-                test_size=0, return_report=True,
-            )  # fmt: skip
+                path,
+                cache_dir=cache_dir,
+                tokenizer=tokenizer,
+                max_length=max_length,
+                prompt_format=prompt_format,
+                test_size=0,
+                return_report=True,
+            )
         assert 0 < expected_removed < len(records) and report.num_too_long == expected_removed
         kept = as_list(split["train"])
         assert kept == [r for r, length in zip(records, lengths) if length <= max_length]

@@ -1,5 +1,5 @@
-"""One-pass tokenization: ``load_starjob`` with a tokenizer makes exactly the columns ``SFTTrainer``'s own preprocessing
-makes, ``format_dataset`` keeps them, and ``SFTTrainer`` then builds the same input_ids and labels without
+"""One-pass tokenization: ``load_starjob`` with a tokenizer makes exactly the columns ``SFTTrainer``'s own
+preprocessing makes, ``format_dataset`` keeps them, and ``SFTTrainer`` then builds the same input_ids and labels without
 tokenizing again, for every template."""
 
 import pytest
@@ -126,9 +126,13 @@ def test_length_filter_reads_the_one_tokenization(tmp_path, tokenizer, records):
     lengths = [len(ids) for ids in tokenized["input_ids"]]
     max_length = sorted(lengths)[len(lengths) // 2]
     split, report = load_starjob(
-        path, cache_dir=str(tmp_path / "cache"), tokenizer=tokenizer, max_length=max_length, test_size=0,
+        path,
+        cache_dir=str(tmp_path / "cache"),
+        tokenizer=tokenizer,
+        max_length=max_length,
+        test_size=0,
         return_report=True,
-    )  # fmt: skip
+    )
     kept = split["train"]
     assert report.num_too_long == sum(n > max_length for n in lengths) > 0
     assert kept["input_ids"] == [ids for ids, n in zip(tokenized["input_ids"], lengths) if n <= max_length]

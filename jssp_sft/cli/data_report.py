@@ -138,7 +138,8 @@ def _print_text(report: dict) -> None:
     tokens = report["token_lengths"]
     if tokens is not None:
         print(
-            f"tokens ({tokens['template']}): min {tokens['min']}, median {tokens['median']}, mean {tokens['mean']:.1f}, "
+            f"tokens ({tokens['template']}): min {tokens['min']}, median {tokens['median']}, "
+            f"mean {tokens['mean']:.1f}, "
             f"p95 {tokens['p95']}, max {tokens['max']}"
         )
         if tokens["max_length"] is not None:

@@ -103,9 +103,11 @@ class GenerateArguments:
     num_instances: int = field(default=3000, metadata={"help": "Records in the whole dataset (all shards)."})
     sizes: str = field(
         default="2-5x2-5",
-        metadata={"help": "Comma-separated JOBSxMACHINES sizes, each number or range (2-5x2-5); records cycle "
-                  "through the entries and draw each range uniformly."},
-    )  # fmt: skip
+        metadata={
+            "help": "Comma-separated JOBSxMACHINES sizes, each number or range (2-5x2-5); records cycle "
+            "through the entries and draw each range uniformly."
+        },
+    )
     seed: int = field(default=0, metadata={"help": "Global seed; record i's seed derives from it and i."})
     time_limit: float = field(default=10.0, metadata={"help": "CP-SAT wall-clock limit per instance, in seconds."})
     num_proc: int = field(default=1, metadata={"help": "Processes solving instances in parallel."})
@@ -121,9 +123,11 @@ class GenerateArguments:
     )
     deterministic_time_limit: float | None = field(
         default=None,
-        metadata={"help": "Also stop CP-SAT after this much deterministic time, so that instances not solved to "
-                  "optimality give the same schedule on every machine."},
-    )  # fmt: skip
+        metadata={
+            "help": "Also stop CP-SAT after this much deterministic time, so that instances not solved to "
+            "optimality give the same schedule on every machine."
+        },
+    )
     num_shards: int = field(default=1, metadata={"help": "Split the dataset into this many shards..."})
     shard_index: int = field(
         default=0,
@@ -380,9 +384,14 @@ def _generate_dataset(args: GenerateArguments, progress: bool) -> Path:
     made = sum(statuses.values())
     logger.info(
         "%s: %d records (%d new in %.1f s, %.1f/s; %d optimal, %d stopped by the time limit)",
-        output, len(indices), made, elapsed, made / elapsed if elapsed else 0.0, statuses["OPTIMAL"],
+        output,
+        len(indices),
+        made,
+        elapsed,
+        made / elapsed if elapsed else 0.0,
+        statuses["OPTIMAL"],
         statuses["FEASIBLE"],
-    )  # fmt: skip
+    )
     if statuses["FEASIBLE"]:
         logger.warning(
             "%d records were not proven optimal within --time-limit %s s", statuses["FEASIBLE"], args.time_limit

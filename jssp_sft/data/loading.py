@@ -104,7 +104,8 @@ def filter_by_size(
 
 
 def select_subset(dataset: Dataset, subset_size: int | None, seed: int = DEFAULT_SEED) -> Dataset:
-    """A seeded random sample of ``subset_size`` records, kept in their original order (all when ``None`` or larger)."""
+    """A seeded random sample of ``subset_size`` records, kept in their original order (all when ``None`` or
+    larger)."""
     import numpy as np
 
     if subset_size is None or subset_size >= len(dataset):
@@ -119,8 +120,8 @@ def split_train_test(
     dataset: Dataset, test_size: float | int = DEFAULT_TEST_SIZE, seed: int = DEFAULT_SEED
 ) -> DatasetDict:
     """``{"train", "test"}`` by ``Dataset.train_test_split`` (deterministic for a seed); ``{"train"}`` when
-    ``test_size`` is 0. ``test_size`` is a fraction below 1 (rounded up, so at least one record is held out) or a number
-    of records.
+    ``test_size`` is 0. ``test_size`` is a fraction below 1 (rounded up, so at least one record is held out) or a
+    number of records.
     """
     from datasets import DatasetDict
 

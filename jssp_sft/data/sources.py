@@ -91,7 +91,8 @@ def _extra_value(value: Any, dtype: str) -> Any:
 
 
 def _json_rows(path: str, extras: dict[str, str], **_cache_key) -> Iterator[dict]:
-    """``Dataset.from_generator``'s generator: the typed rows of a JSON file (extra keyword args only key the cache)."""
+    """``Dataset.from_generator``'s generator: the typed rows of a JSON file (the extra keyword arguments only key
+    the cache)."""
     dropped: Counter = Counter()
     nulled: Counter = Counter()
     for line, record in iter_records(path):

@@ -1,7 +1,7 @@
 """Prompt templates: the one place that turns a Starjob problem into training examples and generation prompts.
 
-Training (``jssp_sft.data.loading``), generation (``jssp_sft.solve.solver``) and GRPO build their text here, so train and inference
-prompts cannot drift apart. Three templates:
+Training (``jssp_sft.data.loading``), generation (``jssp_sft.solve.solver``) and GRPO build their text here, so train
+and inference prompts cannot drift apart. Three templates:
 
 - ``prompt_completion`` (default): ``{"prompt", "completion"}`` columns; TRL's ``SFTTrainer`` trains on the completion
   only (and the EOS it appends).
@@ -104,7 +104,8 @@ class PromptFormat:
         return {"prompt": self.prompt_text(problem)}
 
     def prompt_text(self, problem: Instance | Mapping, tokenizer=None) -> str:
-        """The exact text a model is given before it writes ``Solution:...`` (the chat template needs ``tokenizer``)."""
+        """The exact text a model is given before it writes ``Solution:...`` (the chat template needs
+        ``tokenizer``)."""
         if self.template == "prompt_completion":
             return problem_text(problem)
         if self.template == "alpaca":

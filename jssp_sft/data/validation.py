@@ -1,7 +1,8 @@
 """Validate Starjob records: what is wrong with each, named by index (and file line), raised or dropped and counted.
 
-``record_problem`` starts from ``records.normalize_record`` (the same types in every file format) and adds the content checks (an ``input`` that parses into the stated size, an ``instruction`` that
-agrees, an ``output`` that holds a solution); ``validate_records`` applies them to a ``Dataset``.
+``record_problem`` starts from ``records.normalize_record`` (the same types in every file format) and adds the content
+checks (an ``input`` that parses into the stated size, an ``instruction`` that agrees, an ``output`` that holds a
+solution); ``validate_records`` applies them to a ``Dataset``.
 """
 
 from __future__ import annotations
