@@ -95,7 +95,8 @@ def _params(service: SchedulingService, body: SolveRequest) -> SolveParams:
     """Validate a request against the methods and limits; ``ApiError``/``InstanceError`` say what is wrong."""
     args = service.args
     try:
-        method = service.check_method(body.method, body.rule_variant, body.decoding)
+        decoding = body.decoding or service.default_decoding
+        method = service.check_method(body.method, body.rule_variant, decoding)
     except MethodError as err:
         raise ApiError(400, str(err), kind="unknown_method") from None
     parse_started = time.perf_counter()
@@ -115,7 +116,7 @@ def _params(service: SchedulingService, body: SolveRequest) -> SolveParams:
         instance=instance,
         method=method,
         num_samples=num_samples,
-        decoding=body.decoding,
+        decoding=decoding,
         temperature=body.temperature,
         seed=body.seed,
         time_limit=body.time_limit or min(DEFAULT_CPSAT_SECONDS, args.max_time_limit),
@@ -280,6 +281,7 @@ def create_app(args: ServeArguments, service: SchedulingService | None = None) -
             "backend": args.backend if service.solver is not None else None,
             "methods": service.methods,
             "decodings": list(DECODINGS),
+            "default_decoding": service.default_decoding,
             "rule_variants": list(VARIANTS),
             "limits": args.limits(),
         }

@@ -35,8 +35,10 @@ class SolveRequest(BaseModel):
     num_samples: int | None = Field(
         default=None, ge=1, description="Model answers sampled (best-of-N); also the N of the random control."
     )
-    decoding: Literal["free", "guaranteed"] = Field(
-        default="guaranteed", description="guaranteed: constrained so every answer is feasible; free: plain sampling."
+    decoding: Literal["free", "guaranteed"] | None = Field(
+        default=None,
+        description="guaranteed: constrained so every answer is feasible (default with the transformers backend); "
+        "free: plain sampling (default with vllm, which cannot constrain).",
     )
     temperature: float | None = Field(default=None, ge=0, description="Sampling temperature (default: the server's).")
     seed: int = Field(default=0, description="Seed of the sampling and of the random control.")
@@ -115,5 +117,6 @@ class Info(BaseModel):
     backend: str | None
     methods: list[str]
     decodings: list[str]
+    default_decoding: str
     rule_variants: list[str]
     limits: dict[str, Any]

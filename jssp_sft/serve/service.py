@@ -129,6 +129,12 @@ class SchedulingService:
     # ------------------------------------------------------------------------------------------ methods
 
     @property
+    def default_decoding(self) -> str:
+        """guaranteed where the backend lets us step the model (transformers), else free (vLLM)."""
+        backend = getattr(getattr(self.solver, "backend", None), "name", "transformers")
+        return "guaranteed" if backend == "transformers" else "free"
+
+    @property
     def methods(self) -> list[str]:
         methods = ["model"] if self.solver is not None else []
         return [*methods, "cpsat", *(rule.lower() for rule in RULES)]
@@ -146,6 +152,8 @@ class SchedulingService:
             raise MethodError(f"unknown rule_variant {rule_variant!r}; choose one of {', '.join(VARIANTS)}")
         if decoding not in DECODINGS:
             raise MethodError(f"unknown decoding {decoding!r}; choose one of {', '.join(DECODINGS)}")
+        if name == "model" and decoding == "guaranteed" and self.default_decoding != "guaranteed":
+            raise MethodError("decoding 'guaranteed' steps the model itself: it needs the transformers backend")
         return name
 
     async def start(self) -> None:
