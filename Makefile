@@ -1,5 +1,5 @@
 # jssp-sft developer commands. Every target installs what it needs first, so each works on a fresh clone.
-.PHONY: install test test-slow train bench bench-grpo quality style clean
+.PHONY: install test test-slow train bench bench-grpo image image-cuda quality style clean
 
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
@@ -32,13 +32,30 @@ test-slow: install
 train: install
 	$(VENV)/bin/jssp-sft quickstart --output_dir $(OUTPUT_DIR)
 
-# Speed and memory targets, each printed as a ratio against a baseline measured in the same run (15-25 min on 2 cores).
+# Speed and memory targets, each printed as a ratio against a baseline measured in the same run (15-25 min on 2 cores),
+# and the `make train` model's quality beside its random control, round robin, best fixed order, rules and CP-SAT.
 bench: install
 	$(PYTHON) bench/verify.py
 	$(PYTHON) bench/data.py
 	$(PYTHON) bench/train.py
 	$(PYTHON) bench/generate.py
 	$(PYTHON) bench/guaranteed.py
+	$(PYTHON) bench/quality.py
+	$(PYTHON) bench/serve.py
+
+# Container images of `jssp-sft serve` (Dockerfile, Dockerfile.cuda); CONTAINER=podman works too (add
+# IMAGE_BUILD_ARGS=--format=docker to keep the HEALTHCHECK). The base image is a build argument.
+CONTAINER ?= docker
+IMAGE ?= jssp-sft
+BASE_IMAGE ?= python:3.11-slim-bookworm
+CUDA_BASE_IMAGE ?= nvidia/cuda:12.4.1-runtime-ubuntu22.04
+IMAGE_BUILD_ARGS ?=
+
+image:
+	$(CONTAINER) build -f Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) $(IMAGE_BUILD_ARGS) -t $(IMAGE):cpu .
+
+image-cuda:
+	$(CONTAINER) build -f Dockerfile.cuda --build-arg BASE_IMAGE=$(CUDA_BASE_IMAGE) $(IMAGE_BUILD_ARGS) -t $(IMAGE):cuda .
 
 # GRPO before/after on the `make train` model (about 10 min on 2 cores).
 bench-grpo: install
