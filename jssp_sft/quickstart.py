@@ -246,9 +246,8 @@ def print_table(args: QuickstartArguments, results: dict) -> None:
 
 
 def main(args: QuickstartArguments) -> int:
-    from .data.loading import load_starjob
     from .sft import train
-    from .training.arguments import data_seed, make_sft_parser
+    from .training.arguments import make_sft_parser
     from .training.hub import LOSS_CURVE_FILE, read_json
 
     started = time.perf_counter()
@@ -271,14 +270,7 @@ def main(args: QuickstartArguments) -> int:
     history = state["log_history"]
 
     # The held-out split exactly as training made it (same source, filters and seed), raw records.
-    held_out = load_starjob(
-        str(dataset),
-        subset_size=script_args.dataset_subset_size,
-        max_jobs=script_args.max_jobs,
-        max_machines=script_args.max_machines,
-        test_size=script_args.eval_split_size,
-        seed=data_seed(training_args),
-    )["test"]
+    held_out = script_args.load_records(training_args)["test"]
     records = [held_out[i] for i in range(min(args.test_problems, len(held_out)))]
     scores = solve_held_out(
         args.output_dir, records, script_args.generation_eval_max_new_tokens, args.best_of, args.seed
