@@ -73,8 +73,8 @@ def records_to_prompts(records, prompt_format: PromptFormat, num_proc: int | Non
 
 
 def benchmarks_to_prompts(spec: str, prompt_format: PromptFormat):
-    """Benchmark instances (``"ft06,la01"``, ``"la"``, ``"ta:15x15"``; parsed by ``jssp_sft.solve.problems``) -> prompt-only
-    rows whose reference makespan is the best known upper bound."""
+    """Benchmark instances (``"ft06,la01"``, ``"la"``, ``"ta:15x15"``; parsed by ``jssp_sft.solve.problems``) ->
+    prompt-only rows whose reference makespan is the best known upper bound."""
     from datasets import Dataset
 
     from .solve.problems import benchmark_problems

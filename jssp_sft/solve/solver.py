@@ -7,7 +7,8 @@ pass shared by the N samples of a prompt); ``results.solve_to_jsonl`` writes one
 interrupted file. ``jssp-sft solve`` is a thin layer over these.
 
 Decoding modes and repair are hooks: ``decoding="free"`` samples freely; ``"guaranteed"`` and ``repair=True`` come
-from ``jssp_sft.solve.guaranteed`` and ``jssp_sft.solvers.repair``. Whatever produced an answer, the verifier has the last word.
+from ``jssp_sft.solve.guaranteed`` and ``jssp_sft.solvers.repair``. Whatever produced an answer, the verifier has the
+last word.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ class JSSPSolver:
         model_name: str | None = None,
         repair_function=None,
     ):
-        """``backend`` samples (``jssp_sft.solve.backends``); ``repair_function(instance, text) -> Schedule | str | None``
+        """``backend`` samples (``jssp_sft.solve.backends``);
+        ``repair_function(instance, text) -> Schedule | str | None``
         is used when ``repair=True`` (default: ``jssp_sft.solvers.repair.repair``, loaded when first needed)."""
         self.backend = backend
         self.tokenizer = backend.tokenizer
@@ -293,7 +295,8 @@ class JSSPSolver:
 
 
 def load_repair():
-    """``jssp_sft.solvers.repair.repair(instance, text) -> Schedule | str | None``, or an error saying it is missing."""
+    """``jssp_sft.solvers.repair.repair(instance, text) -> Schedule | str | None``, or an error saying it is
+    missing."""
     try:
         from ..solvers.repair import repair
     except ImportError as err:
