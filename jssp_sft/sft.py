@@ -50,7 +50,20 @@ def load_sft_data(script_args: SFTScriptArguments, training_args, tokenizer) -> 
     if eval_dataset is not None and script_args.generation_eval_problems > 0:
         held_out = raw["test"]
         eval_records = [held_out[i] for i in range(min(script_args.generation_eval_problems, len(held_out)))]
-    return SFTData(formatted["train"], eval_dataset, eval_records)
+    train_dataset = formatted["train"]
+    if script_args.stream_sizes is not None:
+        from .data.stream import StreamSettings, training_stream
+
+        settings = StreamSettings(
+            script_args.stream_sizes,
+            seed=script_args.stream_seed,
+            max_duration=script_args.stream_max_duration,
+            curriculum_records=script_args.curriculum_records,
+        )
+        train_dataset = training_stream(
+            settings, prompt_format, num_shards=max(1, training_args.dataloader_num_workers)
+        )
+    return SFTData(train_dataset, eval_dataset, eval_records)
 
 
 def build_trainer(script_args: SFTScriptArguments, training_args, model_args, callbacks: list | None = None):
@@ -123,7 +136,11 @@ def train(script_args: SFTScriptArguments, training_args, model_args, callbacks:
     trainer, data = build_trainer(script_args, training_args, model_args, callbacks)
     train_result = trainer.train(resume_from_checkpoint=resume_checkpoint(training_args))
     run_info = run_info_of(script_args, model_args, training_args)
-    finish_run(trainer, train_result, len(data.train), script_args.prompt_format(), run_info, data.eval)
+    # a streamed train set has no length: count the examples the steps consumed
+    batch = training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps
+    streamed = trainer.state.global_step * batch * training_args.world_size
+    num_train = len(data.train) if hasattr(data.train, "__len__") else streamed
+    finish_run(trainer, train_result, num_train, script_args.prompt_format(), run_info, data.eval)
     return trainer
 
 

@@ -2,6 +2,8 @@
 job-choice loss weight (marking checked on TRL's own ``SFTTrainer`` preprocessing and collator, loss on its
 ``compute_loss``)."""
 
+import itertools
+import json
 import random
 
 import pytest
@@ -130,3 +132,50 @@ def test_job_choice_loss_weight_is_a_recipe_option():
     assert script_args.job_choice_loss_weight == 4.0
     with pytest.raises(ValueError, match="job_choice_loss_weight"):
         JobChoiceSFTTrainer.__init__(object.__new__(JobChoiceSFTTrainer), job_choice_loss_weight=-1.0)
+
+
+def test_stream_is_reproducible_and_follows_the_curriculum():
+    from jssp_sft.data.stream import StreamSettings, stream_records
+
+    settings = StreamSettings("2x2,3x3", seed=5, curriculum_records=3)
+    first = [r["input"] for r in itertools.islice(stream_records(settings), 8)]
+    assert first == [r["input"] for r in itertools.islice(stream_records(settings), 8)]
+    sizes = [r["num_jobs"] for r in itertools.islice(stream_records(settings), 8)]
+    assert sizes == [2, 2, 2, 3, 3, 3, 3, 3]
+    alternating = StreamSettings("2x2,3x3", seed=5)
+    assert [r["num_jobs"] for r in itertools.islice(stream_records(alternating), 4)] == [2, 3, 2, 3]
+    odd = [r["input"] for r in itertools.islice(stream_records(settings, start=1, step=2), 3)]
+    assert odd == first[1:6:2]  # a worker's shard is every other record of the same stream
+    with pytest.raises(ValueError, match="sizes"):
+        StreamSettings("4by4")
+
+
+def _stream_run(tmp_path, tiny_dir, name: str):
+    from jssp_sft.sft import train
+
+    argv = [
+        "--model_name_or_path", str(tiny_dir), "--output_dir", str(tmp_path / name), "--use_cpu", "true",
+        "--bf16", "false", "--report_to", "none", "--stream_sizes", "2x2", "--max_steps", "3",
+        "--per_device_train_batch_size", "4", "--learning_rate", "1e-3", "--eval_strategy", "no",
+        "--save_strategy", "no", "--generation_eval_problems", "0", "--job_choice_loss_weight", "3",
+        "--dataset_name", str(tmp_path / "unused.jsonl"), "--seed", "0",
+    ]  # fmt: skip
+    trainer = train(*make_sft_parser().parse_args_and_config(argv))
+    return trainer.model.state_dict(), trainer.state.log_history
+
+
+def test_streamed_training_runs_through_sft_and_repeats_exactly(tmp_path, records):
+    tokenizer = build_tokenizer(vocab_size=400, corpus_size=30, number_tokens=100)
+    model = build_model(
+        tokenizer, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+        num_key_value_heads=1, max_position_embeddings=1024,
+    )  # fmt: skip
+    tiny_dir = tmp_path / "tiny"
+    model.save_pretrained(tiny_dir)
+    tokenizer.save_pretrained(tiny_dir)
+    (tmp_path / "unused.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records * 3))
+    weights_a, history = _stream_run(tmp_path, tiny_dir, "a")
+    weights_b, _ = _stream_run(tmp_path, tiny_dir, "b")
+    assert history[-1]["step"] == 3
+    assert all(torch.equal(weights_a[k], weights_b[k]) for k in weights_a)
+    assert any(not torch.equal(weights_a[k], model.state_dict()[k]) for k in weights_a)  # it trained

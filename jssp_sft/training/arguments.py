@@ -145,6 +145,23 @@ class SFTScriptArguments(StarjobScriptArguments):
             "times in the training loss (jssp_sft.training.job_choice); 1.0 is the plain loss."
         },
     )
+    stream_sizes: str | None = field(
+        default=None,
+        metadata={
+            "help": "Train on fresh random instances of these sizes ('4x4', '3x3,4x4'), labelled by CP-SAT as "
+            "training consumes them (jssp_sft.data.stream), instead of dataset_name's records; dataset_name, if "
+            "given, still provides the held-out split."
+        },
+    )
+    stream_seed: int = field(default=1, metadata={"help": "Seed of the streamed instances."})
+    stream_max_duration: int = field(default=99, metadata={"help": "Longest duration of the streamed instances."})
+    curriculum_records: int = field(
+        default=0,
+        metadata={
+            "help": "Curriculum by size for stream_sizes: this many records from each size entry in turn, the last "
+            "entry thereafter (0: the entries alternate)."
+        },
+    )
 
     def __post_init__(self):
         super().__post_init__()

@@ -1,0 +1,203 @@
+"""Training levers (issue 11), each alone and combined, at one seed and one step budget: does the model read the
+instance, and does it then schedule better than the controls?
+
+Every variant trains the tiny model with ``jssp_sft.sft.train`` (the recipe plus the variant's overrides, the same
+data, seed and number of steps) and is judged on the same fresh held-out instances (generated with another seed):
+
+- per-decision accuracy, teacher-forced on the optimal completion, beside chance, and with another same-size
+  instance's prompt swapped in (``jssp_sft.evaluation.diagnostics``): a model that reads its instance loses accuracy
+  when the prompt is swapped; one that does not keeps it;
+- greedy and best-of-N gap of guaranteed decoding, beside the random control at 1 and N samples, the best fixed job
+  order per size (prompt-blind), and the best dispatching rule, all on the same instances
+  (``jssp_sft.evaluation.baselines.control_summary``).
+
+Greedy gaps swing by several points between nearby checkpoints; read the accuracy columns first.
+
+    python bench/ablation.py                                     # every variant, 4x4, 600 steps
+    python bench/ablation.py --variants baseline,numbers --steps 300
+"""
+
+from __future__ import annotations
+
+import os
+
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see jssp_sft/quickstart.py: spinning threads on shared cores
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import json  # noqa: E402
+import logging  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+
+logger = logging.getLogger("bench.ablation")
+RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "tiny" / "sft" / "config.yaml"
+
+# Each lever as (tiny-model options, training options); "all" combines every lever.
+LEVERS: dict[str, tuple[dict, dict]] = {
+    "baseline": ({}, {}),
+    "numbers": ({"number_tokens": 1000}, {}),
+    "capacity": ({"hidden_size": 256, "intermediate_size": 768}, {}),
+    "lr": ({}, {"learning_rate": 3e-3, "warmup_steps": 0.1}),
+    "job_weight": ({}, {"job_choice_loss_weight": 4.0}),
+}
+LEVERS["all"] = (
+    {k: v for model, _ in LEVERS.values() for k, v in model.items()},
+    {k: v for _, train in LEVERS.values() for k, v in train.items()},
+)
+
+
+@dataclass
+class AblationArguments:
+    variants: str = field(default=",".join(LEVERS), metadata={"help": f"Comma-separated, of: {', '.join(LEVERS)}."})
+    steps: int = field(default=600, metadata={"help": "Optimizer steps of every variant."})
+    sizes: str = field(default="4x4", metadata={"help": "Instance sizes of the training and held-out data."})
+    max_duration: int = field(default=99, metadata={"help": "Longest operation duration."})
+    train_records: int = field(default=12000, metadata={"help": "Generated training records (seed 0)."})
+    test_records: int = field(default=64, metadata={"help": "Fresh held-out instances (seed 1)."})
+    best_of: int = field(default=8, metadata={"help": "N of the best-of-N rows (model sampled at temperature 1)."})
+    recipe: str = field(default=str(RECIPE), metadata={"help": "The SFT recipe every variant starts from."})
+    seed: int = field(default=0, metadata={"help": "Seed of the model, the data order and the sampling."})
+    num_proc: int = field(default=2, metadata={"help": "Processes that label the data with CP-SAT."})
+    work_dir: str = field(default="outputs/ablation", metadata={"help": "Data, base models and runs (reused)."})
+
+
+def base_model(work_dir: Path, options: dict, seed: int) -> Path:
+    """The tiny base model with ``options`` (built once per set of options)."""
+    from jssp_sft.modeling.tiny import TinyModelArguments, build_tiny
+
+    name = "base-" + ("-".join(f"{k}{v}" for k, v in sorted(options.items())) or "default")
+    path = work_dir / name
+    if not (path / "config.json").is_file():
+        build_tiny(TinyModelArguments(output_dir=str(path), seed=seed, **options))
+    return path
+
+
+def train_variant(args: AblationArguments, name: str, data: Path, work_dir: Path) -> Path:
+    from jssp_sft.sft import train
+    from jssp_sft.training.arguments import make_sft_parser
+    from jssp_sft.training.hub import read_json
+
+    model_options, train_options = LEVERS[name]
+    output_dir = work_dir / f"run-{name}-{args.steps}"
+    if read_json(output_dir / "trainer_state.json").get("global_step", 0) >= args.steps:
+        return output_dir
+    overrides = {
+        "model_name_or_path": base_model(work_dir, model_options, args.seed),
+        "dataset_name": data,
+        "output_dir": output_dir,
+        "max_steps": args.steps,
+        "seed": args.seed,
+        "eval_steps": max(1, args.steps // 4),
+        "save_steps": max(1, args.steps // 4),
+        "generation_eval_problems": 0,
+        **train_options,
+    }
+    argv = ["--config", args.recipe]
+    for key, value in overrides.items():
+        argv += [f"--{key}", str(value)]
+    train(*make_sft_parser().parse_args_and_config(argv))
+    return output_dir
+
+
+def evaluate_variant(run_dir: Path, records: list[dict], best_of: int, seed: int) -> dict:
+    from jssp_sft.core.codec import record_makespan
+    from jssp_sft.core.scoring import gap, mean
+    from jssp_sft.data.templates import PromptFormat
+    from jssp_sft.evaluation.diagnostics import diagnose
+    from jssp_sft.modeling.loading import load_for_generation
+    from jssp_sft.solve.guaranteed import guaranteed_generate
+    from jssp_sft.solve.sampling import SamplingSettings
+
+    model, tokenizer = load_for_generation(str(run_dir))
+    prompt_format = PromptFormat.from_pretrained(run_dir)
+    found = diagnose(model, tokenizer, records, prompt_format, batch_size=16)
+    prompts = [prompt_format.prompt_text(r, tokenizer) for r in records]
+    sampled = guaranteed_generate(
+        model, tokenizer, prompts, best_of, SamplingSettings(temperature=1.0), batch_size=16, seed=seed
+    )
+    bounds = [record_makespan(r) for r in records]
+    best = mean([gap(min(s.makespan for s in row), b) for row, b in zip(sampled.schedules, bounds)])
+    return {
+        "accuracy": found.decision_accuracy,
+        "chance": found.chance_accuracy,
+        "swapped_accuracy": found.swapped_decision_accuracy,
+        "identical_under_swap": found.identical_under_swap,
+        "job_loss": found.loss_by_class["job"],
+        "uniform_job_loss": found.uniform_job_loss,
+        "duration_loss": found.loss_by_class["duration"],
+        "greedy": found.greedy_gap,
+        "swapped_greedy": found.swapped_greedy_gap,
+        f"best_of_{best_of}": best,
+    }
+
+
+def main(args: AblationArguments) -> None:
+    from jssp_sft.core.codec import parse_instance, record_makespan
+    from jssp_sft.data.generator import GenerateArguments, ensure_default_dataset, generate_records
+    from jssp_sft.evaluation.baselines import control_summary
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    work_dir = Path(args.work_dir)
+    names = [name.strip() for name in args.variants.split(",") if name.strip()]
+    unknown = [name for name in names if name not in LEVERS]
+    if unknown:
+        raise ValueError(f"--variants: unknown {unknown}; choose among {', '.join(LEVERS)}")
+    data = ensure_default_dataset(
+        work_dir / "data",
+        sizes=args.sizes,
+        max_duration=args.max_duration,
+        num_instances=args.train_records,
+        num_proc=args.num_proc,
+    )
+    test = GenerateArguments(output="", sizes=args.sizes, max_duration=args.max_duration, seed=1)
+    records = list(generate_records(test, range(args.test_records)))
+    instances = [parse_instance(r["input"]) for r in records]
+    controls = control_summary(instances, [record_makespan(r) for r in records], (1, args.best_of), seed=args.seed)
+
+    results = {}
+    for name in names:
+        began = time.perf_counter()
+        run_dir = train_variant(args, name, data, work_dir)
+        results[name] = evaluate_variant(run_dir, records, args.best_of, args.seed)
+        results[name]["seconds"] = time.perf_counter() - began
+        logger.warning("%s: %s", name, results[name])
+    (work_dir / f"ablation-{args.steps}.json").write_text(
+        json.dumps({"args": vars(args), "controls": controls.to_dict(), "variants": results}, indent=2) + "\n"
+    )
+
+    def pct(value):
+        return "n/a" if value is None else f"{100 * value:.1f}"
+
+    n = args.best_of
+    print(
+        f"\nbench/ablation.py: {args.sizes}, {args.steps} steps each, seed {args.seed}, {len(records)} fresh held-out "
+        f"instances (load {os.getloadavg()[0]:.1f})"
+    )
+    print(
+        f"controls on the same instances: random 1 sample {pct(controls.random[1])}%, random best of {n} "
+        f"{pct(controls.random[n])}%, best fixed job order {pct(controls.best_fixed_order)}%, round robin "
+        f"{pct(controls.round_robin)}%, best rule {controls.best_rule} {pct(controls.best_rule_gap)}%"
+    )
+    header = (
+        "| variant | decision accuracy % (chance) | with swapped prompt % | identical greedy under swap % "
+        f"| job loss (uniform) | greedy gap % | swapped-prompt greedy gap % | best-of-{n} gap % | wall s |"
+    )
+    print(header)
+    print("|---" * (header.count("|") - 1) + "|")
+    for name, r in results.items():
+        print(
+            f"| {name} | {pct(r['accuracy'])} ({pct(r['chance'])}) | {pct(r['swapped_accuracy'])} "
+            f"| {pct(r['identical_under_swap'])} | {r['job_loss']:.3f} ({r['uniform_job_loss']:.3f}) "
+            f"| {pct(r['greedy'])} | {pct(r['swapped_greedy'])} | {pct(r[f'best_of_{n}'])} | {r['seconds']:.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    from transformers import HfArgumentParser
+
+    (parsed,) = HfArgumentParser(AblationArguments).parse_args_into_dataclasses()
+    main(parsed)
