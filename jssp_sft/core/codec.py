@@ -35,7 +35,7 @@ _NUM = rf"[0-9]{{1,{MAX_DIGITS}}}(?![0-9])"
 _SNUM = rf"-?{_NUM}"
 _LONG_NUMBER_RE = re.compile(rf"[0-9]{{{MAX_DIGITS + 1}}}")
 
-_INSTRUCTION_RE = re.compile(r"Optimize schedule for (\d{1,9}) Jobs \(denoted as J\) across (\d{1,9}) Machines")
+_INSTRUCTION_RE = re.compile(r"Optimize schedule for ([0-9]{1,9}) Jobs \(denoted as J\) across ([0-9]{1,9}) Machines")
 _FIRST_JOB_RE = re.compile(r"^[ \t]*J0[ \t]*:", re.MULTILINE)
 # The whole job listing: job headers and 'M<machine>:<duration>' items, any ASCII whitespace between them. Each item
 # tries the canonical spelling first (a strict subset of the general one, so the language is the same), which the
@@ -66,9 +66,9 @@ _SEPARATOR_RE = re.compile(_SEPARATOR)
 # The same without the digit limit: finds the first operation-like text, so that a too long number is reported.
 _LOOSE_OP_RE = re.compile(_OP.replace(_INT, "[0-9]+").replace(_SNUM, "-?[0-9]+"))
 _OP_START_RE = re.compile(r"J[ \t]*[0-9]")
-_SOLUTION_RE = re.compile(r"Solution[ \t]*:", re.IGNORECASE)
-_MAKESPAN_RE = re.compile(r"Makespan[ \t]*:[ \t]*(-?[0-9]+(?:\.[0-9]+)?)", re.IGNORECASE)
-_MAKESPAN_LINE_RE = re.compile(r"(?:Maximum end completion time or )?Makespan", re.IGNORECASE)
+_SOLUTION_RE = re.compile(r"Solution[ \t]*:", re.IGNORECASE | re.ASCII)
+_MAKESPAN_RE = re.compile(r"Makespan[ \t]*:[ \t]*(-?[0-9]+(?:\.[0-9]+)?)", re.IGNORECASE | re.ASCII)
+_MAKESPAN_LINE_RE = re.compile(r"(?:Maximum end completion time or )?Makespan", re.IGNORECASE | re.ASCII)
 _OPS_TO_SPACES = bytes.maketrans(b"JM:+>,-", b"       ")
 _SIGNED_OPS_TO_SPACES = bytes.maketrans(b"JM:+>,", b"      ")
 _SIGN_RE = re.compile(rb"-(?![0-9])")
@@ -157,11 +157,11 @@ def parse_instance(text: str, num_machines: int | None = None, name: str | None 
     if num_machines is None:
         num_machines = declared[1] if declared is not None else largest + 1
     if largest >= num_machines:
-        job = int(np.searchsorted(np.cumsum(lengths), int(np.argmax(pairs[:, 0] >= num_machines)), side="right"))
-        where = re.compile(rf"M{largest}[ \t]*:").search(text, headers[job], end)
-        raise ValueError(
-            f"line {_line(text, where.start())}: job {job} uses machine {largest}, but there are {num_machines}"
-        )
+        first_bad = int(np.argmax(pairs[:, 0] >= num_machines))
+        machine, job = int(pairs[first_bad, 0]), int(np.searchsorted(np.cumsum(lengths), first_bad, side="right"))
+        where = re.compile(rf"M0*{machine}[ \t]*:").search(text, headers[job], end)
+        line = _line(text, where.start() if where is not None else headers[job])
+        raise ValueError(f"line {line}: job {job} uses machine {machine}, but there are {num_machines}")
     return Instance.from_flat(pairs, lengths, num_machines, name)
 
 
