@@ -6,7 +6,11 @@ the model before and after, with free decoding and with guaranteed decoding (``J
 the same number of samples per instance and the same sampling seed. Printed for each of the four: over all samples
 (the rollouts' view) the parse rate, the mean ``checks`` reward (the share of per-operation checks passed, which the
 tiny recipe rewards), the feasible rate and the mean gap of feasible samples; and over the best of the N samples per
-instance (the solver's view) the feasible rate and mean gap.
+instance (the solver's view) the feasible rate and mean gap. Beside them, on the same instances and with the same N,
+the seeded random control (``jssp_sft.solvers.controls.random_control``: a uniform pick among the unfinished jobs,
+placed as guaranteed decoding places operations), round robin, the best fixed job order per size and the best
+dispatching rule; each model row's lift is the random control's best-of-N gap minus its own, paired over the
+instances it answered (positive: better than chance).
 The held-out instances are generated and solved by CP-SAT with a seed that neither the SFT data (seed 0) nor the GRPO
 prompts (seed 1) use.
 
@@ -33,6 +37,7 @@ from transformers import HfArgumentParser  # noqa: E402
 
 from jssp_sft import format_instance  # noqa: E402
 from jssp_sft.core.scoring import summarize_reports  # noqa: E402
+from jssp_sft.evaluation.baselines import control_summary  # noqa: E402
 from jssp_sft.rewards import REWARDS  # noqa: E402
 
 
@@ -80,7 +85,7 @@ def held_out_problems(args: GRPOBenchArguments) -> list:
     return dataset_problems(str(path), split="all")
 
 
-def evaluate(model_dir: str, problems: list, args: GRPOBenchArguments, decoding: str) -> dict:
+def evaluate(model_dir: str, problems: list, args: GRPOBenchArguments, decoding: str, controls) -> dict:
     """Solve ``problems`` with ``model_dir``; the metric's numbers over all samples and over the best per instance."""
     from jssp_sft.solve import JSSPSolver
 
@@ -99,6 +104,8 @@ def evaluate(model_dir: str, problems: list, args: GRPOBenchArguments, decoding:
     texts = [sample.text for result in results for sample in result.samples]
     checks = REWARDS["checks"](problem_texts, texts)
     best_gaps = [result.gap for result in results if result.feasible and result.gap is not None]
+    random_best = controls.random_by_instance[args.num_samples]
+    paired = [(random_best[i], r.gap) for i, r in enumerate(results) if r.feasible and r.gap is not None]
     return {
         "sample_parse_rate": samples["parse_rate"],
         "sample_mean_checks": sum(checks) / len(checks),
@@ -107,6 +114,7 @@ def evaluate(model_dir: str, problems: list, args: GRPOBenchArguments, decoding:
         "sample_valid_rate": samples["valid_rate"],
         "best_of_n_feasible_rate": sum(result.feasible for result in results) / len(results),
         "best_of_n_mean_gap": sum(best_gaps) / len(best_gaps) if best_gaps else None,
+        "best_of_n_lift": sum(c - g for c, g in paired) / len(paired) if paired else None,
         "seconds": seconds,
     }
 
@@ -146,10 +154,12 @@ def main(args: GRPOBenchArguments) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     ensure_sft_model(args.sft_dir)
     problems = held_out_problems(args)
+    instances, bounds, keys = [p.instance for p in problems], [p.bound for p in problems], [p.id for p in problems]
+    controls = control_summary(instances, bounds, (1, args.num_samples), args.seed, keys)
     decodings = [d.strip() for d in args.decodings.split(",") if d.strip()]
-    before = {decoding: evaluate(args.sft_dir, problems, args, decoding) for decoding in decodings}
+    before = {decoding: evaluate(args.sft_dir, problems, args, decoding, controls) for decoding in decodings}
     training, grpo_seconds = run_grpo(args)
-    after = {decoding: evaluate(str(grpo_run_dir(args)), problems, args, decoding) for decoding in decodings}
+    after = {decoding: evaluate(str(grpo_run_dir(args)), problems, args, decoding, controls) for decoding in decodings}
 
     out = {
         "args": asdict(args),
@@ -157,6 +167,7 @@ def main(args: GRPOBenchArguments) -> int:
         "grpo": {**training, "seconds": grpo_seconds},
         "before": before,
         "after": after,
+        "controls": controls.to_dict(),
     }
     Path(args.output_dir, "bench_grpo.json").write_text(json.dumps(out, indent=2, default=str) + "\n")
 
@@ -166,7 +177,7 @@ def main(args: GRPOBenchArguments) -> int:
           f"each, temperature {args.temperature}; gap against the CP-SAT makespan")  # fmt: skip
     header = (
         f"{'decoding':<11} {'model':<7} {'parsed':>7} {'checks':>7} {'feasible':>9} {'mean gap':>9} "
-        f"{'best-of-N feasible':>19} {'best-of-N gap':>14}"
+        f"{'best-of-N feasible':>19} {'best-of-N gap':>14} {'lift':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -176,8 +187,19 @@ def main(args: GRPOBenchArguments) -> int:
                 f"{decoding:<11} {name:<7} {_fmt(numbers['sample_parse_rate']):>7} "
                 f"{_fmt(numbers['sample_mean_checks']):>7} {_fmt(numbers['sample_feasible_rate']):>9} "
                 f"{_fmt(numbers['sample_mean_gap']):>9} {_fmt(numbers['best_of_n_feasible_rate']):>19} "
-                f"{_fmt(numbers['best_of_n_mean_gap']):>14}"
+                f"{_fmt(numbers['best_of_n_mean_gap']):>14} {_fmt(numbers['best_of_n_lift']):>7}"
             )
+    n = args.num_samples
+    random_row = (
+        f"{'control':<11} {'random':<7} {'':>7} {'':>7} {1.0:>9.3f} {controls.random_sample_mean[n]:>9.3f} "
+        f"{1.0:>19.3f} {controls.random[n]:>14.3f}"
+    )
+    print(random_row)
+    print(
+        f"same instances: round robin {controls.round_robin:.3f}, best fixed job order per size "
+        f"{controls.best_fixed_order:.3f}, best dispatching rule {controls.best_rule} {controls.best_rule_gap:.3f} "
+        f"(mean gaps; lift = the random control's best-of-{n} gap minus the model's, paired over answered instances)"
+    )
     if training["first_logged"] and training["last_logged"]:
         first, last = training["first_logged"], training["last_logged"]
         print(f"rollouts during GRPO (first -> last logged step): reward {first['reward']:.3f} -> {last['reward']:.3f}, "
