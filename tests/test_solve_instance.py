@@ -39,8 +39,21 @@ def test_cli_solves_a_file_with_the_tiny_model_and_guaranteed_decoding(tiny_mode
     source = DATA / name
     instance = read_instance(source.read_text(), source=str(source))
     out, png = tmp_path / "schedule.json", tmp_path / "schedule.png"
-    argv = ["solve", "--model", str(tiny_model_dir), "--instance", str(source), "--decoding", "guaranteed",
-            "--num_samples", "2", "--output", str(out), "--gantt", str(png)]  # fmt: skip
+    argv = [
+        "solve",
+        "--model",
+        str(tiny_model_dir),
+        "--instance",
+        str(source),
+        "--decoding",
+        "guaranteed",
+        "--num_samples",
+        "2",
+        "--output",
+        str(out),
+        "--gantt",
+        str(png),
+    ]
     assert cli_main(argv) == 0
     printed = capsys.readouterr().out
     solution = printed[printed.index("Solution:") : printed.index("\n", printed.index("Makespan: "))]
@@ -58,16 +71,32 @@ def test_cli_solves_a_file_with_the_tiny_model_and_guaranteed_decoding(tiny_mode
 def test_cli_methods_formats_several_files_and_stdin(tmp_path, capsys, monkeypatch):
     ta01 = DATA / "ta01-taillard.txt"
     text_out = tmp_path / "ta01.txt"
-    assert cli_main(["solve", "--method", "cpsat", "--time_limit", "2", "--instance", str(ta01), "--output",
-                     str(text_out)]) == 0  # fmt: skip
+    assert (
+        cli_main(
+            ["solve", "--method", "cpsat", "--time_limit", "2", "--instance", str(ta01), "--output", str(text_out)]
+        )
+        == 0
+    )
     instance = read_instance(ta01.read_text())
     report = verify(instance, text_out.read_text())
     assert report.valid and report.makespan >= 1231  # no schedule beats the best known bound
     capsys.readouterr()
 
     outdir = tmp_path / "schedules"
-    argv = ["solve", "--method", "mwkr", "--instance", str(DATA / "shop-taillard.txt"), str(DATA / "shop.json"),
-            "--output", str(outdir), "--output_format", "csv", "--gantt", str(tmp_path / "charts")]  # fmt: skip
+    argv = [
+        "solve",
+        "--method",
+        "mwkr",
+        "--instance",
+        str(DATA / "shop-taillard.txt"),
+        str(DATA / "shop.json"),
+        "--output",
+        str(outdir),
+        "--output_format",
+        "csv",
+        "--gantt",
+        str(tmp_path / "charts"),
+    ]
     assert cli_main(argv) == 0
     assert sorted(p.name for p in outdir.iterdir()) == ["bakery.csv", "shop-taillard.csv"]
     assert sorted(p.name for p in (tmp_path / "charts").iterdir()) == ["bakery.png", "shop-taillard.png"]
@@ -135,9 +164,13 @@ def test_files_with_one_stem_are_named_by_their_file_names(tmp_path, capsys):
     outdir = tmp_path / "out"
     assert cli_main(["solve", "--method", "cpsat", "--instance", *map(str, examples), "--output", str(outdir)]) == 0
     assert sorted(p.name for p in outdir.iterdir()) == [
-        "workshop.csv.json", "workshop.json.json", "workshop.matrix.json", "workshop.standard.json",
-        "workshop.starjob.json", "workshop.taillard.json",
-    ]  # fmt: skip
+        "workshop.csv.json",
+        "workshop.json.json",
+        "workshop.matrix.json",
+        "workshop.standard.json",
+        "workshop.starjob.json",
+        "workshop.taillard.json",
+    ]
     makespans = {json.loads(p.read_text())["makespan"] for p in outdir.iterdir()}
     assert makespans == {63}  # one instance in six formats, solved to CP-SAT's optimum
     assert capsys.readouterr().out.count("workshop.csv: 5x4, makespan 63, feasible (cpsat, ") == 1

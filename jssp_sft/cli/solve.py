@@ -51,9 +51,11 @@ class SolveArguments:
     )
     output: str | None = field(
         default=None,
-        metadata={"help": "--instance: the schedule file (.json/.txt/.csv, or a directory for several, '-' for stdout); "
-                          "--benchmark/--dataset: the results file (JSON lines), continued if it exists."},
-    )  # fmt: skip
+        metadata={
+            "help": "--instance: the schedule file (.json/.txt/.csv, or a directory for several, '-' for stdout); "
+            "--benchmark/--dataset: the results file (JSON lines), continued if it exists."
+        },
+    )
     instance: list[str] | None = field(
         default=None,
         metadata={"help": f"Instance files to schedule ('-' reads stdin), in any of: {', '.join(FORMATS)}."},
@@ -64,14 +66,18 @@ class SolveArguments:
     )
     method: str = field(
         default="model",
-        metadata={"help": "--instance: model (the sampled answers, verified), cpsat, random (the seeded random "
-                          "policy, best of --num_samples) or a dispatching rule (SPT, MWKR, MOPNR, FDD/MWKR)."},
-    )  # fmt: skip
+        metadata={
+            "help": "--instance: model (the sampled answers, verified), cpsat, random (the seeded random "
+            "policy, best of --num_samples) or a dispatching rule (SPT, MWKR, MOPNR, FDD/MWKR)."
+        },
+    )
     output_format: str | None = field(
         default=None,
-        metadata={"help": "Schedule format of --output (default: from its suffix; json for a directory or stdout).",
-                  "choices": list(SCHEDULE_FORMATS)},
-    )  # fmt: skip
+        metadata={
+            "help": "Schedule format of --output (default: from its suffix; json for a directory or stdout).",
+            "choices": list(SCHEDULE_FORMATS),
+        },
+    )
     gantt: str | None = field(
         default=None, metadata={"help": "--instance: draw the schedule as a PNG (a directory for several)."}
     )
@@ -85,9 +91,11 @@ class SolveArguments:
     )
     dataset_split: str = field(
         default="all",
-        metadata={"help": "all records, or the train/test split load_starjob makes (a training run's held-out 2%%).",
-                  "choices": list(DATASET_SPLITS)},
-    )  # fmt: skip
+        metadata={
+            "help": "all records, or the train/test split load_starjob makes (a training run's held-out 2%%).",
+            "choices": list(DATASET_SPLITS),
+        },
+    )
     limit: int | None = field(default=None, metadata={"help": "Solve only the first N instances."})
     base_model: str | None = field(
         default=None, metadata={"help": "For an adapter: the base model to load it on (default: its config's)."}
@@ -95,9 +103,8 @@ class SolveArguments:
     revision: str | None = field(default=None, metadata={"help": "Hub revision of --model."})
     backend: str = field(
         default="transformers",
-        metadata={"help": "transformers (CPU/GPU) or vllm (pip install \"jssp-sft[vllm]\").",
-                  "choices": list(BACKENDS)},
-    )  # fmt: skip
+        metadata={"help": 'transformers (CPU/GPU) or vllm (pip install "jssp-sft[vllm]").', "choices": list(BACKENDS)},
+    )
     dtype: str = field(
         default="auto", metadata={"help": "Model dtype; auto: the checkpoint's on GPU, float32 on CPU."}
     )
@@ -166,11 +173,20 @@ def load_solver(args: SolveArguments, config: SolveConfig) -> JSSPSolver:
         "tensor_parallel_size": args.tensor_parallel_size,
     }
     return JSSPSolver.from_pretrained(
-        args.model, backend=args.backend, base_model=args.base_model, revision=args.revision, dtype=args.dtype,
-        device=args.device, attn_implementation=args.attn_implementation, load_in_4bit=args.load_in_4bit,
-        trust_remote_code=args.trust_remote_code, template=args.template, system_prompt=args.system_prompt, config=config,
+        args.model,
+        backend=args.backend,
+        base_model=args.base_model,
+        revision=args.revision,
+        dtype=args.dtype,
+        device=args.device,
+        attn_implementation=args.attn_implementation,
+        load_in_4bit=args.load_in_4bit,
+        trust_remote_code=args.trust_remote_code,
+        template=args.template,
+        system_prompt=args.system_prompt,
+        config=config,
         backend_kwargs=vllm_kwargs if args.backend == "vllm" else None,
-    )  # fmt: skip
+    )
 
 
 def run_solve(args: SolveArguments, config: SolveConfig) -> list[dict]:
@@ -221,10 +237,14 @@ def solve_instances(
         for result in results:
             config = result.config
             meta = {
-                "method": "model", "model": config.get("model"), "model_revision": model_revision,
-                "decoding": config.get("decoding"), "num_samples": len(result.samples),
-                "best_source": result.best_source, "seconds": round(elapsed, 3),
-            }  # fmt: skip
+                "method": "model",
+                "model": config.get("model"),
+                "model_revision": model_revision,
+                "decoding": config.get("decoding"),
+                "num_samples": len(result.samples),
+                "best_source": result.best_source,
+                "seconds": round(elapsed, 3),
+            }
             out.append((result.schedule, meta))
         return out
     out = []
