@@ -412,27 +412,25 @@ def render(diagnostics: Diagnostics) -> str:
 
 
 def run_held_out_records(run_dir: str | Path, limit: int | None = None) -> list[dict]:
-    """The held-out records of a training run, split exactly as the run split them (``jssp_sft_run.json``: source,
-    filters, eval split size and data seed)."""
-    from ..data.loading import load_starjob
+    """The held-out records of a training run, split exactly as the run split them: its saved script arguments
+    (``jssp_sft_run.json``) through ``SFTScriptArguments.load_records``, the rule training itself used."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from ..training.arguments import SFTScriptArguments
     from ..training.hub import RUN_INFO_FILE
 
     path = Path(run_dir) / RUN_INFO_FILE
     if not path.is_file():
         raise ValueError(f"{run_dir} has no {RUN_INFO_FILE}: give the records with --dataset")
     info = json.loads(path.read_text())
-    script, training = info["script_args"], info["training_args"]
-    if not script.get("eval_split_size"):
+    names = {f.name for f in dataclasses.fields(SFTScriptArguments) if f.init}
+    script_args = SFTScriptArguments(**{k: v for k, v in info["script_args"].items() if k in names})
+    if not script_args.eval_split_size:
         raise ValueError(f"{path}: the run held out no records (eval_split_size 0): give the records with --dataset")
-    seed = training.get("data_seed") if training.get("data_seed") is not None else training.get("seed", 42)
-    held_out = load_starjob(
-        script["dataset_name"],
-        subset_size=script.get("dataset_subset_size"),
-        max_jobs=script.get("max_jobs"),
-        max_machines=script.get("max_machines"),
-        test_size=script["eval_split_size"],
-        seed=seed,
-    )["test"]
+    training = info["training_args"]
+    held_out = script_args.load_records(SimpleNamespace(seed=training["seed"], data_seed=training.get("data_seed")))
+    held_out = held_out["test"]
     return [held_out[i] for i in range(len(held_out) if limit is None else min(limit, len(held_out)))]
 
 
