@@ -92,6 +92,22 @@ def _sft_tokens_batch(
     return {"input_ids": full_ids, "completion_mask": masks}
 
 
+def _token_features(dataset: Dataset, prompt_format: PromptFormat, assistant_only_loss: bool):
+    """The dataset's features plus the token columns' (ids int32, masks int8): with the types given, ``datasets``'
+    writer converts the lists in one call instead of inspecting them value by value."""
+    from datasets import List, Value
+
+    columns = {
+        "prompt_completion": ["completion_mask"],
+        "messages": ["assistant_masks"] if assistant_only_loss else [],
+    }
+    features = dataset.features.copy()
+    features["input_ids"] = List(Value("int32"))
+    for name in columns.get(prompt_format.template, []):
+        features[name] = List(Value("int8"))
+    return features
+
+
 def tokenize_for_sft(
     dataset: Dataset,
     tokenizer,
@@ -115,6 +131,7 @@ def tokenize_for_sft(
             "assistant_only_loss": assistant_only_loss,
             "chat_template": training_chat_template(tokenizer, assistant_only_loss),
         },
+        features=_token_features(dataset, prompt_format, assistant_only_loss),
         num_proc=num_proc,
         desc=f"Tokenizing ({prompt_format.template})",
     )
