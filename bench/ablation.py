@@ -13,8 +13,8 @@ data, seed and number of steps) and is judged on the same fresh held-out instanc
 
 Greedy gaps swing by several points between nearby checkpoints; read the accuracy columns first.
 
-    python bench/ablation.py                                     # every variant, 4x4, 600 steps
-    python bench/ablation.py --variants baseline,numbers --steps 300
+    python bench/ablation.py                                     # the default variants, 4x4, 250 steps
+    python bench/ablation.py --variants baseline,numbers,capacity,lr,stream,numbers+job_weight+capacity --steps 500
 """
 
 from __future__ import annotations
@@ -34,26 +34,40 @@ from pathlib import Path  # noqa: E402
 
 
 logger = logging.getLogger("bench.ablation")
-RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "tiny" / "sft" / "config.yaml"
+RECIPE = Path(__file__).resolve().parent / "ablation.yaml"
 
-# Each lever as (tiny-model options, training options); "all" combines every lever.
+# Each lever as (tiny-model options, training options). A variant is a lever or several joined by "+"
+# ("numbers+job_weight"); "baseline" is the recipe on the `make train` model (one token per digit, 0.85M parameters).
 LEVERS: dict[str, tuple[dict, dict]] = {
     "baseline": ({}, {}),
     "numbers": ({"number_tokens": 1000}, {}),
+    "number_values": ({"number_embedding": "value"}, {}),  # with "numbers": number tokens start from their value
     "capacity": ({"hidden_size": 256, "intermediate_size": 768}, {}),
-    "lr": ({}, {"learning_rate": 3e-3, "warmup_steps": 0.1}),
+    "lr": ({}, {"learning_rate": 5e-3, "warmup_steps": 0.1}),
     "job_weight": ({}, {"job_choice_loss_weight": 4.0}),
+    "stream": ({}, {"stream_sizes": "4x4"}),
 }
-LEVERS["all"] = (
-    {k: v for model, _ in LEVERS.values() for k, v in model.items()},
-    {k: v for _, train in LEVERS.values() for k, v in train.items()},
-)
+DEFAULT_VARIANTS = "baseline,numbers,job_weight,numbers+job_weight"
+
+
+def variant_options(name: str) -> tuple[dict, dict]:
+    """The (model, training) options of a variant: its levers' options merged."""
+    model, train = {}, {}
+    for lever in name.split("+"):
+        if lever not in LEVERS:
+            raise ValueError(f"--variants: unknown lever {lever!r} in {name!r}; choose among {', '.join(LEVERS)}")
+        model.update(LEVERS[lever][0])
+        train.update(LEVERS[lever][1])
+    return model, train
 
 
 @dataclass
 class AblationArguments:
-    variants: str = field(default=",".join(LEVERS), metadata={"help": f"Comma-separated, of: {', '.join(LEVERS)}."})
-    steps: int = field(default=600, metadata={"help": "Optimizer steps of every variant."})
+    variants: str = field(
+        default=DEFAULT_VARIANTS,
+        metadata={"help": f"Comma-separated variants, each a lever or levers joined by '+', of: {', '.join(LEVERS)}."},
+    )
+    steps: int = field(default=250, metadata={"help": "Optimizer steps of every variant."})
     sizes: str = field(default="4x4", metadata={"help": "Instance sizes of the training and held-out data."})
     max_duration: int = field(default=99, metadata={"help": "Longest operation duration."})
     train_records: int = field(default=12000, metadata={"help": "Generated training records (seed 0)."})
@@ -81,7 +95,7 @@ def train_variant(args: AblationArguments, name: str, data: Path, work_dir: Path
     from jssp_sft.training.arguments import make_sft_parser
     from jssp_sft.training.hub import read_json
 
-    model_options, train_options = LEVERS[name]
+    model_options, train_options = variant_options(name)
     output_dir = work_dir / f"run-{name}-{args.steps}"
     if read_json(output_dir / "trainer_state.json").get("global_step", 0) >= args.steps:
         return output_dir
@@ -143,9 +157,8 @@ def main(args: AblationArguments) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     work_dir = Path(args.work_dir)
     names = [name.strip() for name in args.variants.split(",") if name.strip()]
-    unknown = [name for name in names if name not in LEVERS]
-    if unknown:
-        raise ValueError(f"--variants: unknown {unknown}; choose among {', '.join(LEVERS)}")
+    for name in names:
+        variant_options(name)  # unknown levers fail before any work
     data = ensure_default_dataset(
         work_dir / "data",
         sizes=args.sizes,
@@ -162,8 +175,14 @@ def main(args: AblationArguments) -> None:
     for name in names:
         began = time.perf_counter()
         run_dir = train_variant(args, name, data, work_dir)
-        results[name] = evaluate_variant(run_dir, records, args.best_of, args.seed)
-        results[name]["seconds"] = time.perf_counter() - began
+        # a run's scores are kept beside it, so that a later call with more variants reprints them without rework
+        scores = run_dir / f"ablation_scores-{args.sizes}-{args.test_records}-{args.best_of}-seed{args.seed}.json"
+        if scores.is_file():
+            results[name] = json.loads(scores.read_text())
+        else:
+            results[name] = evaluate_variant(run_dir, records, args.best_of, args.seed)
+            results[name]["seconds"] = time.perf_counter() - began
+            scores.write_text(json.dumps(results[name], indent=2) + "\n")
         logger.warning("%s: %s", name, results[name])
     (work_dir / f"ablation-{args.steps}.json").write_text(
         json.dumps({"args": vars(args), "controls": controls.to_dict(), "variants": results}, indent=2) + "\n"

@@ -179,3 +179,24 @@ def test_streamed_training_runs_through_sft_and_repeats_exactly(tmp_path, record
     assert history[-1]["step"] == 3
     assert all(torch.equal(weights_a[k], weights_b[k]) for k in weights_a)
     assert any(not torch.equal(weights_a[k], model.state_dict()[k]) for k in weights_a)  # it trained
+
+
+def test_value_embedding_starts_number_tokens_from_their_value():
+    from jssp_sft.modeling.tiny import number_token_values, value_embedding
+
+    tokenizer = build_tokenizer(vocab_size=400, corpus_size=30, number_tokens=1000)
+    values = number_token_values(tokenizer)
+    assert sorted(values.values()) == list(range(1000))
+    shape = {"hidden_size": 64, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2}
+    plain = build_model(tokenizer, num_key_value_heads=1, **shape).get_input_embeddings().weight
+    valued = build_model(tokenizer, num_key_value_heads=1, number_embedding="value", **shape)
+    valued = valued.get_input_embeddings().weight
+    changed = (plain != valued).any(dim=1).nonzero().flatten().tolist()
+    assert sorted(changed) == sorted(values)  # only the number tokens, from the same random start
+    ramp = [value_embedding(v, 64)[0].item() for v in (0, 13, 14, 500, 999)]
+    assert ramp == sorted(ramp)
+    near = torch.nn.functional.cosine_similarity(value_embedding(13, 64), value_embedding(14, 64), dim=0)
+    far = torch.nn.functional.cosine_similarity(value_embedding(13, 64), value_embedding(700, 64), dim=0)
+    assert near > far
+    with pytest.raises(ValueError, match="number_embedding"):
+        build_model(tokenizer, number_embedding="sorted", **shape)

@@ -33,6 +33,7 @@ SPECIAL_TOKENS = (PAD_TOKEN, IM_START_TOKEN, EOS_TOKEN)
 TOKENIZER_MARKER_KEY = "jssp_sft_tokenizer"
 TOKENIZER_MARKER_VALUE = "tiny-bpe-v1"
 ARCHITECTURES = ("qwen2", "llama")
+NUMBER_EMBEDDINGS = ("random", "value")
 
 
 @dataclass
@@ -56,6 +57,14 @@ class TinyModelArguments:
         metadata={
             "help": "Make every whole number below this one token (1000: 0-999), so that copying a duration or a time "
             "is one token; larger numbers split into such pieces, longest first. 0 keeps one token per digit."
+        },
+    )
+    number_embedding: str = field(
+        default="random",
+        metadata={
+            "help": "Initial embeddings of the number tokens: random, or value (a ramp in the value plus sinusoids of "
+            "it, as positional encodings are, so that order and nearness of numbers are readable from the start).",
+            "choices": list(NUMBER_EMBEDDINGS),
         },
     )
     seed: int = field(default=0, metadata={"help": "Seed of the corpus and of the model's initial weights."})
@@ -159,8 +168,12 @@ def build_model(
     num_key_value_heads: int = _DEFAULTS["num_key_value_heads"],
     max_position_embeddings: int = _DEFAULTS["max_position_embeddings"],
     seed: int = _DEFAULTS["seed"],
+    number_embedding: str = _DEFAULTS["number_embedding"],
 ):
-    """A randomly initialised causal LM sized to ``tokenizer``, with EOS/PAD and ``config.architectures`` set."""
+    """A randomly initialised causal LM sized to ``tokenizer``, with EOS/PAD and ``config.architectures`` set.
+
+    ``number_embedding="value"`` starts every token that is a whole number from an encoding of its value
+    (``value_embedding``) instead of noise alone."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
@@ -183,11 +196,48 @@ def build_model(
     )
     torch.manual_seed(seed)
     model = model_class(config)
+    if number_embedding not in NUMBER_EMBEDDINGS:
+        raise ValueError(
+            f"unknown number_embedding {number_embedding!r}; choose one of {', '.join(NUMBER_EMBEDDINGS)}"
+        )
+    if number_embedding == "value":
+        embeddings = model.get_input_embeddings().weight
+        with torch.no_grad():
+            for token_id, value in number_token_values(tokenizer).items():
+                embeddings[token_id] += value_embedding(value, hidden_size, scale=3 * config.initializer_range)
     model.config.architectures = [model_class.__name__]
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.bos_token_id = None
     return model
+
+
+def number_token_values(tokenizer) -> dict[int, int]:
+    """``{token id: value}`` of every token whose text is a whole number (``"7"``, ``"317"``)."""
+    values = {}
+    for token_id in range(len(tokenizer)):
+        text = tokenizer.decode([token_id])
+        if text.isascii() and text.isdigit():
+            values[token_id] = int(text)
+    return values
+
+
+def value_embedding(value: int, width: int, scale: float = 0.02, max_value: int = 1000):
+    """An encoding of ``value``: a quarter of the dimensions hold a ramp in ``value / max_value`` (order is one
+    direction), the rest sinusoids of ``value`` at geometric frequencies (nearness and copying), times ``scale``."""
+    import math
+
+    import torch
+
+    ramp = width // 4
+    pairs = (width - ramp) // 2
+    frequencies = torch.tensor([max_value ** (-k / max(1, pairs - 1)) for k in range(pairs)]) * 2 * math.pi / 4
+    angles = value * frequencies
+    vector = torch.zeros(width)
+    vector[:ramp] = 2 * value / max_value - 1
+    vector[ramp : ramp + pairs] = torch.sin(angles)
+    vector[ramp + pairs : ramp + 2 * pairs] = torch.cos(angles)
+    return scale * vector
 
 
 def build_tiny(args: TinyModelArguments):
@@ -204,6 +254,7 @@ def build_tiny(args: TinyModelArguments):
         num_key_value_heads=args.num_key_value_heads,
         max_position_embeddings=args.max_position_embeddings,
         seed=args.seed,
+        number_embedding=args.number_embedding,
     )
     output_dir = Path(args.output_dir)
     model.save_pretrained(output_dir)
