@@ -119,7 +119,7 @@ def test_cli_reports_bad_files_and_arguments(tmp_path, capsys):
     assert cli_main(["solve", "--method", "cpsat", "--instance", str(bad)]) == 2
     assert f"jssp-sft solve: error: {bad}, line 3, job 1: expected 6 numbers" in capsys.readouterr().err
     assert cli_main(["solve", "--method", "cpsat", "--instance", str(tmp_path / "none.txt")]) == 2
-    assert "No such file" in capsys.readouterr().err
+    assert f"jssp-sft solve: error: {tmp_path / 'none.txt'}: no such file" in capsys.readouterr().err
     for argv, message in [
         (["--instance", str(bad)], "--method model needs --model"),
         (["--method", "fifo", "--instance", str(bad)], "unknown --method 'fifo'"),

@@ -136,6 +136,8 @@ def read_instance_file(path: str | Path, format: str | None = None) -> Instance:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as err:
             raise InstanceFormatError(str(path), None, None, f"not UTF-8 text ({err.reason})") from None
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{path}: no such file") from None
         source, name = str(path), path.stem
         if format is None:
             format = SUFFIX_FORMATS.get(path.suffix.lower())
