@@ -49,7 +49,7 @@ def test_quickstart_end_to_end(tmp_path, capsys):
     for row in ("3 held-out problems", "train loss", "eval loss", "lift over the random control", "model, greedy (N=1)",
                 "random control, 1 sample", "model, best of 8", "random control, best of 8", "round robin",
                 "best fixed job order per size", "best dispatching rule: ", "CP-SAT", "free decoding, greedy: parse",
-                "per-decision accuracy", "swapped prompt"):  # fmt: skip
+                "per-decision accuracy", "another same-size instance's prompt"):  # fmt: skip
         assert row in printed, row
     results = json.loads((out / RESULTS_FILE).read_text())
     assert results["steps"] == 4 and results["held_out_problems"] == 3
