@@ -197,6 +197,7 @@ BAD_REQUESTS = [
     ("unknown format", {"json": {"instance": "J0:\nM0:3\n", "format": "yaml"}}, 422, "unknown instance format"),
     ("oversize instance", {"json": {"instance": format_instance(make_instance(5, 13, 3))}}, 422, "13 jobs x 3"),
     ("too many samples", {"json": {"instance": "J0:\nM0:3\n", "num_samples": 65}}, 422, "num_samples"),
+    ("time limit", {"json": {"instance": "J0:\nM0:3\n", "method": "cpsat", "time_limit": 61}}, 422, "time_limit: 61"),
     ("unknown method", {"json": {"instance": "J0:\nM0:3\n", "method": "genetic"}}, 400, "unknown method 'genetic'"),
     (
         "unknown variant",

@@ -104,12 +104,14 @@ def _params(service: SchedulingService, body: SolveRequest) -> SolveParams:
     check_size(instance, args.max_jobs, args.max_machines)
     num_samples = body.num_samples or args.default_samples
     if num_samples > args.max_samples:
-        raise InstanceError(
-            f"num_samples: {num_samples} is more than this server allows ({args.max_samples})", "num_samples"
+        raise ApiError(
+            422, f"num_samples: {num_samples} is more than this server allows ({args.max_samples})", kind="over_limit"
         )
     if body.time_limit is not None and body.time_limit > args.max_time_limit:
-        raise InstanceError(
-            f"{body.time_limit} s is more than this server allows ({args.max_time_limit})", "time_limit"
+        raise ApiError(
+            422,
+            f"time_limit: {body.time_limit} s is more than this server allows ({args.max_time_limit})",
+            kind="over_limit",
         )
     timeout = min(body.timeout or args.request_timeout, args.request_timeout)
     return SolveParams(
