@@ -90,9 +90,14 @@ def evaluate(model_dir: str, problems: list, args: GRPOBenchArguments, decoding:
     from jssp_sft.solve import JSSPSolver
 
     solver = JSSPSolver.from_pretrained(
-        model_dir, dtype="float32", device="cpu", num_samples=args.num_samples, temperature=args.temperature,
-        decoding=decoding, seed=args.seed,
-    )  # fmt: skip
+        model_dir,
+        dtype="float32",
+        device="cpu",
+        num_samples=args.num_samples,
+        temperature=args.temperature,
+        decoding=decoding,
+        seed=args.seed,
+    )
     started = time.perf_counter()
     results = solver.solve_many(problems)
     seconds = time.perf_counter() - started
@@ -171,10 +176,14 @@ def main(args: GRPOBenchArguments) -> int:
     }
     Path(args.output_dir, "bench_grpo.json").write_text(json.dumps(out, indent=2, default=str) + "\n")
 
-    print(f"\nGRPO bench: {training['steps']} GRPO steps of {args.recipe} in {grpo_seconds:.0f} s on CPU, from "
-          f"{args.sft_dir}")  # fmt: skip
-    print(f"held out: {len(problems)} instances ({args.eval_sizes}, seed {args.eval_seed}), {args.num_samples} samples "
-          f"each, temperature {args.temperature}; gap against the CP-SAT makespan")  # fmt: skip
+    print(
+        f"\nGRPO bench: {training['steps']} GRPO steps of {args.recipe} in {grpo_seconds:.0f} s on CPU, from "
+        f"{args.sft_dir}"
+    )
+    print(
+        f"held out: {len(problems)} instances ({args.eval_sizes}, seed {args.eval_seed}), {args.num_samples} samples "
+        f"each, temperature {args.temperature}; gap against the CP-SAT makespan"
+    )
     header = (
         f"{'decoding':<11} {'model':<7} {'parsed':>7} {'checks':>7} {'feasible':>9} {'mean gap':>9} "
         f"{'best-of-N feasible':>19} {'best-of-N gap':>14} {'lift':>7}"
@@ -202,9 +211,11 @@ def main(args: GRPOBenchArguments) -> int:
     )
     if training["first_logged"] and training["last_logged"]:
         first, last = training["first_logged"], training["last_logged"]
-        print(f"rollouts during GRPO (first -> last logged step): reward {first['reward']:.3f} -> {last['reward']:.3f}, "
-              f"feasible {first.get('rollout/feasible_rate', 0):.3f} -> {last.get('rollout/feasible_rate', 0):.3f}, "
-              f"mean length {first['completions/mean_length']:.0f} -> {last['completions/mean_length']:.0f} tokens")  # fmt: skip
+        print(
+            f"rollouts during GRPO (first -> last logged step): reward {first['reward']:.3f} -> {last['reward']:.3f}, "
+            f"feasible {first.get('rollout/feasible_rate', 0):.3f} -> {last.get('rollout/feasible_rate', 0):.3f}, "
+            f"mean length {first['completions/mean_length']:.0f} -> {last['completions/mean_length']:.0f} tokens"
+        )
     print(f"results: {Path(args.output_dir, 'bench_grpo.json')}")
     return 0
 

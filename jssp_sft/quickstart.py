@@ -60,9 +60,11 @@ class QuickstartArguments:
     )
     max_duration: int | None = field(
         default=99,
-        metadata={"help": "Longest operation duration (None: the generator's, 500 as in Starjob); 2-digit numbers "
-                  "make fewer tokens to learn."},
-    )  # fmt: skip
+        metadata={
+            "help": "Longest operation duration (None: the generator's, 500 as in Starjob); 2-digit numbers "
+            "make fewer tokens to learn."
+        },
+    )
     max_steps: int | None = field(default=None, metadata={"help": "Override the recipe's max_steps (None: keep it)."})
     test_problems: int = field(
         default=64, metadata={"help": "Held-out problems solved by the trained model at the end."}

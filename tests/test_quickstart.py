@@ -19,8 +19,15 @@ from jssp_sft.training.arguments import make_sft_parser
 def small_recipe(tmp_path: Path) -> Path:
     """The real tiny recipe with a few steps and short answers."""
     recipe = yaml.safe_load(Path(DEFAULT_RECIPE).read_text())
-    recipe.update(eval_steps=2, save_steps=2, logging_steps=1, eval_split_size=8, generation_eval_problems=2,
-                  generation_eval_max_new_tokens=16, per_device_train_batch_size=4)  # fmt: skip
+    recipe.update(
+        eval_steps=2,
+        save_steps=2,
+        logging_steps=1,
+        eval_split_size=8,
+        generation_eval_problems=2,
+        generation_eval_max_new_tokens=16,
+        per_device_train_batch_size=4,
+    )
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(recipe))
     return path
@@ -42,14 +49,40 @@ def test_quickstart_end_to_end(tmp_path, capsys):
     from jssp_sft.cli.main import main as cli_main
 
     out = tmp_path / "run"
-    code = cli_main(["quickstart", "--output_dir", str(out), "--recipe", str(small_recipe(tmp_path)),
-                     "--num_instances", "40", "--max_steps", "4", "--test_problems", "3"])  # fmt: skip
+    code = cli_main(
+        [
+            "quickstart",
+            "--output_dir",
+            str(out),
+            "--recipe",
+            str(small_recipe(tmp_path)),
+            "--num_instances",
+            "40",
+            "--max_steps",
+            "4",
+            "--test_problems",
+            "3",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
-    for row in ("3 held-out problems", "train loss", "eval loss", "lift over the random control", "model, greedy (N=1)",
-                "random control, 1 sample", "model, best of 8", "random control, best of 8", "round robin",
-                "best fixed job order per size", "best dispatching rule: ", "CP-SAT", "free decoding, greedy: parse",
-                "per-decision accuracy", "another same-size instance's prompt"):  # fmt: skip
+    for row in (
+        "3 held-out problems",
+        "train loss",
+        "eval loss",
+        "lift over the random control",
+        "model, greedy (N=1)",
+        "random control, 1 sample",
+        "model, best of 8",
+        "random control, best of 8",
+        "round robin",
+        "best fixed job order per size",
+        "best dispatching rule: ",
+        "CP-SAT",
+        "free decoding, greedy: parse",
+        "per-decision accuracy",
+        "another same-size instance's prompt",
+    ):
         assert row in printed, row
     results = json.loads((out / RESULTS_FILE).read_text())
     assert results["steps"] == 4 and results["held_out_problems"] == 3
@@ -78,8 +111,24 @@ def test_quickstart_end_to_end(tmp_path, capsys):
 
     # run again: the finished run is evaluated, not trained further
     state = (out / "trainer_state.json").read_text()
-    assert cli_main(["quickstart", "--output_dir", str(out), "--recipe", str(small_recipe(tmp_path)),
-                     "--num_instances", "40", "--max_steps", "4", "--test_problems", "3"]) == 0  # fmt: skip
+    assert (
+        cli_main(
+            [
+                "quickstart",
+                "--output_dir",
+                str(out),
+                "--recipe",
+                str(small_recipe(tmp_path)),
+                "--num_instances",
+                "40",
+                "--max_steps",
+                "4",
+                "--test_problems",
+                "3",
+            ]
+        )
+        == 0
+    )
     assert (out / "trainer_state.json").read_text() == state
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
     again = json.loads((out / RESULTS_FILE).read_text())
@@ -133,9 +182,24 @@ def test_two_short_training_runs_with_the_same_seed_give_equal_weights(prepared,
     recipe = small_recipe(tmp_path)
     trained = []
     for name in ("a", "b"):
-        argv = ["--config", str(recipe), "--model_name_or_path", str(base), "--dataset_name", str(data),
-                "--output_dir", str(tmp_path / name), "--max_steps", "3", "--eval_strategy", "no",
-                "--save_strategy", "no", "--load_best_model_at_end", "false"]  # fmt: skip
+        argv = [
+            "--config",
+            str(recipe),
+            "--model_name_or_path",
+            str(base),
+            "--dataset_name",
+            str(data),
+            "--output_dir",
+            str(tmp_path / name),
+            "--max_steps",
+            "3",
+            "--eval_strategy",
+            "no",
+            "--save_strategy",
+            "no",
+            "--load_best_model_at_end",
+            "false",
+        ]
         train(*make_sft_parser().parse_args_and_config(argv))
         trained.append(_weights(tmp_path / name))
     _assert_equal_weights(*trained)

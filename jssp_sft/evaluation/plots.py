@@ -136,8 +136,8 @@ def gap_bar_chart(report: dict, path: str | Path, baselines: Sequence[str] | Non
                 if value is None:
                     bar.set_visible(False)
                 elif note:
-                    axes.annotate(note, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
-                                  va="bottom", fontsize=6, rotation=90)  # fmt: skip
+                    top = (bar.get_x() + bar.get_width() / 2, bar.get_height())
+                    axes.annotate(note, top, ha="center", va="bottom", fontsize=6, rotation=90)
         axes.set_xticks(x, sizes)
         axes.margins(y=0.2)  # room for the answered-rate notes above the bars
         axes.set_ylabel("mean gap %")
