@@ -308,3 +308,67 @@ def test_overload_and_timeout(small_server):
     small = make_instance(10)
     ok = httpx.post(f"{small_server}/v1/solve", json={"instance": format_instance(small), "method": "spt"})
     assert ok.status_code == 200 and ok.json()["makespan"] == dispatching_rule(small, "SPT").makespan
+
+
+def test_batcher_groups_by_settings_caps_batches_and_survives_a_failing_batch():
+    """The batching queue alone, with a plain function as the work: who shares a call, and what a failure reaches."""
+    import asyncio
+
+    from jssp_sft.serve.batching import Batcher, QueueFull
+
+    calls = []
+
+    def work(items, overrides):
+        calls.append((tuple(items), overrides["scale"]))
+        if "boom" in items:
+            raise ValueError("bad batch")
+        return [item * overrides["scale"] for item in items]
+
+    async def scenario():
+        batcher = Batcher(work, window_s=0.05, max_batch=3, max_queue=20)
+        batcher.start()
+
+        def ask(item, scale):
+            return batcher.submit(item, ("scale", scale), {"scale": scale})
+
+        results = await asyncio.gather(
+            *(ask(i, 10) for i in range(5)), ask(100, 2), ask("boom", 1), ask(7, 3), return_exceptions=True
+        )
+        with pytest.raises(QueueFull):
+            small = Batcher(work, max_queue=1)
+            small.start()
+            first = asyncio.ensure_future(small.submit(1, "k", {"scale": 1}))
+            await asyncio.sleep(0)  # the worker may take the first one; fill the queue past one either way
+            await asyncio.gather(*(small.submit(i, "k", {"scale": 1}) for i in range(3)))
+        await first
+        await small.stop()
+        after = await ask(4, 10)  # the loop goes on after a failed batch
+        await batcher.stop()
+        return results, after
+
+    results, after = asyncio.run(scenario())
+    assert results[:5] == [0, 10, 20, 30, 40] and results[5] == 200 and results[7] == 21
+    assert isinstance(results[6], ValueError) and after == 40
+    first_round = [call for call in calls if call[1] == 10][:2]
+    assert [len(items) for items, _ in first_round] == [3, 2]  # max_batch caps a call; the rest forms the next
+    assert all(len({scale}) == 1 for _, scale in calls)  # one setting per call
+
+
+def test_job_store_keeps_nothing_on_disk_unless_configured(tmp_path):
+    from jssp_sft.serve.jobs import JobStore
+
+    memory = JobStore(max_stored=2)
+    jobs = [memory.create("cpsat") for _ in range(2)]
+    for job in jobs:
+        memory.finish(job, "done", result={"makespan": 1})
+    jobs.append(memory.create("cpsat"))  # a third: the oldest finished one is forgotten
+    assert memory.get(jobs[0].id) is None and memory.get(jobs[1].id) is not None and memory.get(jobs[2].id) is not None
+    assert memory.directory is None and not any(tmp_path.iterdir())
+
+    stored = JobStore(directory=str(tmp_path / "jobs"))
+    job = stored.create("model")
+    job.offer(30, {"makespan": 30})
+    job.offer(35, {"makespan": 35})
+    stored.finish(job, "done", result={"makespan": 30})
+    reread = JobStore(directory=str(tmp_path / "jobs")).get(job.id)
+    assert reread.status == "done" and reread.best["makespan"] == 30 and reread.result == {"makespan": 30}
