@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..core.codec import format_solution
 from ..core.formats import schedule_to_dict
@@ -103,6 +104,13 @@ class SchedulingService:
         solver = None
         if args.model:
             from ..solve import JSSPSolver
+
+            local = Path(args.model)
+            if local.is_dir() and not any((local / name).is_file() for name in ("config.json", "adapter_config.json")):
+                raise ValueError(
+                    f"--model {args.model} holds no model (no config.json or adapter_config.json): give a training "
+                    "run's directory, a base model or a Hub id (in a container: mount the run at /model)"
+                )
 
             logger.info("loading %s (%s backend)", args.model, args.backend)
             solver = JSSPSolver.from_pretrained(
