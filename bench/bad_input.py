@@ -4,7 +4,9 @@ Each case runs ``jssp-sft COMMAND ARGS`` in a subprocess (offline, in a scratch 
 valid instance, solution and data file, and a set of broken files) and is classified by what it printed on stderr:
 
 - ``traceback``: a raw Python traceback (``Traceback (most recent call last)``), the failure issue 16 counts;
-- ``clean``: no traceback; the exit status and the last stderr line are kept.
+- ``one-line``: no traceback, and the last stderr line is the command's error (``jssp-sft CMD: error: ...`` or
+  ``... internal error ...``);
+- ``clean``: no traceback at all (one-line errors, verdicts, or a bad value silently accepted).
 
 Each case states the exit status the CLI documents for it (0 success or feasible, 1 a negative verdict, 2 bad usage or
 input, 3 internal error); ``status ok`` counts the cases that got it. A bad value the command silently accepted shows
@@ -18,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -46,9 +49,13 @@ class BenchArguments:
 class Case:
     command: str
     label: str
-    args: tuple[str, ...]
-    expected: int = 2  # the documented status: 2 bad input, 1 negative verdict
+    argv: str  # shell words, split with shlex
+    expected: int = 2  # the documented status: 2 bad input, 1 negative verdict (infeasible; invalid records found)
     stdin: str | None = None
+
+    @property
+    def args(self) -> list[str]:
+        return shlex.split(self.argv)
 
 
 # --------------------------------------------------------------------------------------------------- fixtures
@@ -65,7 +72,9 @@ def _serial_records(count: int, seed: int = 0) -> list[dict]:
     records = []
     for i in range(count):
         n, m = rng.randint(2, 3), rng.randint(2, 3)
-        instance = Instance(tuple(tuple((mach, rng.randint(1, 9)) for mach in rng.sample(range(m), m)) for _ in range(n)), m)
+        instance = Instance(
+            tuple(tuple((mach, rng.randint(1, 9)) for mach in rng.sample(range(m), m)) for _ in range(n)), m
+        )
         starts, clock = [], 0
         for j, job in enumerate(instance.jobs):
             for k, (_, duration) in enumerate(job):
@@ -81,11 +90,17 @@ def make_fixtures(root: Path) -> None:
 
     build_tiny(
         TinyModelArguments(
-            output_dir=str(root / "tiny-model"), vocab_size=400, tokenizer_corpus_size=80, hidden_size=32,
-            intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
+            output_dir=str(root / "tiny-model"),
+            vocab_size=400,
+            tokenizer_corpus_size=80,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=1,
             max_position_embeddings=1024,
         )
-    )  # fmt: skip
+    )
     records = _serial_records(24)
     files = {
         "instance.txt": INSTANCE,
@@ -124,146 +139,185 @@ def make_fixtures(root: Path) -> None:
 
 # ------------------------------------------------------------------------------------------------------ cases
 
-TRAIN_FAST = ("--max_steps", "1", "--use_cpu", "true", "--bf16", "false", "--report_to", "none")
-QUICK_FAST = ("--num_instances", "16", "--max_steps", "1", "--test_problems", "1")
-SOLVE_FAST = ("--benchmark", "ft06", "--limit", "1", "--max_new_tokens", "8", "--num_samples", "1")
+# Flags that keep a case short should the command accept its bad value and run.
+TRAIN_FAST = "--max_steps 1 --use_cpu true --bf16 false --report_to none"
+QUICK_FAST = "--num_instances 16 --max_steps 1 --test_problems 1"
+SOLVE_FAST = "--benchmark ft06 --limit 1 --max_new_tokens 8 --num_samples 1"
 
 
 def cases() -> list[Case]:
     v, g, dr, s, e, ga = "verify", "generate", "data-report", "solve", "evaluate", "gantt"
-    t, q, p, gr = "train", "quickstart", "push", "grpo"
-    out = [
-        Case("(top level)", "no command", ()),
-        Case("(top level)", "unknown command", ("nosuch",)),
-        Case("(top level)", "unknown flag", ("verify", "--nosuch", "1")),
+    t, q, p, gr, top = "train", "quickstart", "push", "grpo", "(top level)"
+    return [
+        # (top level)
+        Case(top, "no command", ""),
+        Case(top, "unknown command", "nosuch"),
+        Case(top, "unknown flag", "verify --nosuch 1"),
         # verify
-        Case(v, "no arguments", ()),
-        Case(v, "missing instance file", ("--instance", "missing.txt", "--solution", "solution.txt")),
-        Case(v, "missing solution file", ("--instance", "instance.txt", "--solution", "missing.txt")),
-        Case(v, "empty instance file", ("--instance", "empty.txt", "--solution", "solution.txt")),
-        Case(v, "prose instead of an instance", ("--instance", "garbage.txt", "--solution", "solution.txt")),
-        Case(v, "instance is a directory", ("--instance", "empty_dir", "--solution", "solution.txt")),
-        Case(v, "instance not UTF-8", ("--instance", "binary.txt", "--solution", "solution.txt")),
-        Case(v, "jobs out of order", ("--instance", "out_of_order_instance.txt", "--solution", "solution.txt")),
-        Case(v, "non-numeric duration", ("--instance", "bad_ops_instance.txt", "--solution", "solution.txt")),
-        Case(v, "machine beyond the instruction", ("--instance", "too_many_machines.txt", "--solution", "solution.txt")),
-        Case(v, "empty solution (infeasible)", ("--instance", "instance.txt", "--solution", "empty.txt"), 1),
-        Case(v, "prose solution (infeasible)", ("--instance", "instance.txt", "--solution", "garbage.txt"), 1),
-        Case(v, "overlapping solution (infeasible)", ("--instance", "instance.txt", "--solution", "infeasible.txt"), 1),
-        Case(v, "blank line between jobs, job 0 only", ("--instance", "blank_line_instance.txt", "--solution",
-                                                        "job0_only.txt"), 1),  # fmt: skip
-        Case(v, "solution on stdin: empty", ("--instance", "instance.txt"), 1, stdin=""),
-        Case(v, "--json not a boolean", ("--instance", "instance.txt", "--solution", "solution.txt", "--json", "maybe")),
+        Case(v, "no arguments", ""),
+        Case(v, "missing instance file", "--instance missing.txt --solution solution.txt"),
+        Case(v, "missing solution file", "--instance instance.txt --solution missing.txt"),
+        Case(v, "empty instance file", "--instance empty.txt --solution solution.txt"),
+        Case(v, "prose instead of an instance", "--instance garbage.txt --solution solution.txt"),
+        Case(v, "instance is a directory", "--instance empty_dir --solution solution.txt"),
+        Case(v, "instance not UTF-8", "--instance binary.txt --solution solution.txt"),
+        Case(v, "jobs out of order", "--instance out_of_order_instance.txt --solution solution.txt"),
+        Case(v, "non-numeric duration", "--instance bad_ops_instance.txt --solution solution.txt"),
+        Case(v, "machine beyond the instruction", "--instance too_many_machines.txt --solution solution.txt"),
+        Case(v, "empty solution (infeasible)", "--instance instance.txt --solution empty.txt", 1),
+        Case(v, "prose solution (infeasible)", "--instance instance.txt --solution garbage.txt", 1),
+        Case(v, "overlapping solution (infeasible)", "--instance instance.txt --solution infeasible.txt", 1),
+        Case(
+            v, "blank line between jobs, job 0 only", "--instance blank_line_instance.txt --solution job0_only.txt", 1
+        ),
+        Case(v, "solution on stdin: empty", "--instance instance.txt", 1, stdin=""),
+        Case(v, "--json not a boolean", "--instance instance.txt --solution solution.txt --json maybe"),
         # generate
-        Case(g, "--num_instances 0", ("--output", "gen.jsonl", "--num_instances", "0", "--sizes", "2x2")),
-        Case(g, "--num_instances -5", ("--output", "gen.jsonl", "--num_instances", "-5", "--sizes", "2x2")),
-        Case(g, "--sizes abc", ("--output", "gen.jsonl", "--num_instances", "2", "--sizes", "abc")),
-        Case(g, "--sizes 0x0", ("--output", "gen.jsonl", "--num_instances", "2", "--sizes", "0x0")),
-        Case(g, "--time_limit -1", ("--output", "gen.jsonl", "--num_instances", "2", "--sizes", "2x2", "--time_limit",
-                                    "-1")),  # fmt: skip
-        Case(g, "--min_duration > --max_duration", ("--output", "gen.jsonl", "--num_instances", "2", "--sizes", "2x2",
-                                                    "--min_duration", "10", "--max_duration", "5")),  # fmt: skip
-        Case(g, "--shard_index >= --num_shards", ("--output", "gen.jsonl", "--num_instances", "2", "--sizes", "2x2",
-                                                  "--num_shards", "2", "--shard_index", "5")),  # fmt: skip
-        Case(g, "output in a missing directory", ("--output", "/nonexistent/dir/gen.jsonl", "--num_instances", "2",
-                                                  "--sizes", "2x2")),  # fmt: skip
-        Case(g, "output is a directory", ("--output", "empty_dir", "--num_instances", "2", "--sizes", "2x2")),
-        Case(g, "--num_instances not a number", ("--output", "gen.jsonl", "--num_instances", "many")),
+        Case(g, "--num_instances 0", "--output gen.jsonl --num_instances 0 --sizes 2x2"),
+        Case(g, "--num_instances -5", "--output gen.jsonl --num_instances -5 --sizes 2x2"),
+        Case(g, "--sizes abc", "--output gen.jsonl --num_instances 2 --sizes abc"),
+        Case(g, "--sizes 0x0", "--output gen.jsonl --num_instances 2 --sizes 0x0"),
+        Case(g, "--time_limit -1", "--output gen.jsonl --num_instances 2 --sizes 2x2 --time_limit -1"),
+        Case(
+            g,
+            "--min_duration > --max_duration",
+            "--output gen.jsonl --num_instances 2 --sizes 2x2 --min_duration 10 --max_duration 5",
+        ),
+        Case(
+            g,
+            "--shard_index >= --num_shards",
+            "--output gen.jsonl --num_instances 2 --sizes 2x2 --num_shards 2 --shard_index 5",
+        ),
+        Case(
+            g, "output under a file, not a directory", "--output instance.txt/gen.jsonl --num_instances 2 --sizes 2x2"
+        ),
+        Case(g, "output is a directory", "--output empty_dir --num_instances 2 --sizes 2x2"),
+        Case(g, "--num_instances not a number", "--output gen.jsonl --num_instances many"),
         # data-report
-        Case(dr, "no path", ()),
-        Case(dr, "missing file", ("missing.jsonl",)),
-        Case(dr, "missing relative data path", ("data/nope.jsonl",)),
-        Case(dr, "empty .jsonl", ("empty.jsonl",)),
-        Case(dr, "a bad JSON line", ("bad_line.jsonl",)),
-        Case(dr, "all records invalid", ("all_invalid.jsonl",)),
-        Case(dr, "num_jobs given as a string", ("string_num_jobs.jsonl",)),
-        Case(dr, "outputs are prose", ("prose_output.jsonl",)),
-        Case(dr, "unsupported extension", ("records.csv",)),
-        Case(dr, "directory without data", ("empty_dir",)),
-        Case(dr, "--max_length without --tokenizer", ("data.jsonl", "--max_length", "100")),
-        Case(dr, "missing local tokenizer", ("data.jsonl", "--tokenizer", "./missing-model")),
-        Case(dr, "--template bogus", ("data.jsonl", "--template", "bogus")),
+        Case(dr, "no path", ""),
+        Case(dr, "missing file", "missing.jsonl"),
+        Case(dr, "missing relative data path", "data/nope.jsonl"),
+        Case(dr, "empty .jsonl", "empty.jsonl"),
+        Case(dr, "a bad JSON line", "bad_line.jsonl"),
+        Case(dr, "all records invalid", "all_invalid.jsonl", 1),
+        Case(dr, "num_jobs given as a string", "string_num_jobs.jsonl", 1),
+        Case(dr, "outputs are prose", "prose_output.jsonl", 1),
+        Case(dr, "unsupported extension", "records.csv"),
+        Case(dr, "directory without data", "empty_dir"),
+        Case(dr, "--max_length without --tokenizer", "data.jsonl --max_length 100"),
+        Case(dr, "missing local tokenizer", "data.jsonl --tokenizer ./missing-model"),
+        Case(dr, "--template bogus", "data.jsonl --template bogus"),
         # solve
-        Case(s, "no arguments", ()),
-        Case(s, "missing local model path", ("--model", "./missing-model", "--output", "o.jsonl", *SOLVE_FAST)),
-        Case(s, "unknown benchmark", ("--model", "tiny-model", "--output", "o.jsonl", "--benchmark", "nosuch")),
-        Case(s, "missing dataset file", ("--model", "tiny-model", "--output", "o.jsonl", "--dataset", "missing.jsonl")),
-        Case(s, "empty dataset file", ("--model", "tiny-model", "--output", "o.jsonl", "--dataset", "empty.jsonl")),
-        Case(s, "--temperature -1", ("--model", "tiny-model", "--output", "o1.jsonl", *SOLVE_FAST, "--temperature",
-                                     "-1")),  # fmt: skip
-        Case(s, "--top_p 1.5", ("--model", "tiny-model", "--output", "o2.jsonl", *SOLVE_FAST, "--top_p", "1.5")),
-        Case(s, "--top_k -3", ("--model", "tiny-model", "--output", "o3.jsonl", *SOLVE_FAST, "--top_k", "-3")),
-        Case(s, "--num_samples 0", ("--model", "tiny-model", "--output", "o4.jsonl", *SOLVE_FAST, "--num_samples", "0")),
-        Case(s, "--max_new_tokens 0", ("--model", "tiny-model", "--output", "o5.jsonl", *SOLVE_FAST, "--max_new_tokens",
-                                       "0")),  # fmt: skip
-        Case(s, "--batch_size 0", ("--model", "tiny-model", "--output", "o6.jsonl", *SOLVE_FAST, "--batch_size", "0")),
-        Case(s, "--limit 0", ("--model", "tiny-model", "--output", "o7.jsonl", "--benchmark", "ft06", "--limit", "0")),
-        Case(s, "output in a missing directory", ("--model", "tiny-model", "--output", "/nonexistent/o.jsonl",
-                                                  *SOLVE_FAST)),  # fmt: skip
+        Case(s, "no arguments", ""),
+        Case(s, "missing local model path", f"--model ./missing-model --output o.jsonl {SOLVE_FAST}"),
+        Case(s, "unknown benchmark", "--model tiny-model --output o.jsonl --benchmark nosuch"),
+        Case(s, "missing dataset file", "--model tiny-model --output o.jsonl --dataset missing.jsonl"),
+        Case(s, "empty dataset file", "--model tiny-model --output o.jsonl --dataset empty.jsonl"),
+        Case(s, "--temperature -1", f"--model tiny-model --output o1.jsonl {SOLVE_FAST} --temperature -1"),
+        Case(s, "--top_p 1.5", f"--model tiny-model --output o2.jsonl {SOLVE_FAST} --top_p 1.5"),
+        Case(s, "--top_k -3", f"--model tiny-model --output o3.jsonl {SOLVE_FAST} --top_k -3"),
+        Case(s, "--num_samples 0", f"--model tiny-model --output o4.jsonl {SOLVE_FAST} --num_samples 0"),
+        Case(s, "--max_new_tokens 0", f"--model tiny-model --output o5.jsonl {SOLVE_FAST} --max_new_tokens 0"),
+        Case(s, "--batch_size 0", f"--model tiny-model --output o6.jsonl {SOLVE_FAST} --batch_size 0"),
+        Case(s, "--limit 0", "--model tiny-model --output o7.jsonl --benchmark ft06 --limit 0"),
+        Case(
+            s, "output under a file, not a directory", f"--model tiny-model --output instance.txt/o.jsonl {SOLVE_FAST}"
+        ),
         # evaluate
-        Case(e, "no --results", ()),
-        Case(e, "missing results file", ("--results", "missing.jsonl")),
-        Case(e, "empty results file", ("--results", "empty.jsonl")),
-        Case(e, "results not JSON", ("--results", "results_garbage.jsonl")),
-        Case(e, "results with wrong fields", ("--results", "results_wrong_fields.jsonl")),
-        Case(e, "a data file given as results", ("--results", "data.jsonl")),
-        Case(e, "--labels count mismatch", ("--results", "data.jsonl", "--labels", "a", "b")),
-        Case(e, "unknown rule", ("--results", "data.jsonl", "--rules", "nosuch")),
+        Case(e, "no --results", ""),
+        Case(e, "missing results file", "--results missing.jsonl"),
+        Case(e, "empty results file", "--results empty.jsonl"),
+        Case(e, "results not JSON", "--results results_garbage.jsonl"),
+        Case(e, "results with wrong fields", "--results results_wrong_fields.jsonl"),
+        Case(e, "a data file given as results", "--results data.jsonl"),
+        Case(e, "--labels count mismatch", "--results data.jsonl --labels a b"),
+        Case(e, "unknown rule", "--results data.jsonl --rules nosuch"),
         # gantt
-        Case(ga, "no arguments", ("--output", "g.png")),
-        Case(ga, "missing instance file", ("--instance", "missing.txt", "--solution", "solution.txt", "--output", "g.png")),
-        Case(ga, "prose solution", ("--instance", "instance.txt", "--solution", "garbage.txt", "--output", "g.png")),
-        Case(ga, "--results without --id", ("--results", "data.jsonl", "--output", "g.png")),
-        Case(ga, "missing results file", ("--results", "missing.jsonl", "--id", "x", "--output", "g.png")),
-        Case(ga, "missing record file", ("--record", "missing.jsonl", "--output", "g.png")),
-        Case(ga, "--index out of range", ("--record", "data.jsonl", "--index", "99", "--output", "g.png")),
-        Case(ga, "output in a missing directory", ("--instance", "instance.txt", "--solution", "solution.txt",
-                                                   "--output", "/nonexistent/g.png")),  # fmt: skip
+        Case(ga, "no arguments", "--output g.png"),
+        Case(ga, "missing instance file", "--instance missing.txt --solution solution.txt --output g.png"),
+        Case(ga, "prose solution", "--instance instance.txt --solution garbage.txt --output g.png"),
+        Case(ga, "--results without --id", "--results data.jsonl --output g.png"),
+        Case(ga, "missing results file", "--results missing.jsonl --id x --output g.png"),
+        Case(ga, "missing record file", "--record missing.jsonl --output g.png"),
+        Case(ga, "--index out of range", "--record data.jsonl --index 99 --output g.png"),
+        Case(
+            ga,
+            "output under a file, not a directory",
+            "--instance instance.txt --solution solution.txt --output instance.txt/g.png",
+        ),
         # train
-        Case(t, "no config, no arguments", ()),
-        Case(t, "missing config file", ("--config", "missing.yaml")),
-        Case(t, "config is not YAML", ("--config", "bad_yaml.yaml")),
-        Case(t, "unknown key in config", ("--config", "unknown_key.yaml")),
-        Case(t, "missing local model path", ("--model_name_or_path", "./missing-model", "--dataset_name", "data.jsonl",
-                                             "--output_dir", "run-a", *TRAIN_FAST)),  # fmt: skip
-        Case(t, "missing relative data path", ("--model_name_or_path", "tiny-model", "--dataset_name", "data/nope.jsonl",
-                                               "--output_dir", "run-b", *TRAIN_FAST)),  # fmt: skip
-        Case(t, "empty data file", ("--model_name_or_path", "tiny-model", "--dataset_name", "empty.jsonl",
-                                    "--output_dir", "run-c", *TRAIN_FAST)),  # fmt: skip
-        Case(t, "--learning_rate abc", ("--model_name_or_path", "tiny-model", "--dataset_name", "data.jsonl",
-                                        "--output_dir", "run-d", "--learning_rate", "abc", *TRAIN_FAST)),  # fmt: skip
-        Case(t, "--template bogus", ("--model_name_or_path", "tiny-model", "--dataset_name", "data.jsonl",
-                                     "--output_dir", "run-e", "--template", "bogus", *TRAIN_FAST)),  # fmt: skip
+        Case(t, "no config, no arguments", ""),
+        Case(t, "missing config file", "--config missing.yaml"),
+        Case(t, "config is not YAML", "--config bad_yaml.yaml"),
+        Case(t, "unknown key in config", "--config unknown_key.yaml"),
+        Case(
+            t,
+            "missing local model path",
+            f"--model_name_or_path ./missing-model --dataset_name data.jsonl --output_dir run-a {TRAIN_FAST}",
+        ),
+        Case(
+            t,
+            "missing relative data path",
+            f"--model_name_or_path tiny-model --dataset_name data/nope.jsonl --output_dir run-b {TRAIN_FAST}",
+        ),
+        Case(
+            t,
+            "empty data file",
+            f"--model_name_or_path tiny-model --dataset_name empty.jsonl --output_dir run-c {TRAIN_FAST}",
+        ),
+        Case(
+            t,
+            "--learning_rate abc",
+            f"--model_name_or_path tiny-model --dataset_name data.jsonl --output_dir run-d --learning_rate abc {TRAIN_FAST}",
+        ),
+        Case(
+            t,
+            "--template bogus",
+            f"--model_name_or_path tiny-model --dataset_name data.jsonl --output_dir run-e --template bogus {TRAIN_FAST}",
+        ),
         # quickstart
-        Case(q, "--num_instances 0", ("--output_dir", "qs-a", "--num_instances", "0", "--max_steps", "1")),
-        Case(q, "--num_instances -1", ("--output_dir", "qs-b", "--num_instances", "-1", "--max_steps", "1")),
-        Case(q, "--sizes bogus", ("--output_dir", "qs-c", *QUICK_FAST, "--sizes", "bogus")),
-        Case(q, "--max_steps 0", ("--output_dir", "qs-d", "--num_instances", "16", "--max_steps", "0")),
-        Case(q, "missing recipe", ("--output_dir", "qs-e", *QUICK_FAST, "--recipe", "missing.yaml")),
-        Case(q, "--test_problems -1", ("--output_dir", "qs-f", "--num_instances", "16", "--max_steps", "1",
-                                       "--test_problems", "-1")),  # fmt: skip
-        Case(q, "output_dir is a file", ("--output_dir", "instance.txt", *QUICK_FAST)),
+        Case(q, "--num_instances 0", "--output_dir qs-a --num_instances 0 --max_steps 1"),
+        Case(q, "--num_instances -1", "--output_dir qs-b --num_instances -1 --max_steps 1"),
+        Case(q, "--sizes bogus", f"--output_dir qs-c {QUICK_FAST} --sizes bogus"),
+        Case(q, "--max_steps 0", "--output_dir qs-d --num_instances 16 --max_steps 0"),
+        Case(q, "missing recipe", f"--output_dir qs-e {QUICK_FAST} --recipe missing.yaml"),
+        Case(q, "--test_problems -1", "--output_dir qs-f --num_instances 16 --max_steps 1 --test_problems -1"),
+        Case(q, "output_dir is a file", f"--output_dir instance.txt {QUICK_FAST}"),
         # push
-        Case(p, "no arguments", ()),
-        Case(p, "missing run directory", ("missing-run", "--repo_id", "user/name")),
-        Case(p, "directory that is not a run", ("not_a_run", "--repo_id", "user/name")),
-        Case(p, "run directory is a file", ("instance.txt", "--repo_id", "user/name")),
-        Case(p, "invalid repo id", ("tiny-model", "--repo_id", "bad id!!")),
+        Case(p, "no arguments", ""),
+        Case(p, "missing run directory", "missing-run --repo_id user/name"),
+        Case(p, "directory that is not a run", "not_a_run --repo_id user/name"),
+        Case(p, "run directory is a file", "instance.txt --repo_id user/name"),
+        Case(p, "invalid repo id", "tiny-model --repo_id 'bad id!!'"),
         # grpo
-        Case(gr, "no config, no arguments", ()),
-        Case(gr, "missing config file", ("--config", "missing.yaml")),
-        Case(gr, "unknown reward function", ("--model_name_or_path", "tiny-model", "--dataset_name", "data.jsonl",
-                                             "--output_dir", "grpo-a", "--reward_funcs", "nosuch", *TRAIN_FAST)),  # fmt: skip
-        Case(gr, "missing local model path", ("--model_name_or_path", "./missing-model", "--dataset_name", "data.jsonl",
-                                              "--output_dir", "grpo-b", *TRAIN_FAST)),  # fmt: skip
-        Case(gr, "missing relative data path", ("--model_name_or_path", "tiny-model", "--dataset_name",
-                                                "data/nope.jsonl", "--output_dir", "grpo-c", *TRAIN_FAST)),  # fmt: skip
-        Case(gr, "unknown benchmark", ("--model_name_or_path", "tiny-model", "--benchmarks", "nosuch",
-                                       "--output_dir", "grpo-d", *TRAIN_FAST)),  # fmt: skip
-        Case(gr, "--generated_num_instances 0", ("--model_name_or_path", "tiny-model", "--generated_num_instances", "0",
-                                                 "--output_dir", "grpo-e", *TRAIN_FAST)),  # fmt: skip
+        Case(gr, "no config, no arguments", ""),
+        Case(gr, "missing config file", "--config missing.yaml"),
+        Case(
+            gr,
+            "unknown reward function",
+            f"--model_name_or_path tiny-model --dataset_name data.jsonl --output_dir grpo-a --reward_funcs nosuch {TRAIN_FAST}",
+        ),
+        Case(
+            gr,
+            "missing local model path",
+            f"--model_name_or_path ./missing-model --dataset_name data.jsonl --output_dir grpo-b {TRAIN_FAST}",
+        ),
+        Case(
+            gr,
+            "missing relative data path",
+            f"--model_name_or_path tiny-model --dataset_name data/nope.jsonl --output_dir grpo-c {TRAIN_FAST}",
+        ),
+        Case(
+            gr,
+            "unknown benchmark",
+            f"--model_name_or_path tiny-model --benchmarks nosuch --output_dir grpo-d {TRAIN_FAST}",
+        ),
+        Case(
+            gr,
+            "--generated_num_instances 0",
+            f"--model_name_or_path tiny-model --generated_num_instances 0 --output_dir grpo-e {TRAIN_FAST}",
+        ),
     ]
-    return out
 
 
 # -------------------------------------------------------------------------------------------------------- run
@@ -275,6 +329,11 @@ class Outcome:
     status: int | None  # None: timed out
     traceback: bool
     last_line: str
+
+    @property
+    def one_line(self) -> bool:
+        return not self.traceback and self.last_line.startswith("jssp-sft") and "error" in self.last_line
+
     seconds: float
 
 
@@ -284,15 +343,22 @@ def run_case(case: Case, root: Path, timeout: int) -> Outcome:
     start = time.perf_counter()
     try:
         done = subprocess.run(
-            [*argv, *case.args], cwd=root, env=env, input=case.stdin or "", capture_output=True, text=True,
-            timeout=timeout, errors="replace",
-        )  # fmt: skip
+            [*argv, *case.args],
+            cwd=root,
+            env=env,
+            input=case.stdin or "",
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            errors="replace",
+        )
     except subprocess.TimeoutExpired as err:
         stderr = err.stderr.decode(errors="replace") if isinstance(err.stderr, bytes) else err.stderr or ""
         return Outcome(case, None, TRACEBACK in stderr, "(timed out)", time.perf_counter() - start)
     lines = [line for line in done.stderr.splitlines() if line.strip()]
-    return Outcome(case, done.returncode, TRACEBACK in done.stderr, lines[-1][:150] if lines else "",
-                   time.perf_counter() - start)  # fmt: skip
+    return Outcome(
+        case, done.returncode, TRACEBACK in done.stderr, lines[-1][:150] if lines else "", time.perf_counter() - start
+    )
 
 
 def main() -> None:
@@ -313,17 +379,18 @@ def main() -> None:
     if args.verbose:
         for outcome in outcomes:
             kind = "TRACEBACK" if outcome.traceback else "clean"
-            print(f"{outcome.case.command:12} {outcome.case.label:40} exit {outcome.status} (want "
-                  f"{outcome.case.expected}) {kind:9} {outcome.seconds:5.1f}s | {outcome.last_line}")  # fmt: skip
+            print(
+                f"{outcome.case.command:12} {outcome.case.label:40} exit {outcome.status} (want "
+                f"{outcome.case.expected}) {kind:9} {outcome.seconds:5.1f}s | {outcome.last_line}"
+            )
         print()
-    print(f"{'command':12} {'cases':>5} {'traceback':>9} {'clean':>5} {'status ok':>9}  exit statuses seen")
-    for command, group in by_command.items():
-        statuses = sorted({str(o.status) for o in group})
-        print(f"{command:12} {len(group):5d} {sum(o.traceback for o in group):9d} "
-              f"{sum(not o.traceback for o in group):5d} {sum(o.status == o.case.expected for o in group):9d}  "
-              f"{', '.join(statuses)}")  # fmt: skip
-    print(f"{'total':12} {len(outcomes):5d} {sum(o.traceback for o in outcomes):9d} "
-          f"{sum(not o.traceback for o in outcomes):5d} {sum(o.status == o.case.expected for o in outcomes):9d}")  # fmt: skip
+    print(f"{'command':12} {'cases':>5} {'traceback':>9} {'one-line':>8} {'clean':>5} {'status ok':>9}  statuses seen")
+    for command, group in [*by_command.items(), ("total", outcomes)]:
+        statuses = "" if command == "total" else ", ".join(sorted({str(o.status) for o in group}))
+        print(
+            f"{command:12} {len(group):5d} {sum(o.traceback for o in group):9d} {sum(o.one_line for o in group):8d} "
+            f"{sum(not o.traceback for o in group):5d} {sum(o.status == o.case.expected for o in group):9d}  {statuses}"
+        )
 
 
 if __name__ == "__main__":

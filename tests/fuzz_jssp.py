@@ -12,8 +12,8 @@ follows the grammar the codec documents:
   around); a list that goes on after a separator with something that is not an operation is an error when the
   separator had a comma or the thing starts like an operation ('J', blanks, a digit); the declared makespan is the
   first ``Makespan: <number>`` after the list;
-- an instance is read from the first line ``J0:`` on: headers ``J<k>:`` and items ``M<m>:<d>``, any ASCII whitespace
-  between them, the listing ending at the end of a line;
+- an instance is read from the first line ``J0:`` on (a job header line before it is an error): headers ``J<k>:``
+  and items ``M<m>:<d>``, any ASCII whitespace between them, the listing ending at the end of a line;
 - every number has 1 to ``MAX_DIGITS`` ASCII digits; more is an error.
 """
 
@@ -222,6 +222,10 @@ def read_instance(text: str) -> tuple[list[list[tuple[int, int]]], int]:
             break
     if start is None:
         raise Unreadable("no J0 line")
+    for line_start in [0] + [i + 1 for i, c in enumerate(text[:start]) if c == "\n"]:
+        at = _skip(text, line_start, SPACES)
+        if at < start and _job_header_at(text, at, limit=None) is not None:
+            raise Unreadable("a job header line before J0")
     jobs: list[list[tuple[int, int]]] = []
     pos = start
     end = None  # where the listing ended, when it ended by itself (not at a second listing)
@@ -475,7 +479,10 @@ def instance_text(jobs: list[list[tuple]], num_machines: int, rng: random.Random
 
 def mutate_instance_text(text: str, rng: random.Random) -> str:
     """A text-level mutation of an instance (whitespace, unicode, truncation, long numbers, a second listing)."""
-    kind = rng.choice(["insert_whitespace", "unicode", "truncate", "delete_char", "crlf", "garbage", "long", "again"])
+    kinds = ["insert_whitespace", "unicode", "truncate", "delete_char", "crlf", "garbage", "long", "again", "before"]
+    kind = rng.choice(kinds)
+    if kind == "before":  # a job header line before J0 (an error), or prose that only looks like one (not)
+        return rng.choice(["J1:\nM0:1 \n", "  J2 : M1:3\n", "J3 is the longest job.\n", "Jobs: 2\n"]) + text
     if kind == "long":
         return re.sub(r"M(\d+):(\d+)", lambda m: f"M{m.group(1)}:{'7' * rng.randint(14, 20)}", text, count=1)
     if kind == "again":

@@ -46,6 +46,12 @@ def test_blank_lines_crlf_and_indentation_anywhere_in_an_instance_are_whitespace
         assert parse_instance(text) == parse_instance(I), text
 
 
+def test_a_job_header_before_j0_is_an_error_not_a_smaller_instance():
+    with pytest.raises(ValueError, match="line 1: a job header before 'J0:'"):
+        parse_instance("J1:\nM0:3 M1:2 \nJ0:\nM1:4 M0:1 \n")
+    assert parse_instance("Jobs are written J<k>:\n" + I) == parse_instance(I)  # prose is not a header
+
+
 @pytest.mark.parametrize("non_ascii", ["", "é", "🚀"])
 def test_operations_separated_by_crlf_blank_or_indented_lines_are_all_read(non_ascii):
     # [verify(i, 'Solution:\n' + sep.join(ops) + '\nMakespan: 6').num_operations for sep in [...]] gave [4, 1, 1, 1]

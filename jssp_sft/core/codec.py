@@ -37,6 +37,7 @@ _LONG_NUMBER_RE = re.compile(rf"[0-9]{{{MAX_DIGITS + 1}}}")
 
 _INSTRUCTION_RE = re.compile(r"Optimize schedule for ([0-9]{1,9}) Jobs \(denoted as J\) across ([0-9]{1,9}) Machines")
 _FIRST_JOB_RE = re.compile(r"^[ \t]*J0[ \t]*:", re.MULTILINE)
+_ANY_JOB_LINE_RE = re.compile(r"^[ \t]*J[0-9]+[ \t]*:", re.MULTILINE)
 # The whole job listing: job headers and 'M<machine>:<duration>' items, any ASCII whitespace between them. Each item
 # tries the canonical spelling first (a strict subset of the general one, so the language is the same), which the
 # regex engine walks on literals. A number with too many digits stops the match, and the end check reports it.
@@ -117,8 +118,9 @@ def format_instance(instance: Instance) -> str:
 def parse_instance(text: str, num_machines: int | None = None, name: str | None = None) -> Instance:
     """Parse an ``input`` field, or any text that contains one (a full Alpaca or chat prompt).
 
-    The jobs are read from the first ``J0:`` line on, in one match of the whole listing: ASCII whitespace of any kind
-    (blank lines, CRLF, indentation) may sit between headers and operations. The listing ends at a line that is
+    The jobs are read from the first ``J0:`` line on (a job header line before it is an error), in one match of the
+    whole listing: ASCII whitespace of any kind (blank lines, CRLF, indentation) may sit between headers and
+    operations. The listing ends at a line that is
     neither; a second listing (``J0:`` again, e.g. an example in a prompt) ends it too. ``num_machines`` comes from
     the argument, else from an instruction sentence in ``text``, else from the largest machine id plus one (a job
     need not visit every machine). Raises ``ValueError`` naming the line on malformed text.
@@ -128,6 +130,11 @@ def parse_instance(text: str, num_machines: int | None = None, name: str | None 
     first = _FIRST_JOB_RE.search(text)
     if first is None:
         raise ValueError("no instance found: expected a line 'J0:' followed by 'M<machine>:<duration>' entries")
+    earlier = _ANY_JOB_LINE_RE.search(text, 0, first.start())
+    if earlier is not None:  # e.g. 'J1:' listed before 'J0:': not an instance we can read in order
+        raise ValueError(
+            f"line {_line(text, earlier.start())}: a job header before 'J0:' ({earlier.group().strip()!r})"
+        )
     start = text.index("J", first.start())
     listing = _JOBS_RE.match(text, start)
     if listing is None:
