@@ -372,3 +372,15 @@ def test_job_store_keeps_nothing_on_disk_unless_configured(tmp_path):
     stored.finish(job, "done", result={"makespan": 30})
     reread = JobStore(directory=str(tmp_path / "jobs")).get(job.id)
     assert reread.status == "done" and reread.best["makespan"] == 30 and reread.result == {"makespan": 30}
+
+
+def test_cli_help_and_a_directory_without_a_model(tmp_path, capsys):
+    from jssp_sft.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--help"])
+    assert exit_info.value.code == 0
+    help_text = capsys.readouterr().out
+    assert all(flag in help_text for flag in ("--model", "--backend", "--max_batch", "--max_queue")), help_text
+    assert main(["serve", "--model", str(tmp_path)], exit_on_error=True) == 2  # one line, as the console script
+    assert f"--model {tmp_path} holds no model" in capsys.readouterr().err
