@@ -73,7 +73,7 @@ def _sft_tokens_batch(
             out["input_ids"].append(list(encoded["input_ids"]))
             if assistant_only_loss:
                 if 1 not in encoded["assistant_masks"]:
-                    raise RuntimeError(
+                    raise ValueError(
                         "assistant_only_loss=True, but an example has no assistant tokens: the chat template needs "
                         "{% generation %} markers"
                     )
