@@ -205,6 +205,32 @@ def test_killed_round_resumes_without_duplicates_or_losses(tmp_path, tiny_model_
         improve(*tiny_args(tiny_model_dir, output_dir, "--num_samples", "8"))
 
 
+def test_lora_rounds_train_one_adapter_further(tmp_path, tiny_model_dir):
+    """The GPU recipes' path on the tiny model: round 1 puts a LoRA adapter on the full model, round 2 samples with
+    that adapter and trains it further (with a replay of round 1's records)."""
+    output_dir = tmp_path / "lora"
+    args = tiny_args(tiny_model_dir, output_dir, "--num_rounds", "2", "--instances_per_round", "2", "--max_steps", "1",
+                     "--use_peft", "true", "--lora_r", "4", "--lora_target_modules", "all-linear",
+                     "--keep_sample_texts", "false")  # fmt: skip
+    rows = improve(*args)
+    assert [row["round"] for row in rows] == [0, 1, 2]
+    adapter_1, adapter_2 = (sl.round_dir(output_dir, r) / sl.MODEL_DIR for r in (1, 2))
+    for adapter in (adapter_1, adapter_2):
+        config = json.loads((adapter / "adapter_config.json").read_text())
+        assert config["base_model_name_or_path"] == str(tiny_model_dir) and config["r"] == 4
+    records_2 = sl.read_jsonl(sl.round_dir(output_dir, 2) / sl.RECORDS_FILE)
+    assert {r["model_revision"].split("@")[0] for r in records_2} == {str(adapter_1)}  # sampled by round 1's adapter
+    train_2 = sl.read_jsonl(sl.round_dir(output_dir, 2) / sl.TRAIN_FILE)
+    assert [r["improve_round"] for r in train_2] == [2, 2, 1]  # 2 new records and round 1's replayed
+    assert rows[2]["replay_records"] == 1 and rows[2]["best_of_n_feasible_rate"] == 1.0
+    from safetensors.torch import load_file
+
+    weights_1 = load_file(str(adapter_1 / "adapter_model.safetensors"))
+    weights_2 = load_file(str(adapter_2 / "adapter_model.safetensors"))
+    assert weights_1.keys() == weights_2.keys()
+    assert any(not torch.equal(weights_1[k], weights_2[k]) for k in weights_1)
+
+
 def test_round_slices_and_replay(tmp_path):
     pool = sl.generated_problems(5, "3x3", seed=3)
     assert len({p.id for p in pool}) == 5

@@ -364,7 +364,9 @@ def evaluate_solver(
     unanswered: the gaps are then over the answered ones and ``*_feasible_rate`` says how many)."""
     out = {}
     for name, n, temp in (("greedy", 1, 0.0), (f"best_of_{num_samples}", num_samples, temperature)):
-        results = solver.solve_many(problems, num_samples=n, temperature=temp, decoding=decoding, seed=seed)
+        results = solver.solve_many(
+            problems, show_progress=True, num_samples=n, temperature=temp, decoding=decoding, seed=seed
+        )
         gaps = [r.gap for r in results if r.gap is not None]
         out[f"{name}_gap"] = sum(gaps) / len(gaps) if gaps else None
         out[f"{name}_feasible_rate"] = sum(r.makespan is not None for r in results) / len(results)
@@ -425,6 +427,7 @@ def plot_rounds(rows: Sequence[dict], path: str | Path, num_samples: int) -> Pat
     for key, label, style in (
         ("greedy_gap", "model, greedy", "o-"),
         ("best_of_n_gap", f"model, best of {num_samples}", "s-"),
+        ("random_1_gap", "random policy, one sample", "-."),
         ("random_n_gap", f"random policy, best of {num_samples}", "--"),
         ("best_rule_gap", "best dispatching rule", ":"),
     ):
