@@ -145,6 +145,8 @@ def main(argv: list[str] | None = None, exit_on_error: bool | None = None) -> in
         if argv and argv[0] in ("-h", "--help"):
             parser.print_help()
             return EXIT_OK
+        if argv and not exit_on_error:
+            parser.parse_args(argv[:1])  # argparse's "invalid choice" error (SystemExit 2) for a caller
         what = f"unknown command {argv[0]!r}" if argv else "give a command"
         print(f"jssp-sft: error: {what}; choose from {', '.join(COMMANDS)} (jssp-sft --help)", file=sys.stderr)
         return EXIT_USAGE
