@@ -40,6 +40,7 @@ bench: install
 	$(PYTHON) bench/train.py
 	$(PYTHON) bench/generate.py
 	$(PYTHON) bench/guaranteed.py
+	$(PYTHON) bench/improve.py
 	$(PYTHON) bench/quality.py
 	$(PYTHON) bench/serve.py
 

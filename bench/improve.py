@@ -7,7 +7,7 @@ worker). Printed per size: seconds per label of each and their ratio (CP-SAT / s
 is cheaper), the self-labels' mean gap to CP-SAT's makespan, the random policy's at the same N, and CP-SAT's share
 of proven optima. The model is ``--model`` (default: the ``make train`` output), else an untrained tiny model.
 
-    python bench/improve.py [--model outputs/tiny-sft] [--sizes 6x6,8x8,10x10] [--num_instances 8] [--num_samples 16]
+    python bench/improve.py [--model outputs/tiny-sft] [--sizes 6x6,8x8,10x10] [--num_instances 4] [--num_samples 8]
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from jssp_sft.training import self_labeling as sl
 class BenchArguments:
     model: str = field(default="outputs/tiny-sft", metadata={"help": "Model labelling (default: make train's)."})
     sizes: str = field(default="6x6,8x8,10x10", metadata={"help": "Comma-separated sizes, one row each."})
-    num_instances: int = field(default=8, metadata={"help": "Instances per size."})
-    num_samples: int = field(default=16, metadata={"help": "N of the self-labels (and of the random control)."})
+    num_instances: int = field(default=4, metadata={"help": "Instances per size."})
+    num_samples: int = field(default=8, metadata={"help": "N of the self-labels (and of the random control)."})
     time_limit: float = field(default=10.0, metadata={"help": "CP-SAT seconds per instance."})
     max_duration: int = field(default=99, metadata={"help": "Longest duration (make train's data: 99)."})
     seed: int = field(default=7, metadata={"help": "Seed of the instances."})
@@ -58,8 +58,10 @@ def main(args: BenchArguments) -> int:
     print(
         f"bench/improve.py: {args.num_instances} instances per size, N={args.num_samples}, CP-SAT {args.time_limit}s"
     )
-    print(f"{'size':>6} {'self-label s':>12} {'CP-SAT s':>9} {'ratio':>6} {'self gap':>9} {'random@N gap':>12} "
-          f"{'CP-SAT optimal':>14}")  # fmt: skip
+    print(
+        f"{'size':>6} {'self-label s':>12} {'CP-SAT s':>9} {'ratio':>6} {'self gap':>9} {'random@N gap':>12} "
+        f"{'CP-SAT optimal':>14}"
+    )
     for size in args.sizes.split(","):
         problems = sl.generated_problems(args.num_instances, size, args.seed, args.max_duration)
         self_seconds = cpsat_seconds = 0.0
@@ -68,9 +70,14 @@ def main(args: BenchArguments) -> int:
             for problem in problems:  # interleaved: one self-label, then one CP-SAT label, per instance
                 started = time.perf_counter()
                 lines = sl.sample_round(
-                    solver, [problem], Path(tmp) / f"{problem.id}.jsonl", num_samples=args.num_samples,
-                    temperature=1.0, decoding="guaranteed", seed=args.seed,
-                )  # fmt: skip
+                    solver,
+                    [problem],
+                    Path(tmp) / f"{problem.id}.jsonl",
+                    num_samples=args.num_samples,
+                    temperature=1.0,
+                    decoding="guaranteed",
+                    seed=args.seed,
+                )
                 records, _ = sl.label_round([problem], lines, 1, "bench", "guaranteed", 1.0)
                 self_seconds += time.perf_counter() - started
                 started = time.perf_counter()

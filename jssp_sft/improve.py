@@ -78,18 +78,22 @@ class ImproveScriptArguments(ScriptArguments):
     )
     instances_per_round: int | None = field(
         default=None,
-        metadata={"help": "Instances sampled per round: round r takes the next ones of the pool, wrapping around "
-                  "(default: the whole pool every round)."},
-    )  # fmt: skip
+        metadata={
+            "help": "Instances sampled per round: round r takes the next ones of the pool, wrapping around "
+            "(default: the whole pool every round)."
+        },
+    )
     num_samples: int = field(default=16, metadata={"help": "Schedules sampled per instance (N)."})
     temperature: float = field(default=1.0, metadata={"help": "Sampling temperature of the N samples."})
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass."})
     top_k: int | None = field(default=None, metadata={"help": "Keep the k most likely tokens."})
     decoding: str = field(
         default="guaranteed",
-        metadata={"help": "guaranteed: every sample is a feasible schedule; free: infeasible samples are dropped.",
-                  "choices": list(DECODING_MODES)},
-    )  # fmt: skip
+        metadata={
+            "help": "guaranteed: every sample is a feasible schedule; free: infeasible samples are dropped.",
+            "choices": list(DECODING_MODES),
+        },
+    )
     backend: str = field(
         default="transformers",
         metadata={"help": "Sampling backend (vllm where installed; guaranteed decoding needs transformers)."},
@@ -197,14 +201,21 @@ def pool_problems(script_args: ImproveScriptArguments, seed: int) -> list:
 
     if script_args.pool_source == "generated":
         return sl.generated_problems(
-            script_args.pool_num_instances, script_args.pool_sizes, script_args.pool_seed,
-            script_args.pool_max_duration, script_args.pool_instance_generator,
-        )  # fmt: skip
+            script_args.pool_num_instances,
+            script_args.pool_sizes,
+            script_args.pool_seed,
+            script_args.pool_max_duration,
+            script_args.pool_instance_generator,
+        )
     if script_args.pool_source == "dataset":
         return dataset_problems(
-            script_args.dataset_name, split="all", subset_size=script_args.dataset_subset_size,
-            max_jobs=script_args.max_jobs, max_machines=script_args.max_machines, seed=seed,
-        )  # fmt: skip
+            script_args.dataset_name,
+            split="all",
+            subset_size=script_args.dataset_subset_size,
+            max_jobs=script_args.max_jobs,
+            max_machines=script_args.max_machines,
+            seed=seed,
+        )
     return benchmark_problems(script_args.pool_benchmarks)
 
 
@@ -308,21 +319,17 @@ def evaluate_model(model_path: str, held_out, controls, script_args, model_args,
     n = script_args.held_out_num_samples
     started = time.perf_counter()
     scores = sl.evaluate_solver(solver, held_out, n, script_args.temperature, script_args.decoding, training_args.seed)
-    row = {
-        "greedy_gap": scores["greedy_gap"],
-        "best_of_n_gap": scores[f"best_of_{n}_gap"],
-        "greedy_optimal_rate": scores["greedy_optimal_rate"],
-        "best_of_n_optimal_rate": scores[f"best_of_{n}_optimal_rate"],
-        "greedy_feasible_rate": scores["greedy_feasible_rate"],
-        "best_of_n_feasible_rate": scores[f"best_of_{n}_feasible_rate"],
-        "eval_seconds": time.perf_counter() - started,
-    }
+    row = {**scores, "eval_seconds": time.perf_counter() - started}
     summary = controls.summary()
     row.update(
-        random_1_gap=summary["random_1_gap"], random_n_gap=summary[f"random_{n}_gap"],
-        best_rule_gap=summary["best_rule_gap"], cpsat_gap=0.0, cpsat_optimal_rate=summary["cpsat_optimal_rate"],
-        eval_num_samples=n, held_out_instances=len(held_out),
-    )  # fmt: skip
+        random_1_gap=summary["random_1_gap"],
+        random_n_gap=summary[f"random_{n}_gap"],
+        best_rule_gap=summary["best_rule_gap"],
+        cpsat_gap=0.0,
+        cpsat_optimal_rate=summary["cpsat_optimal_rate"],
+        eval_num_samples=n,
+        held_out_instances=len(held_out),
+    )
     return row
 
 
@@ -352,17 +359,27 @@ def prepare_round_data(round_index, model_path, pool, script_args, training_args
         solver = load_solver(model_path, script_args, model_args, training_args, script_args.sampling_batch_size)
         started = time.perf_counter()
         lines = sl.sample_round(
-            solver, problems, directory / sl.SAMPLES_FILE, keep_sample_texts=script_args.keep_sample_texts,
-            num_samples=script_args.num_samples, temperature=script_args.temperature, decoding=script_args.decoding,
+            solver,
+            problems,
+            directory / sl.SAMPLES_FILE,
+            keep_sample_texts=script_args.keep_sample_texts,
+            num_samples=script_args.num_samples,
+            temperature=script_args.temperature,
+            decoding=script_args.decoding,
             seed=training_args.seed + round_index,
-        )  # fmt: skip
+        )
         sampling_seconds = time.perf_counter() - started
         del solver
         revision = sl.model_revision(model_path, model_args.model_revision)
         records, counts = sl.label_round(
-            problems, lines, round_index, revision, script_args.decoding, script_args.temperature,
+            problems,
+            lines,
+            round_index,
+            revision,
+            script_args.decoding,
+            script_args.temperature,
             keep_existing=script_args.keep_existing_labels,
-        )  # fmt: skip
+        )
         if not records:
             raise RuntimeError(f"round {round_index}: no instance has a feasible sample; nothing to train on")
         counts["label_vs_random"] = label_vs_random(records, problems, script_args.num_samples, training_args.seed)

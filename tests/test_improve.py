@@ -25,13 +25,52 @@ IMPROVE_RECIPES = sorted(RECIPES.glob("*/improve/*.yaml"))
 def tiny_args(model_dir, output_dir, *extra: str):
     """A one-round run small enough for a test: 4 pool instances of 3x3, N=4, 3 held-out instances, 2 SFT steps."""
     argv = [
-        "--model_name_or_path", str(model_dir), "--output_dir", str(output_dir), "--pool_num_instances", "4",
-        "--pool_sizes", "3x3", "--pool_max_duration", "20", "--num_rounds", "1", "--num_samples", "4",
-        "--sampling_batch_size", "4", "--eval_num_instances", "3", "--eval_time_limit", "5", "--keep_sample_texts",
-        "true", "--use_cpu", "true", "--bf16", "false", "--max_steps", "2", "--per_device_train_batch_size", "2",
-        "--learning_rate", "1e-3", "--save_strategy", "steps", "--save_steps", "1", "--logging_steps", "1",
-        "--report_to", "tensorboard", "--max_length", "1024", "--dtype", "float32", *extra,
-    ]  # fmt: skip
+        "--model_name_or_path",
+        str(model_dir),
+        "--output_dir",
+        str(output_dir),
+        "--pool_num_instances",
+        "4",
+        "--pool_sizes",
+        "3x3",
+        "--pool_max_duration",
+        "20",
+        "--num_rounds",
+        "1",
+        "--num_samples",
+        "4",
+        "--sampling_batch_size",
+        "4",
+        "--eval_num_instances",
+        "3",
+        "--eval_time_limit",
+        "5",
+        "--keep_sample_texts",
+        "true",
+        "--use_cpu",
+        "true",
+        "--bf16",
+        "false",
+        "--max_steps",
+        "2",
+        "--per_device_train_batch_size",
+        "2",
+        "--learning_rate",
+        "1e-3",
+        "--save_strategy",
+        "steps",
+        "--save_steps",
+        "1",
+        "--logging_steps",
+        "1",
+        "--report_to",
+        "tensorboard",
+        "--max_length",
+        "1024",
+        "--dtype",
+        "float32",
+        *extra,
+    ]
     return make_parser().parse_args_and_config(argv)
 
 
@@ -184,8 +223,9 @@ def test_killed_round_resumes_without_duplicates_or_losses(tmp_path, tiny_model_
         handle.write('{"id": "torn", "samp')
 
     monkeypatch.setattr(JSSPSolver, "iter_solve", iter_solve)
-    script_args, training_args, model_args = tiny_args(tiny_model_dir, output_dir, "--max_steps", "1",
-                                                       "--sampling_batch_size", "1")  # fmt: skip
+    script_args, training_args, model_args = tiny_args(
+        tiny_model_dir, output_dir, "--max_steps", "1", "--sampling_batch_size", "1"
+    )
     rows = improve(script_args, training_args, model_args)
     problems = sl.round_problems(pool_problems(script_args, seed=0), 1, None)
     lines = sl.read_jsonl(samples_path)
@@ -209,9 +249,24 @@ def test_lora_rounds_train_one_adapter_further(tmp_path, tiny_model_dir):
     """The GPU recipes' path on the tiny model: round 1 puts a LoRA adapter on the full model, round 2 samples with
     that adapter and trains it further (with a replay of round 1's records)."""
     output_dir = tmp_path / "lora"
-    args = tiny_args(tiny_model_dir, output_dir, "--num_rounds", "2", "--instances_per_round", "2", "--max_steps", "1",
-                     "--use_peft", "true", "--lora_r", "4", "--lora_target_modules", "all-linear",
-                     "--keep_sample_texts", "false")  # fmt: skip
+    args = tiny_args(
+        tiny_model_dir,
+        output_dir,
+        "--num_rounds",
+        "2",
+        "--instances_per_round",
+        "2",
+        "--max_steps",
+        "1",
+        "--use_peft",
+        "true",
+        "--lora_r",
+        "4",
+        "--lora_target_modules",
+        "all-linear",
+        "--keep_sample_texts",
+        "false",
+    )
     rows = improve(*args)
     assert [row["round"] for row in rows] == [0, 1, 2]
     adapter_1, adapter_2 = (sl.round_dir(output_dir, r) / sl.MODEL_DIR for r in (1, 2))
@@ -276,8 +331,11 @@ def parse_recipe(recipe: Path):
 
 def test_improve_recipes_exist():
     names = {str(p.relative_to(RECIPES)) for p in IMPROVE_RECIPES}
-    assert names == {"tiny/improve/config.yaml", "Qwen2.5-0.5B-Instruct/improve/config.yaml",
-                     "Llama-3.1-8B-Instruct/improve/config.yaml"}  # fmt: skip
+    assert names == {
+        "tiny/improve/config.yaml",
+        "Qwen2.5-0.5B-Instruct/improve/config.yaml",
+        "Llama-3.1-8B-Instruct/improve/config.yaml",
+    }
 
 
 @pytest.mark.parametrize("recipe", IMPROVE_RECIPES, ids=lambda p: str(p.relative_to(RECIPES)))

@@ -52,11 +52,28 @@ CONTROLS_FILE = "controls.json"
 MODEL_LABEL, EXISTING_LABEL = "model", "existing"
 # Settings that shape a round's data: a run resumed with other values would mix two experiments.
 DATA_KEYS = (
-    "pool_source", "pool_num_instances", "pool_sizes", "pool_seed", "pool_max_duration", "pool_instance_generator",
-    "dataset_name", "pool_benchmarks", "instances_per_round", "num_samples", "temperature", "top_p", "top_k",
-    "decoding", "keep_existing_labels", "replay_ratio", "eval_dataset", "eval_num_instances", "eval_sizes",
-    "eval_seed", "eval_time_limit",
-)  # fmt: skip
+    "pool_source",
+    "pool_num_instances",
+    "pool_sizes",
+    "pool_seed",
+    "pool_max_duration",
+    "pool_instance_generator",
+    "dataset_name",
+    "pool_benchmarks",
+    "instances_per_round",
+    "num_samples",
+    "temperature",
+    "top_p",
+    "top_k",
+    "decoding",
+    "keep_existing_labels",
+    "replay_ratio",
+    "eval_dataset",
+    "eval_num_instances",
+    "eval_sizes",
+    "eval_seed",
+    "eval_time_limit",
+)
 
 
 def round_dir(output_dir: str | Path, round_index: int) -> Path:
@@ -120,9 +137,13 @@ def generated_problems(
     from ..data.generator import GenerateArguments, generate_instance
 
     args = GenerateArguments(
-        output="", num_instances=num_instances, sizes=sizes, seed=seed, max_duration=max_duration,
+        output="",
+        num_instances=num_instances,
+        sizes=sizes,
+        seed=seed,
+        max_duration=max_duration,
         instance_generator=instance_generator,
-    )  # fmt: skip
+    )
     config_id = args.config_id()
     return [
         Problem.from_instance(generate_instance(args, index), id=f"{config_id}-{index}", group="pool")
@@ -336,9 +357,16 @@ def held_out_controls(problems: Sequence[Problem], num_samples: int, seed: int =
         rule.append(schedule.makespan)
         names.append(name)
     return HeldOutControls(
-        num_samples, seed, [p.id for p in problems], [float(p.bound) for p in problems],
-        [p.bound_optimal for p in problems], random_1, random_n, rule, names,
-    )  # fmt: skip
+        num_samples,
+        seed,
+        [p.id for p in problems],
+        [float(p.bound) for p in problems],
+        [p.bound_optimal for p in problems],
+        random_1,
+        random_n,
+        rule,
+        names,
+    )
 
 
 def load_or_run_controls(path: str | Path, problems: Sequence[Problem], num_samples: int, seed: int):
@@ -359,11 +387,11 @@ def load_or_run_controls(path: str | Path, problems: Sequence[Problem], num_samp
 def evaluate_solver(
     solver, problems: Sequence[Problem], num_samples: int, temperature: float, decoding: str, seed: int
 ):
-    """The model on the held-out problems: greedy (one answer) and best of ``num_samples`` sampled answers, with
-    ``decoding``; mean gap to the reference over all problems (an instance with no feasible answer counts as
+    """The model on the held-out problems: greedy (one answer) and best of ``num_samples`` sampled answers
+    (``best_of_n_*``), with ``decoding``; mean gap to the reference over all problems (an instance with no feasible answer counts as
     unanswered: the gaps are then over the answered ones and ``*_feasible_rate`` says how many)."""
     out = {}
-    for name, n, temp in (("greedy", 1, 0.0), (f"best_of_{num_samples}", num_samples, temperature)):
+    for name, n, temp in (("greedy", 1, 0.0), ("best_of_n", num_samples, temperature)):
         results = solver.solve_many(
             problems, show_progress=True, num_samples=n, temperature=temp, decoding=decoding, seed=seed
         )
