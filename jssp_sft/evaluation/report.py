@@ -24,7 +24,7 @@ from ..core.codec import parse_instance
 from .arguments import EvaluateArguments
 from .baselines import BaselineRuns, best_rule, rule_name, run_baselines, run_controls
 from .markdown import render_markdown
-from .methods import Method, instance_table, load_methods, with_repair_twins
+from .methods import Method, instance_table, load_methods, size_key, with_repair_twins
 from .summaries import baseline_summary, curve_points, lift, outcome, summarize
 
 
@@ -142,7 +142,6 @@ def _curve_point(lines: Sequence[dict], fallback: dict, n: int, baselines: Basel
 
 def _published_size_order(group: str, size: str) -> tuple:
     from ..benchmarks.published import SIZES
-    from .methods import size_key
 
     order = SIZES.get(group, ())
     return (order.index(size), ()) if size in order else (len(order), size_key(size))
