@@ -71,6 +71,7 @@ def free_port() -> int:
 
 def start_server(model_dir: str, log_path: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
+    flags = "--log_level warning --max_batch 16 --batch_window_ms 20 --request_timeout 3600"  # no 504 on busy cores
     command = [
         sys.executable,
         "-m",
@@ -80,12 +81,7 @@ def start_server(model_dir: str, log_path: str) -> tuple[subprocess.Popen, str]:
         model_dir,
         "--port",
         str(port),
-        "--log_level",
-        "warning",
-        "--max_batch",
-        "16",
-        "--batch_window_ms",
-        "20",
+        *flags.split(),
     ]
     process = subprocess.Popen(command, stdout=open(log_path, "w"), stderr=subprocess.STDOUT, env=os.environ.copy())
     url = f"http://127.0.0.1:{port}"
