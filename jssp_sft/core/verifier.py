@@ -30,10 +30,9 @@ DUPLICATE_OPERATION = "duplicate_operation"
 EXTRA_OPERATION = "extra_operation"
 MAKESPAN_MISMATCH = "makespan_mismatch"
 
-VIOLATION_KINDS = (
-    UNPARSEABLE, UNKNOWN_JOB, UNKNOWN_MACHINE, WRONG_MACHINE, WRONG_DURATION, WRONG_END, NEGATIVE_START,
-    PRECEDENCE, MACHINE_OVERLAP, MISSING_OPERATION, DUPLICATE_OPERATION, EXTRA_OPERATION, MAKESPAN_MISMATCH,
-)  # fmt: skip
+VIOLATION_KINDS = (UNPARSEABLE, UNKNOWN_JOB, UNKNOWN_MACHINE, WRONG_MACHINE, WRONG_DURATION, WRONG_END)
+VIOLATION_KINDS += (NEGATIVE_START, PRECEDENCE, MACHINE_OVERLAP, MISSING_OPERATION, DUPLICATE_OPERATION)
+VIOLATION_KINDS += (EXTRA_OPERATION, MAKESPAN_MISMATCH)
 # Reported, but a schedule that only declares the wrong makespan is still feasible.
 NON_BLOCKING_KINDS = frozenset({MAKESPAN_MISMATCH})
 
@@ -146,8 +145,8 @@ def _passes_fast_checks(instance: Instance, entries: np.ndarray) -> bool:
     # Entries by job, then start (stable): their rank inside a job is the op index (see `assign_op_indices`).
     order = np.lexsort((start, job))
     job_sorted = job[order]
-    op_index = np.arange(len(order)) - np.repeat(np.cumsum(instance.job_lengths) - instance.job_lengths,
-                                                 instance.job_lengths)  # fmt: skip
+    lengths = instance.job_lengths
+    op_index = np.arange(len(order)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     if not (
         np.array_equal(instance.machine_table[job_sorted, op_index], machine[order])
         and np.array_equal(instance.duration_table[job_sorted, op_index], duration[order])
@@ -217,18 +216,17 @@ def _find_violations(instance: Instance, entries: np.ndarray) -> list[Violation]
                 )
         for k in range(len(kept), len(route)):
             want_m, want_d = route[k]
-            violations.append(
-                Violation(MISSING_OPERATION, f"op {k} of job {j} (M{want_m}, duration {want_d}) is not scheduled",
-                          j, k, want_m)
-            )  # fmt: skip
+            message = f"op {k} of job {j} (M{want_m}, duration {want_d}) is not scheduled"
+            violations.append(Violation(MISSING_OPERATION, message, j, k, want_m))
         kept_by_job[j] = kept
 
     position = {i: (j, k) for j, kept in kept_by_job.items() for k, i in enumerate(kept)}
     for i, (j, k) in position.items():
         _, m, s, d, e = rows[i]
         if e != s + d:
-            violations.append(Violation(WRONG_END, f"J{j}-M{m} op {k} of job {j}: {s}+{d} ends at {s + d}, not {e}",
-                                        j, k, m))  # fmt: skip
+            violations.append(
+                Violation(WRONG_END, f"J{j}-M{m} op {k} of job {j}: {s}+{d} ends at {s + d}, not {e}", j, k, m)
+            )
         if s < 0:
             violations.append(Violation(NEGATIVE_START, f"J{j}-M{m} op {k} of job {j} starts at {s} < 0", j, k, m))
     for j, kept in kept_by_job.items():
@@ -236,10 +234,10 @@ def _find_violations(instance: Instance, entries: np.ndarray) -> list[Violation]
             _, pm, ps, pd, _ = rows[kept[k - 1]]
             _, m, s, _, _ = rows[kept[k]]
             if s < ps + pd:
-                violations.append(
-                    Violation(PRECEDENCE, f"J{j}-M{m} op {k} of job {j} starts at {s}, before op {k - 1} (J{j}-M{pm}) "
-                              f"ends at {ps + pd}", j, k, m)
-                )  # fmt: skip
+                message = (
+                    f"J{j}-M{m} op {k} of job {j} starts at {s}, before op {k - 1} (J{j}-M{pm}) ends at {ps + pd}"
+                )
+                violations.append(Violation(PRECEDENCE, message, j, k, m))
 
     on_machine: dict[int, list[int]] = {}
     for i in position:
@@ -252,10 +250,9 @@ def _find_violations(instance: Instance, entries: np.ndarray) -> list[Violation]
             lj, _, ls, ld, _ = rows[last]
             j, _, s, d, _ = rows[i]
             if s < ls + ld and d > 0 and ld > 0:
-                violations.append(
-                    Violation(MACHINE_OVERLAP, f"M{m}: J{j} op {position[i][1]} starts at {s}, while J{lj} op "
-                              f"{position[last][1]} runs there until {ls + ld}", j, position[i][1], m)
-                )  # fmt: skip
+                k, last_k = position[i][1], position[last][1]
+                message = f"M{m}: J{j} op {k} starts at {s}, while J{lj} op {last_k} runs there until {ls + ld}"
+                violations.append(Violation(MACHINE_OVERLAP, message, j, k, m))
             if s + d > ls + ld:
                 last = i
     return violations
