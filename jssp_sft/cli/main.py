@@ -175,7 +175,8 @@ def main(argv: list[str] | None = None, exit_on_error: bool | None = None) -> in
         return 130
     except SystemExit as err:
         if exit_on_error and isinstance(err.code, str):  # a command's own `raise SystemExit("message")`
-            print(err.code if err.code.startswith(prog) else f"{prog}: error: {err.code}", file=sys.stderr)
+            message = err.code.removeprefix(f"{prog}: ").removeprefix("error: ")
+            print(f"{prog}: error: {message}", file=sys.stderr)
             return EXIT_USAGE
         raise
     except Exception as err:
