@@ -36,6 +36,7 @@ train: install
 # and the `make train` model's quality beside its random control, round robin, best fixed order, rules and CP-SAT.
 bench: install
 	$(PYTHON) bench/verify.py
+	$(PYTHON) bench/gantt.py
 	$(PYTHON) bench/data.py
 	$(PYTHON) bench/train.py
 	$(PYTHON) bench/generate.py
