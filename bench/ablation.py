@@ -77,6 +77,13 @@ class AblationArguments:
     seed: int = field(default=0, metadata={"help": "Seed of the model, the data order and the sampling."})
     num_proc: int = field(default=2, metadata={"help": "Processes that label the data with CP-SAT."})
     work_dir: str = field(default="outputs/ablation", metadata={"help": "Data, base models and runs (reused)."})
+    runs: str | None = field(
+        default=None,
+        metadata={
+            "help": "Score runs (or checkpoints) already trained instead of training the variants: comma-separated "
+            "NAME=DIR pairs, e.g. 'numbers@150=outputs/ablation/run-numbers-250/checkpoint-150'."
+        },
+    )
 
 
 def base_model(work_dir: Path, options: dict, seed: int) -> Path:
@@ -149,6 +156,30 @@ def evaluate_variant(run_dir: Path, records: list[dict], best_of: int, seed: int
     }
 
 
+def earliest_start_agreement(records: list[dict]) -> tuple[float, float]:
+    """How often "the job whose next operation can start first (ties: the shorter one)" is the optimal completion's
+    next job, teacher-forced like the model's accuracy, and chance; what reading the start times alone would give."""
+    from jssp_sft.core.codec import parse_instance, parse_solution
+
+    agree = chance = decisions = 0
+    for record in records:
+        instance = parse_instance(record["input"])
+        done, job_ready, machine_ready = [0] * instance.num_jobs, [0] * instance.num_jobs, [0] * instance.num_machines
+        for op in parse_solution(record["output"]).operations:
+            unfinished = [j for j in range(instance.num_jobs) if done[j] < len(instance.jobs[j])]
+            if len(unfinished) > 1:
+                nxt = {j: instance.jobs[j][done[j]] for j in unfinished}
+                start = {j: max(job_ready[j], machine_ready[nxt[j][0]]) for j in unfinished}
+                agree += op.job == min(unfinished, key=lambda j: (start[j], nxt[j][1], j))
+                chance += 1 / len(unfinished)
+                decisions += 1
+            machine = instance.jobs[op.job][done[op.job]][0]
+            done[op.job] += 1
+            job_ready[op.job] = op.end
+            machine_ready[machine] = max(machine_ready[machine], op.end)
+    return agree / decisions, chance / decisions
+
+
 def main(args: AblationArguments) -> None:
     from jssp_sft.core.codec import parse_instance, record_makespan
     from jssp_sft.data.generator import GenerateArguments, ensure_default_dataset, generate_records
@@ -157,7 +188,7 @@ def main(args: AblationArguments) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     work_dir = Path(args.work_dir)
     names = [name.strip() for name in args.variants.split(",") if name.strip()]
-    for name in names:
+    for name in [] if args.runs else names:
         variant_options(name)  # unknown levers fail before any work
     data = ensure_default_dataset(
         work_dir / "data",
@@ -169,12 +200,14 @@ def main(args: AblationArguments) -> None:
     test = GenerateArguments(output="", sizes=args.sizes, max_duration=args.max_duration, seed=1)
     records = list(generate_records(test, range(args.test_records)))
     instances = [parse_instance(r["input"]) for r in records]
-    controls = control_summary(instances, [record_makespan(r) for r in records], (1, args.best_of), seed=args.seed)
 
+    if args.runs:
+        given = dict(pair.split("=", 1) for pair in args.runs.split(","))
+        names, run_dirs = list(given), {name: Path(path) for name, path in given.items()}
     results = {}
     for name in names:
         began = time.perf_counter()
-        run_dir = train_variant(args, name, data, work_dir)
+        run_dir = run_dirs[name] if args.runs else train_variant(args, name, data, work_dir)
         # a run's scores are kept beside it, so that a later call with more variants reprints them without rework
         scores = run_dir / f"ablation_scores-{args.sizes}-{args.test_records}-{args.best_of}-seed{args.seed}.json"
         if scores.is_file():
@@ -184,6 +217,7 @@ def main(args: AblationArguments) -> None:
             results[name]["seconds"] = time.perf_counter() - began
             scores.write_text(json.dumps(results[name], indent=2) + "\n")
         logger.warning("%s: %s", name, results[name])
+    controls = control_summary(instances, [record_makespan(r) for r in records], (1, args.best_of), seed=args.seed)
     (work_dir / f"ablation-{args.steps}.json").write_text(
         json.dumps({"args": vars(args), "controls": controls.to_dict(), "variants": results}, indent=2) + "\n"
     )
@@ -201,9 +235,15 @@ def main(args: AblationArguments) -> None:
         f"{pct(controls.random[n])}%, best fixed job order {pct(controls.best_fixed_order)}%, round robin "
         f"{pct(controls.round_robin)}%, best rule {controls.best_rule} {pct(controls.best_rule_gap)}%"
     )
+    agreement, chance = earliest_start_agreement(records)
+    print(
+        f"reference: 'the job whose next operation can start first' is the optimal next job in {pct(agreement)}% of "
+        f"the decisions (chance {pct(chance)}%); as a policy (SPT, non-delay) its gap is "
+        f"{pct(controls.rules.get('SPT (non_delay)'))}%"
+    )
     header = (
         "| variant | decision accuracy % (chance) | with swapped prompt % | identical greedy under swap % "
-        f"| job loss (uniform) | greedy gap % | swapped-prompt greedy gap % | best-of-{n} gap % | wall s |"
+        f"| job loss (uniform) | greedy gap % | swapped-prompt greedy gap % | best-of-{n} gap % | train + score s |"
     )
     print(header)
     print("|---" * (header.count("|") - 1) + "|")
