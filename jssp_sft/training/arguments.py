@@ -1,4 +1,4 @@
-"""Configuration of the training entry points: TRL's ``ScriptArguments`` extended with the Starjob options, and parsers.
+"""Configuration of the training entry points: TRL's ``ScriptArguments`` with the Starjob options, and the parsers.
 
 ``jssp_sft.sft`` parses ``(SFTScriptArguments, trl.SFTConfig, trl.ModelConfig)`` and ``jssp_sft.grpo`` parses
 ``(GRPOScriptArguments, trl.GRPOConfig, trl.ModelConfig)`` from a recipe YAML and the command line, exactly as TRL's
@@ -29,7 +29,8 @@ def data_seed(training_args) -> int:
 
 
 def template_field(default: str | None, default_help: str):
-    """The ``template`` option (one of ``jssp_sft.data.templates.TEMPLATES``); ``default_help`` says what ``default`` means."""
+    """The ``template`` option (a name in ``jssp_sft.data.templates.TEMPLATES``); ``default_help`` explains
+    ``default``."""
     return field(
         default=default,
         metadata={
@@ -44,8 +45,8 @@ def eval_split_field(default: float, purpose: str):
     return field(
         default=default,
         metadata={
-            "help": f"Held-out share of the records for {purpose} (a fraction < 1, or a number of records >= 1), split "
-            "off with the run's data seed; 0 disables it."
+            "help": f"Held-out share of the records for {purpose} (a fraction < 1, or a number of records >= 1), "
+            "split off with the run's data seed; 0 disables it."
         },
     )
 
@@ -229,8 +230,8 @@ class GRPOScriptArguments(StarjobScriptArguments):
         if sum(sources) != 1:
             raise ValueError(
                 "name exactly one prompt source: dataset_name (Starjob records), benchmarks, or "
-                f"generated_num_instances > 0 (got dataset_name={self.dataset_name!r}, benchmarks={self.benchmarks!r}, "
-                f"generated_num_instances={self.generated_num_instances})"
+                f"generated_num_instances > 0 (got dataset_name={self.dataset_name!r}, "
+                f"benchmarks={self.benchmarks!r}, generated_num_instances={self.generated_num_instances})"
             )
         if self.eval_split_size and self.benchmarks is not None:
             raise ValueError("eval_split_size needs Starjob or generated records; benchmarks are not split")
