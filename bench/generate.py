@@ -106,11 +106,15 @@ def section_batched(context: Context, args: BenchArguments) -> bool:
     batched_rate, single_rate = batched_tokens / batched_seconds, single_tokens / single_seconds
     ratio = batched_rate / single_rate
     count = len(problems) * args.num_samples
-    print(f"\n== batched best-of-N: {len(problems)} prompts x {args.num_samples} samples, "
-          f"max {args.max_new_tokens} new tokens ==")  # fmt: skip
+    print(
+        f"\n== batched best-of-N: {len(problems)} prompts x {args.num_samples} samples, "
+        f"max {args.max_new_tokens} new tokens =="
+    )
     print(f"{'path':<28} {'samples':>8} {'tokens':>8} {'seconds':>8} {'tokens/s':>10}")
-    print(f"{'batched (shared prompt pass)':<28} {count:>8} {batched_tokens:>8} {batched_seconds:>8.2f} "
-          f"{batched_rate:>10.0f}")  # fmt: skip
+    print(
+        f"{'batched (shared prompt pass)':<28} {count:>8} {batched_tokens:>8} {batched_seconds:>8.2f} "
+        f"{batched_rate:>10.0f}"
+    )
     print(f"{'one sample at a time':<28} {count:>8} {single_tokens:>8} {single_seconds:>8.2f} {single_rate:>10.0f}")
     ok = ratio >= BATCHED_FLOOR
     print(f"ratio {ratio:.1f}x (floor {BATCHED_FLOOR:.0f}x): {'OK' if ok else 'BELOW THE FLOOR'}")
@@ -130,15 +134,18 @@ def section_guaranteed(context: Context, args: BenchArguments) -> bool:
     rows = {decoding: timed(run(decoding), args.repeats) for decoding in ("guaranteed", "free")}
     count = len(problems) * args.num_samples
     print(f"\n== guaranteed vs free decoding: {len(problems)} prompts x {args.num_samples} samples, temperature 1 ==")
-    print(f"{'decoding':<12} {'samples':>8} {'valid':>6} {'tokens':>8} {'seconds':>8} {'s/solution':>11} "
-          f"{'ms/token':>9}")  # fmt: skip
+    print(
+        f"{'decoding':<12} {'samples':>8} {'valid':>6} {'tokens':>8} {'seconds':>8} {'s/solution':>11} {'ms/token':>9}"
+    )
     per_token = {}
     for decoding, (seconds, results) in rows.items():
         tokens = generated_tokens(results)
         valid = sum(sample.report.valid for result in results for sample in result.samples)
         per_token[decoding] = seconds / tokens
-        print(f"{decoding:<12} {count:>8} {valid:>6} {tokens:>8} {seconds:>8.2f} {seconds / count:>11.3f} "
-              f"{1e3 * seconds / tokens:>9.3f}")  # fmt: skip
+        print(
+            f"{decoding:<12} {count:>8} {valid:>6} {tokens:>8} {seconds:>8.2f} {seconds / count:>11.3f} "
+            f"{1e3 * seconds / tokens:>9.3f}"
+        )
     ratio = per_token["free"] / per_token["guaranteed"]
     ok = ratio >= 1.0
     print(

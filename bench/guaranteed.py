@@ -76,10 +76,15 @@ def untrained_model(args: BenchArguments):
 
     tokenizer = build_tokenizer()
     model = build_model(
-        tokenizer, hidden_size=args.hidden_size, intermediate_size=3 * args.hidden_size,
-        num_hidden_layers=args.num_hidden_layers, num_attention_heads=args.num_attention_heads,
-        num_key_value_heads=args.num_attention_heads, max_position_embeddings=65536, seed=args.seed,
-    )  # fmt: skip
+        tokenizer,
+        hidden_size=args.hidden_size,
+        intermediate_size=3 * args.hidden_size,
+        num_hidden_layers=args.num_hidden_layers,
+        num_attention_heads=args.num_attention_heads,
+        num_key_value_heads=args.num_attention_heads,
+        max_position_embeddings=65536,
+        seed=args.seed,
+    )
     return model.eval(), tokenizer
 
 
@@ -94,28 +99,41 @@ def feasibility(args: BenchArguments, model, tokenizer) -> bool:
     names = benchmark_names("ta") + benchmark_names("dmu") if args.all_instances else args.instances.split(",")
     prompt_format = PromptFormat()
     print(f"\n## Feasibility: untrained model, one sample each, {len(names)} instances")
-    print(f"{'instance':9} {'size':>7} {'ops':>5} {'tokens':>7} {'forced':>7} {'passes':>7} {'seconds':>8} "
-          f"{'feasible':>9} {'makespan ok':>12} {'gap %':>7}")  # fmt: skip
+    print(
+        f"{'instance':9} {'size':>7} {'ops':>5} {'tokens':>7} {'forced':>7} {'passes':>7} {'seconds':>8} "
+        f"{'feasible':>9} {'makespan ok':>12} {'gap %':>7}"
+    )
     ok = total_tokens = total_forced = 0
     started = time.perf_counter()
     for name in names:
         instance, info = load_benchmark(name)
         t0 = time.perf_counter()
-        out = guaranteed_generate(model, tokenizer, [prompt_format.prompt_text(instance)], 1, settings_of(args),
-                                  seed=args.seed, instances=[instance])  # fmt: skip
+        out = guaranteed_generate(
+            model,
+            tokenizer,
+            [prompt_format.prompt_text(instance)],
+            1,
+            settings_of(args),
+            seed=args.seed,
+            instances=[instance],
+        )
         seconds = time.perf_counter() - t0
         report = verify(instance, out.texts[0][0])
         complete = report.num_operations == instance.num_operations
         ok += report.feasible and bool(report.makespan_matches) and complete
         total_tokens += out.total_tokens
         total_forced += out.num_forced[0][0]
-        print(f"{name:9} {info.size:>7} {instance.num_operations:>5} {out.total_tokens:>7} "
-              f"{out.forced_fraction:>7.1%} {out.forward_passes:>7} {seconds:>8.1f} {str(report.feasible):>9} "
-              f"{str(report.makespan_matches):>12} {100 * gap(report.makespan, info.upper_bound):>7.1f}",
-              flush=True)  # fmt: skip
-    print(f"feasible and makespan-correct: {ok}/{len(names)} ({ok / len(names):.0%}; floor 100%); "
-          f"forced tokens: {total_forced / total_tokens:.1%} of {total_tokens}; "
-          f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+        print(
+            f"{name:9} {info.size:>7} {instance.num_operations:>5} {out.total_tokens:>7} "
+            f"{out.forced_fraction:>7.1%} {out.forward_passes:>7} {seconds:>8.1f} {str(report.feasible):>9} "
+            f"{str(report.makespan_matches):>12} {100 * gap(report.makespan, info.upper_bound):>7.1f}",
+            flush=True,
+        )
+    print(
+        f"feasible and makespan-correct: {ok}/{len(names)} ({ok / len(names):.0%}; floor 100%); "
+        f"forced tokens: {total_forced / total_tokens:.1%} of {total_tokens}; "
+        f"{time.perf_counter() - started:.0f} s"
+    )
     return ok == len(names)
 
 
@@ -132,8 +150,9 @@ def speed(args: BenchArguments, model, tokenizer) -> bool:
     rows = []
     for name, instance, prompt in zip(names, instances, prompts):
         t0 = time.perf_counter()
-        guided = guaranteed_generate(model, tokenizer, [prompt], n, settings_of(args), seed=args.seed,
-                                     instances=[instance])  # fmt: skip
+        guided = guaranteed_generate(
+            model, tokenizer, [prompt], n, settings_of(args), seed=args.seed, instances=[instance]
+        )
         guided_seconds = time.perf_counter() - t0
         budget = max(guided.num_tokens[0])
         t0 = time.perf_counter()
@@ -146,22 +165,30 @@ def speed(args: BenchArguments, model, tokenizer) -> bool:
     )
     guided_tokens = guided_time = free_tokens = free_time = 0.0
     for name, guided, guided_seconds, free, free_seconds, valid in rows:
-        print(f"{name:9} {'guaranteed':11} {guided.total_tokens:>7} {guided_seconds / n:>11.2f} "
-              f"{1e3 * guided_seconds / guided.total_tokens:>9.2f} {n:>6} {guided.forward_passes:>7}")  # fmt: skip
-        print(f"{name:9} {'free':11} {free.total_tokens:>7} {free_seconds / n:>11.2f} "
-              f"{1e3 * free_seconds / free.total_tokens:>9.2f} {valid:>6} {'':>7}")  # fmt: skip
+        print(
+            f"{name:9} {'guaranteed':11} {guided.total_tokens:>7} {guided_seconds / n:>11.2f} "
+            f"{1e3 * guided_seconds / guided.total_tokens:>9.2f} {n:>6} {guided.forward_passes:>7}"
+        )
+        print(
+            f"{name:9} {'free':11} {free.total_tokens:>7} {free_seconds / n:>11.2f} "
+            f"{1e3 * free_seconds / free.total_tokens:>9.2f} {valid:>6} {'':>7}"
+        )
         guided_tokens += guided.total_tokens
         guided_time += guided_seconds
         free_tokens += free.total_tokens
         free_time += free_seconds
     ratio = (free_time / free_tokens) / (guided_time / guided_tokens)
-    print(f"per output token: guaranteed {1e3 * guided_time / guided_tokens:.2f} ms, free "
-          f"{1e3 * free_time / free_tokens:.2f} ms -> guaranteed is {ratio:.1f}x as fast (floor 1.0x); "
-          f"per solution: guaranteed {guided_time / (n * len(rows)):.2f} s (complete, feasible), "
-          f"free {free_time / (n * len(rows)):.2f} s")  # fmt: skip
+    print(
+        f"per output token: guaranteed {1e3 * guided_time / guided_tokens:.2f} ms, free "
+        f"{1e3 * free_time / free_tokens:.2f} ms -> guaranteed is {ratio:.1f}x as fast (floor 1.0x); "
+        f"per solution: guaranteed {guided_time / (n * len(rows)):.2f} s (complete, feasible), "
+        f"free {free_time / (n * len(rows)):.2f} s"
+    )
     if free_tokens < 0.5 * guided_tokens:
-        print("note: free decoding stopped early (EOS) and wrote fewer tokens, at shorter contexts: its per-token "
-              "cost is the lower for it")  # fmt: skip
+        print(
+            "note: free decoding stopped early (EOS) and wrote fewer tokens, at shorter contexts: its per-token "
+            "cost is the lower for it"
+        )
     return ratio >= 1.0
 
 
@@ -177,8 +204,17 @@ def rule_gaps(model, tokenizer, prompt_format, problems, num_samples, settings, 
     instances = [instance for instance, _ in problems]
     results = {}
     for rule in RULES:
-        out = guaranteed_generate(model, tokenizer, prompts, num_samples, settings, batch_size=8, seed=seed,
-                                  instances=instances, start_rule=rule)  # fmt: skip
+        out = guaranteed_generate(
+            model,
+            tokenizer,
+            prompts,
+            num_samples,
+            settings,
+            batch_size=8,
+            seed=seed,
+            instances=instances,
+            start_rule=rule,
+        )
         best, every = [], []
         for (_, reference), schedules in zip(problems, out.schedules):
             gaps = [100 * gap(schedule.makespan, reference) for schedule in schedules]
@@ -221,11 +257,13 @@ def compare_rules(args: BenchArguments, model, tokenizer) -> None:
     held_out = dataset_problems(str(data), split="test", test_size=test_size, seed=seed)[: args.trained_problems]
     problems = [(p.instance, p.bound) for p in held_out if p.bound]
     prompt_format = PromptFormat.from_pretrained(run)
-    sampled = rule_gaps(trained, trained_tokenizer, prompt_format, problems, args.rule_samples, settings_of(args),
-                        args.seed)  # fmt: skip
+    sampled = rule_gaps(
+        trained, trained_tokenizer, prompt_format, problems, args.rule_samples, settings_of(args), args.seed
+    )
     print_rule_table(f"trained model {run}, {len(problems)} held-out problems (gap to CP-SAT)", sampled)
-    greedy = rule_gaps(trained, trained_tokenizer, prompt_format, problems, 1, SamplingSettings(do_sample=False),
-                       args.seed)  # fmt: skip
+    greedy = rule_gaps(
+        trained, trained_tokenizer, prompt_format, problems, 1, SamplingSettings(do_sample=False), args.seed
+    )
     print_rule_table(f"trained model {run}, greedy", greedy)
 
 
@@ -233,8 +271,10 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     (args,) = HfArgumentParser(BenchArguments).parse_args_into_dataclasses()
     model, tokenizer = untrained_model(args)
-    print(f"untrained tiny model: {model.num_parameters():,} parameters, vocabulary {len(tokenizer)}; "
-          f"default start rule {DEFAULT_START_RULE!r}")  # fmt: skip
+    print(
+        f"untrained tiny model: {model.num_parameters():,} parameters, vocabulary {len(tokenizer)}; "
+        f"default start rule {DEFAULT_START_RULE!r}"
+    )
     passed = feasibility(args, model, tokenizer)
     passed &= speed(args, model, tokenizer)
     if args.compare_rules:

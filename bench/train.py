@@ -40,9 +40,11 @@ FLOOR = 1.5
 class BenchArguments:
     steps: int = field(
         default=100,
-        metadata={"help": "Timed optimizer steps per setting. group_by_length sorts megabatches of 50 batches by "
-                  "descending length, so time whole megabatches (100 = two) to see every length."},
-    )  # fmt: skip
+        metadata={
+            "help": "Timed optimizer steps per setting. group_by_length sorts megabatches of 50 batches by "
+            "descending length, so time whole megabatches (100 = two) to see every length."
+        },
+    )
     warmup_steps: int = field(default=2, metadata={"help": "Untimed steps before the clock starts."})
     num_instances: int | None = field(default=None, metadata={"help": "Records to generate (None: the default)."})
     sizes: str | None = field(default=None, metadata={"help": "Instance sizes to generate (None: the default)."})
@@ -75,10 +77,26 @@ def build(name: str, work: Path, base: Path, dataset: Path, steps: int, *overrid
     from jssp_sft.training.arguments import make_sft_parser
 
     argv = [
-        "--config", str(RECIPE), "--model_name_or_path", str(base), "--dataset_name", str(dataset),
-        "--output_dir", str(work / name), "--max_steps", str(steps), "--eval_strategy", "no",
-        "--save_strategy", "no", "--load_best_model_at_end", "false", "--report_to", "none", *overrides,
-    ]  # fmt: skip
+        "--config",
+        str(RECIPE),
+        "--model_name_or_path",
+        str(base),
+        "--dataset_name",
+        str(dataset),
+        "--output_dir",
+        str(work / name),
+        "--max_steps",
+        str(steps),
+        "--eval_strategy",
+        "no",
+        "--save_strategy",
+        "no",
+        "--load_best_model_at_end",
+        "false",
+        "--report_to",
+        "none",
+        *overrides,
+    ]
     script_args, training_args, model_args = make_sft_parser().parse_args_and_config(argv)
     training_args.log_level = "warning"
     trainer, _ = build_trainer(script_args, training_args, model_args)
@@ -137,16 +155,29 @@ def main() -> None:
             build("authors", work, base, dataset, total, "--train_sampling_strategy", "random", "--packing", "false"),
             build("recipe", work, base, dataset, total),
         ]
-        print(f"model {base} ({torch.get_num_threads()} threads), data {dataset}: {args.steps} timed steps each, "
-              f"taken in turn")  # fmt: skip
+        print(
+            f"model {base} ({torch.get_num_threads()} threads), data {dataset}: {args.steps} timed steps each, "
+            f"taken in turn"
+        )
         for i in range(args.warmup_steps + args.steps):
             for setting in settings:
                 step(setting, timed=i >= args.warmup_steps)
         if args.include_packing:
             # a packed step holds 8 bins of max_length tokens (~4x a padded step's tokens): fewer steps suffice
             packing_steps = max(args.steps // 5, 5)
-            packing = build("packing", work, base, dataset, packing_steps + args.warmup_steps + 1, "--packing", "true",
-                            "--packing_strategy", "bfd", "--train_sampling_strategy", "random")  # fmt: skip
+            packing = build(
+                "packing",
+                work,
+                base,
+                dataset,
+                packing_steps + args.warmup_steps + 1,
+                "--packing",
+                "true",
+                "--packing_strategy",
+                "bfd",
+                "--train_sampling_strategy",
+                "random",
+            )
             for i in range(args.warmup_steps + packing_steps):
                 step(packing, timed=i >= args.warmup_steps)
             settings.append(packing)

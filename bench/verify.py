@@ -168,8 +168,10 @@ def main(args: BenchArguments) -> int:
     cases = build_corpus(args)
     mismatches = [(c.size, c.feasible) for c in cases if ours(c) != naive_verify(c.instance_text, c.output)]
     wrong = [c.size for c in cases if ours(c)[0] != c.feasible and c.feasible]
-    print(f"corpus: {len(cases)} outputs ({args.instances_per_size} correct + {args.instances_per_size} corrupted per "
-          f"size), {sum(c.num_operations for c in cases):,} operations")  # fmt: skip
+    print(
+        f"corpus: {len(cases)} outputs ({args.instances_per_size} correct + {args.instances_per_size} corrupted per "
+        f"size), {sum(c.num_operations for c in cases):,} operations"
+    )
     print(f"verdicts and makespans identical to the naive reference: {not mismatches} ({len(mismatches)} differ)")
     print()
     print(f"{'subset':<22} {'ours ops/s':>13} {'naive ops/s':>13} {'ratio':>7} {'ours sched/s':>13}")

@@ -40,9 +40,16 @@ def tiny_model_dir(tmp_path_factory):
 
     directory = tmp_path_factory.mktemp("tiny-model")
     args = TinyModelArguments(
-        output_dir=str(directory), vocab_size=400, tokenizer_corpus_size=80, hidden_size=32, intermediate_size=64,
-        num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=1024,
-    )  # fmt: skip
+        output_dir=str(directory),
+        vocab_size=400,
+        tokenizer_corpus_size=80,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=1024,
+    )
     build_tiny(args)
     return directory
 

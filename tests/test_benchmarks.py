@@ -37,8 +37,16 @@ def test_ta01():
 
 
 def test_known_bounds():
-    expected = {"ft06": (55, True), "ft10": (930, True), "ft20": (1165, True), "la01": (666, True),
-                "abz5": (1234, True), "orb01": (1059, True), "dmu01": (2563, False), "ta71": (5464, True)}  # fmt: skip
+    expected = {
+        "ft06": (55, True),
+        "ft10": (930, True),
+        "ft20": (1165, True),
+        "la01": (666, True),
+        "abz5": (1234, True),
+        "orb01": (1059, True),
+        "dmu01": (2563, False),
+        "ta71": (5464, True),
+    }
     for name, (bound, optimal) in expected.items():
         info = load_benchmark(name)[1]
         assert (info.upper_bound, info.optimal) == (bound, optimal), name

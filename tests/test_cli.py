@@ -18,8 +18,9 @@ def test_verify_command_reports_and_sets_the_exit_code(tmp_path, capsys):
         main(["verify", "--instance", str(tmp_path / "instance.txt"), "--solution", str(tmp_path / "good.txt")]) == 0
     )
     assert capsys.readouterr().out.startswith("feasible: makespan 29")
-    code = main(["verify", "--instance", str(tmp_path / "instance.txt"), "--solution", str(tmp_path / "bad.txt"),
-                 "--json"])  # fmt: skip
+    code = main(
+        ["verify", "--instance", str(tmp_path / "instance.txt"), "--solution", str(tmp_path / "bad.txt"), "--json"]
+    )
     report = json.loads(capsys.readouterr().out)
     assert code == 1 and report["feasible"] is False
     assert {v["kind"] for v in report["violations"]} >= {"precedence"}

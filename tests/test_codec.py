@@ -47,8 +47,13 @@ def test_spec_example_round_trips_byte_exact(example_instance):
 def test_op_index_is_position_among_the_jobs_entries_in_start_order():
     schedule = parse_solution(EXAMPLE_OUTPUT)
     assert [(op.job, op.op_index, op.machine) for op in schedule.operations] == [
-        (0, 0, 2), (1, 0, 0), (1, 1, 2), (0, 1, 0), (1, 2, 1), (0, 2, 1),
-    ]  # fmt: skip
+        (0, 0, 2),
+        (1, 0, 0),
+        (1, 1, 2),
+        (0, 1, 0),
+        (1, 2, 1),
+        (0, 2, 1),
+    ]
 
 
 def test_format_solution_can_drop_the_makespan_line():

@@ -28,7 +28,7 @@ FT06 = Instance.from_arrays(
         [3, 3, 9, 10, 4, 1],
     ],
     name="ft06",
-)  # fmt: skip  (Fisher and Thompson's 6x6; optimum 55)
+)
 
 
 def brute_force_optimum(instance: Instance) -> int:

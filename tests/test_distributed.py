@@ -14,8 +14,10 @@ import pytest
 RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "tiny" / "sft" / "config.yaml"
 
 
-@pytest.mark.skipif(shutil.which("torchrun") is None and not (Path(sys.executable).parent / "torchrun").exists(),
-                    reason="torchrun (from torch) is not installed")  # fmt: skip
+@pytest.mark.skipif(
+    shutil.which("torchrun") is None and not (Path(sys.executable).parent / "torchrun").exists(),
+    reason="torchrun (from torch) is not installed",
+)
 def test_two_cpu_processes_train_the_tiny_recipe(tiny_model_dir, tmp_path):
     from jssp_sft.data.generator import ensure_default_dataset
 
@@ -23,12 +25,39 @@ def test_two_cpu_processes_train_the_tiny_recipe(tiny_model_dir, tmp_path):
     output_dir = tmp_path / "run"
     torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
     command = [
-        torchrun, "--standalone", "--nproc_per_node", "2", "-m", "jssp_sft.sft",
-        "--config", str(RECIPE), "--model_name_or_path", str(tiny_model_dir), "--dataset_name", str(data),
-        "--output_dir", str(output_dir), "--max_steps", "3", "--save_steps", "3", "--eval_steps", "3",
-        "--logging_steps", "1", "--per_device_train_batch_size", "4", "--eval_split_size", "8",
-        "--generation_eval_problems", "3", "--generation_eval_max_new_tokens", "16", "--max_length", "512",
-    ]  # fmt: skip
+        torchrun,
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "jssp_sft.sft",
+        "--config",
+        str(RECIPE),
+        "--model_name_or_path",
+        str(tiny_model_dir),
+        "--dataset_name",
+        str(data),
+        "--output_dir",
+        str(output_dir),
+        "--max_steps",
+        "3",
+        "--save_steps",
+        "3",
+        "--eval_steps",
+        "3",
+        "--logging_steps",
+        "1",
+        "--per_device_train_batch_size",
+        "4",
+        "--eval_split_size",
+        "8",
+        "--generation_eval_problems",
+        "3",
+        "--generation_eval_max_new_tokens",
+        "16",
+        "--max_length",
+        "512",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     output = result.stdout + result.stderr

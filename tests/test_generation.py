@@ -50,8 +50,10 @@ def test_sampling_is_seeded_and_diverse(model_and_tokenizer):
 def test_stops_at_eos_and_restores_training_mode(tiny_model_dir):
     model, tokenizer = load_model(str(tiny_model_dir)), load_tokenizer(str(tiny_model_dir))
     # overfit the model on two answers so that it says them and then EOS
-    pairs = [("J0:\nM0:5 \n", "Solution:\nJ0-M0: 0+5 -> 5"),
-             ("J0:\nM1:7 M0:3 \nJ1:\nM0:2 M1:4 \n", "Solution:\nJ1-M0: 0+2 -> 2, J0-M1: 0+7 -> 7")]  # fmt: skip
+    pairs = [
+        ("J0:\nM0:5 \n", "Solution:\nJ0-M0: 0+5 -> 5"),
+        ("J0:\nM1:7 M0:3 \nJ1:\nM0:2 M1:4 \n", "Solution:\nJ1-M0: 0+2 -> 2, J0-M1: 0+7 -> 7"),
+    ]
     examples = []
     for prompt, answer in pairs:
         prompt_ids = tokenizer(prompt)["input_ids"]

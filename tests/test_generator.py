@@ -130,10 +130,14 @@ def test_a_file_made_with_other_settings_is_not_continued(tmp_path):
 def test_shards_split_the_records(tmp_path):
     whole = [json.loads(line) for line in read_lines(generate_dataset(small_args(tmp_path), progress=False))]
     shards = [
-        [json.loads(line) for line in read_lines(generate_dataset(
-            small_args(tmp_path, f"shard{i}.jsonl", num_shards=3, shard_index=i), progress=False))]
+        [
+            json.loads(line)
+            for line in read_lines(
+                generate_dataset(small_args(tmp_path, f"shard{i}.jsonl", num_shards=3, shard_index=i), progress=False)
+            )
+        ]
         for i in range(3)
-    ]  # fmt: skip
+    ]
     assert [len(shard) for shard in shards] == [4, 3, 3]
     assert sorted((r for shard in shards for r in shard), key=lambda r: r["index"]) == whole
     with pytest.raises(ValueError, match="shard-index"):
@@ -153,8 +157,23 @@ def test_default_dataset_is_built_once(tmp_path):
 
 def test_cli(tmp_path, capsys):
     output = tmp_path / "cli.jsonl"
-    argv = ["generate", "--output", str(output), "--num-instances", "3", "--sizes", "3x3", "--seed", "2",
-            "--time-limit", "5", "--min-duration", "1", "--max-duration", "9"]  # fmt: skip
+    argv = [
+        "generate",
+        "--output",
+        str(output),
+        "--num-instances",
+        "3",
+        "--sizes",
+        "3x3",
+        "--seed",
+        "2",
+        "--time-limit",
+        "5",
+        "--min-duration",
+        "1",
+        "--max-duration",
+        "9",
+    ]
     assert cli.main(argv) == 0
     assert f"{output}: 3 records (3 optimal)" in capsys.readouterr().out
     records = [json.loads(line) for line in read_lines(output)]

@@ -115,10 +115,29 @@ def test_benchmarks_become_prompts_with_the_best_known_bound():
 
 def test_generated_source_and_held_out_split(tmp_path):
     script_args, training_args, _ = parse(
-        ["--model_name_or_path", "m", "--generated_num_instances", "10", "--generated_sizes", "2x2",
-         "--generated_seed", "3", "--eval_split_size", "2", "--output_dir", str(tmp_path), "--use_cpu", "true",
-         "--bf16", "false", "--per_device_eval_batch_size", "8", "--num_generations", "8"]
-    )  # fmt: skip
+        [
+            "--model_name_or_path",
+            "m",
+            "--generated_num_instances",
+            "10",
+            "--generated_sizes",
+            "2x2",
+            "--generated_seed",
+            "3",
+            "--eval_split_size",
+            "2",
+            "--output_dir",
+            str(tmp_path),
+            "--use_cpu",
+            "true",
+            "--bf16",
+            "false",
+            "--per_device_eval_batch_size",
+            "8",
+            "--num_generations",
+            "8",
+        ]
+    )
     train_prompts, held_out = load_prompt_datasets(script_args, training_args, PromptFormat())
     assert (len(train_prompts), len(held_out)) == (8, 2)
     assert len(list((tmp_path / "data").glob("generated-2x2-n10-seed3-*.jsonl"))) == 1

@@ -31,9 +31,12 @@ def _wrap(backend, **extra):
     from transformers import PreTrainedTokenizerFast
 
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, eos_token=EOS_TOKEN, pad_token=PAD_TOKEN, additional_special_tokens=[IM_START_TOKEN],
+        tokenizer_object=backend,
+        eos_token=EOS_TOKEN,
+        pad_token=PAD_TOKEN,
+        additional_special_tokens=[IM_START_TOKEN],
         **extra,
-    )  # fmt: skip
+    )
     tokenizer.chat_template = CHAT_TEMPLATE
     return tokenizer
 
@@ -46,9 +49,12 @@ def merged_digits_bpe():
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
     backend.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=1000, special_tokens=list(SPECIAL_TOKENS), initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False, max_token_length=8,
-    )  # fmt: skip
+        vocab_size=1000,
+        special_tokens=list(SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+        max_token_length=8,
+    )
     backend.train_from_iterator(starjob_corpus(80, seed=1), trainer)
     return _wrap(backend)
 
@@ -62,9 +68,12 @@ def sentencepiece_unigram():
     trained = Tokenizer(models.Unigram())
     trained.normalizer = normalizer
     trainer = trainers.UnigramTrainer(
-        vocab_size=500, special_tokens=["<unk>", *SPECIAL_TOKENS], unk_token="<unk>", show_progress=False,
+        vocab_size=500,
+        special_tokens=["<unk>", *SPECIAL_TOKENS],
+        unk_token="<unk>",
+        show_progress=False,
         max_piece_length=8,
-    )  # fmt: skip
+    )
     trained.train_from_iterator((text.replace("\n", " ") for text in starjob_corpus(80, seed=2)), trainer)
     pieces = [(piece, score) for piece, score in json.loads(trained.to_str())["model"]["vocab"] if "\n" not in piece]
     pieces += [(f"<0x{b:02X}>", -30.0) for b in range(256)]
@@ -78,8 +87,15 @@ def sentencepiece_unigram():
 
 
 def small_model(tokenizer):
-    return build_model(tokenizer, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                       num_key_value_heads=1, max_position_embeddings=1024).eval()  # fmt: skip
+    return build_model(
+        tokenizer,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=1024,
+    ).eval()
 
 
 @pytest.fixture(scope="module")
@@ -133,9 +149,14 @@ def test_untrained_model_solves_benchmarks(tiny, name):
     model, tokenizer = tiny
     instance, _ = load_benchmark(name)
     output = guaranteed_generate(
-        model, tokenizer, [PromptFormat().prompt_text(instance)], num_samples=2, settings=HOT, seed=0,
+        model,
+        tokenizer,
+        [PromptFormat().prompt_text(instance)],
+        num_samples=2,
+        settings=HOT,
+        seed=0,
         instances=[instance],
-    )  # fmt: skip
+    )
     assert_all_valid(output, [instance], tokenizer)
     assert output.finished == [[True, True]]
     # Only job choices are sampled: most tokens are forced, and there are fewer forward passes than operations x 2.
@@ -260,8 +281,9 @@ def test_top_k_1_and_a_tiny_top_p_sample_the_greedy_choice(tiny):
     top_k = SamplingSettings(temperature=3.0, top_k=1)
     top_p = SamplingSettings(temperature=3.0, top_p=1e-6)
     for sampling in (top_k, top_p):
-        sampled = guaranteed_generate(model, tokenizer, [prompt], num_samples=2, settings=sampling, seed=0,
-                                      instances=[instance])  # fmt: skip
+        sampled = guaranteed_generate(
+            model, tokenizer, [prompt], num_samples=2, settings=sampling, seed=0, instances=[instance]
+        )
         assert sampled.texts[0] == greedy.texts[0] * 2
 
 
@@ -272,7 +294,7 @@ def test_monotone_rule_keeps_the_text_sorted_by_start(tiny):
     outputs = {
         rule: guaranteed_generate(
             model, tokenizer, [prompt], num_samples=3, settings=HOT, seed=2, instances=[instance], start_rule=rule
-        )  # fmt: skip
+        )
         for rule in ("append", "monotone")
     }
     for output in outputs.values():
@@ -304,16 +326,52 @@ def test_solve_and_evaluate_with_guaranteed_decoding_and_repair(tiny_model_dir, 
     from jssp_sft.solve import read_results
 
     path = tmp_path / "guaranteed.jsonl"
-    assert cli_main(["solve", "--model", str(tiny_model_dir), "--benchmark", "ft06,la01", "--decoding", "guaranteed",
-                     "--num_samples", "2", "--output", str(path)]) == 0  # fmt: skip
+    assert (
+        cli_main(
+            [
+                "solve",
+                "--model",
+                str(tiny_model_dir),
+                "--benchmark",
+                "ft06,la01",
+                "--decoding",
+                "guaranteed",
+                "--num_samples",
+                "2",
+                "--output",
+                str(path),
+            ]
+        )
+        == 0
+    )
     lines, _ = read_results(path)
     assert [line["best_source"] for line in lines] == ["written", "written"]
     assert all(s["feasible"] and s["makespan_matches"] for line in lines for s in line["samples"])
 
     output_dir = tmp_path / "eval"
-    assert cli_main(["evaluate", "--model", str(tiny_model_dir), "--benchmark", "ft06", "--num_samples", "2",
-                     "--max_new_tokens", "40", "--compare_decodings", "--output_dir", str(output_dir),
-                     "--cpsat_time_limit", "0", "--rule_variants", "non_delay"]) == 0  # fmt: skip
+    assert (
+        cli_main(
+            [
+                "evaluate",
+                "--model",
+                str(tiny_model_dir),
+                "--benchmark",
+                "ft06",
+                "--num_samples",
+                "2",
+                "--max_new_tokens",
+                "40",
+                "--compare_decodings",
+                "--output_dir",
+                str(output_dir),
+                "--cpsat_time_limit",
+                "0",
+                "--rule_variants",
+                "non_delay",
+            ]
+        )
+        == 0
+    )
     report = json.loads((output_dir / "report.json").read_text())
     rows = {label: data["sizes"]["all"] for label, data in report["groups"]["ft"]["methods"].items()}
     (free,) = [row for label, row in rows.items() if "(free," in label]

@@ -42,9 +42,10 @@ class FakeHub:
             return httpx2.Response(200, json={})
         if "/preupload/" in path:
             files = json.loads(request.content)["files"]
-            return httpx2.Response(200, json={"files": [
-                {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files
-            ]})  # fmt: skip
+            return httpx2.Response(
+                200,
+                json={"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]},
+            )
         if "/commit/" in path:
             lines = [json.loads(line) for line in request.content.decode().splitlines()]
             files = {
@@ -79,10 +80,26 @@ def lora_run(tiny_model_dir, tmp_path_factory):
 
     data = ensure_default_dataset(tmp_path_factory.mktemp("data"), progress=False, num_instances=24, sizes="2x2")
     output_dir = tmp_path_factory.mktemp("lora-run")
-    train(*sft_args(
-        tiny_model_dir, data, output_dir, "--max_steps", "2", "--eval_split_size", "4", "--use_peft",
-        "--lora_r", "4", "--lora_alpha", "8", "--lora_target_modules", "all-linear", "--generation_eval_problems", "2",
-    ))  # fmt: skip
+    train(
+        *sft_args(
+            tiny_model_dir,
+            data,
+            output_dir,
+            "--max_steps",
+            "2",
+            "--eval_split_size",
+            "4",
+            "--use_peft",
+            "--lora_r",
+            "4",
+            "--lora_alpha",
+            "8",
+            "--lora_target_modules",
+            "all-linear",
+            "--generation_eval_problems",
+            "2",
+        )
+    )
     return output_dir
 
 
@@ -97,8 +114,16 @@ def test_push_adapter_with_card(fake_hub, lora_run, tiny_model_dir):
     assert created["name"] == "tiny-jssp" and created["organization"] == "me" and created["visibility"] == "private"
     (commit,) = fake_hub.commits
     files = set(commit["files"])
-    assert {"README.md", "adapter_config.json", "adapter_model.safetensors", "tokenizer.json", SETTINGS_FILE,
-            "jssp_sft_run.json", "eval_results.json", "train_results.json"} <= files  # fmt: skip
+    assert {
+        "README.md",
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "tokenizer.json",
+        SETTINGS_FILE,
+        "jssp_sft_run.json",
+        "eval_results.json",
+        "train_results.json",
+    } <= files
     assert not any(f.startswith(("checkpoint-", "generations/")) for f in files)  # nothing local-only
     assert "model.safetensors" not in files
     assert commit["files"]["adapter_model.safetensors"] == (lora_run / "adapter_model.safetensors").read_bytes()
@@ -155,11 +180,25 @@ def test_train_pushes_when_the_recipe_says_so(fake_hub, tiny_model_dir, tmp_path
     from jssp_sft.sft import train
 
     data = ensure_default_dataset(tmp_path / "data", progress=False, num_instances=12, sizes="2x2")
-    train(*sft_args(
-        tiny_model_dir, data, tmp_path / "run", "--max_steps", "1", "--eval_split_size", "2",
-        "--generation_eval_problems", "1", "--push_to_hub", "true", "--hub_model_id", "me/pushed",
-        "--hub_private_repo", "true",
-    ))  # fmt: skip
+    train(
+        *sft_args(
+            tiny_model_dir,
+            data,
+            tmp_path / "run",
+            "--max_steps",
+            "1",
+            "--eval_split_size",
+            "2",
+            "--generation_eval_problems",
+            "1",
+            "--push_to_hub",
+            "true",
+            "--hub_model_id",
+            "me/pushed",
+            "--hub_private_repo",
+            "true",
+        )
+    )
     (commit,) = fake_hub.commits
     assert "model.safetensors" in commit["files"] and "README.md" in commit["files"]
     assert fake_hub.created[0]["visibility"] == "private"

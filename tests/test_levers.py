@@ -40,13 +40,25 @@ def records() -> list[dict]:
 
 def _trainer(tmp_path, tokenizer, records, weight: float, template: str = "prompt_completion"):
     model = build_model(
-        tokenizer, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
-        num_key_value_heads=1, max_position_embeddings=4096,
-    )  # fmt: skip
+        tokenizer,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=4096,
+    )
     args = SFTConfig(
-        output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="none", max_length=None,
-        per_device_train_batch_size=len(records), max_steps=1, learning_rate=1e-3, seed=0,
-    )  # fmt: skip
+        output_dir=str(tmp_path),
+        use_cpu=True,
+        bf16=False,
+        report_to="none",
+        max_length=None,
+        per_device_train_batch_size=len(records),
+        max_steps=1,
+        learning_rate=1e-3,
+        seed=0,
+    )
     dataset = format_dataset(Dataset.from_list(records), PromptFormat(template))
     return JobChoiceSFTTrainer(
         model=model, args=args, train_dataset=dataset, processing_class=tokenizer, job_choice_loss_weight=weight
@@ -154,12 +166,37 @@ def _stream_run(tmp_path, tiny_dir, name: str):
     from jssp_sft.sft import train
 
     argv = [
-        "--model_name_or_path", str(tiny_dir), "--output_dir", str(tmp_path / name), "--use_cpu", "true",
-        "--bf16", "false", "--report_to", "none", "--stream_sizes", "2x2", "--max_steps", "3",
-        "--per_device_train_batch_size", "4", "--learning_rate", "1e-3", "--eval_strategy", "no",
-        "--save_strategy", "no", "--generation_eval_problems", "0", "--job_choice_loss_weight", "3",
-        "--dataset_name", str(tmp_path / "unused.jsonl"), "--seed", "0",
-    ]  # fmt: skip
+        "--model_name_or_path",
+        str(tiny_dir),
+        "--output_dir",
+        str(tmp_path / name),
+        "--use_cpu",
+        "true",
+        "--bf16",
+        "false",
+        "--report_to",
+        "none",
+        "--stream_sizes",
+        "2x2",
+        "--max_steps",
+        "3",
+        "--per_device_train_batch_size",
+        "4",
+        "--learning_rate",
+        "1e-3",
+        "--eval_strategy",
+        "no",
+        "--save_strategy",
+        "no",
+        "--generation_eval_problems",
+        "0",
+        "--job_choice_loss_weight",
+        "3",
+        "--dataset_name",
+        str(tmp_path / "unused.jsonl"),
+        "--seed",
+        "0",
+    ]
     trainer = train(*make_sft_parser().parse_args_and_config(argv))
     return trainer.model.state_dict(), trainer.state.log_history
 
@@ -167,9 +204,14 @@ def _stream_run(tmp_path, tiny_dir, name: str):
 def test_streamed_training_runs_through_sft_and_repeats_exactly(tmp_path, records):
     tokenizer = build_tokenizer(vocab_size=400, corpus_size=30, number_tokens=100)
     model = build_model(
-        tokenizer, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
-        num_key_value_heads=1, max_position_embeddings=1024,
-    )  # fmt: skip
+        tokenizer,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=1024,
+    )
     tiny_dir = tmp_path / "tiny"
     model.save_pretrained(tiny_dir)
     tokenizer.save_pretrained(tiny_dir)

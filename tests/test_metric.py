@@ -78,8 +78,10 @@ def test_metric_equals_the_core_function_on_random_outputs(metric):
         references.append(format_instance(instance))
         refs.append(rng.choice([None, schedule.makespan, schedule.makespan + 7]))
     expected = score_predictions(predictions, references, refs, return_details=True)
-    assert metric.compute(predictions=predictions, references=references, reference_makespans=refs,
-                          return_details=True) == expected  # fmt: skip
+    assert (
+        metric.compute(predictions=predictions, references=references, reference_makespans=refs, return_details=True)
+        == expected
+    )
     assert 0 < expected["feasible_rate"] < 1
 
 
@@ -92,8 +94,13 @@ def test_malformed_reference_raises_naming_its_index(metric):
         score_predictions([GOOD, GOOD], [PROBLEM])
 
 
-@given(st.lists(st.one_of(st.text(max_size=200), st.none(), st.sampled_from([GOOD, BAD, GOOD[:-5], GOOD * 2])),
-                min_size=1, max_size=8))  # fmt: skip
+@given(
+    st.lists(
+        st.one_of(st.text(max_size=200), st.none(), st.sampled_from([GOOD, BAD, GOOD[:-5], GOOD * 2])),
+        min_size=1,
+        max_size=8,
+    )
+)
 @settings(max_examples=150, deadline=None)
 def test_core_scoring_never_raises_on_predictions(predictions):
     result = score_predictions(predictions, [PROBLEM] * len(predictions), [6] * len(predictions))

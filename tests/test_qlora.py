@@ -19,19 +19,49 @@ def test_qlora_trains_in_4bit_on_cpu(tmp_path):
 
     # bitsandbytes quantizes in blocks of 64 inputs: the layers need at least 64 input features
     tiny_model_dir = tmp_path / "model"
-    build_tiny(TinyModelArguments(
-        output_dir=str(tiny_model_dir), vocab_size=400, tokenizer_corpus_size=40, hidden_size=64,
-        intermediate_size=128, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
-    ))  # fmt: skip
+    build_tiny(
+        TinyModelArguments(
+            output_dir=str(tiny_model_dir),
+            vocab_size=400,
+            tokenizer_corpus_size=40,
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+        )
+    )
 
     data = ensure_default_dataset(tmp_path / "data", progress=False, num_instances=24, sizes="2x2")
-    trainer = train(*sft_args(
-        tiny_model_dir, data, tmp_path / "run", "--max_steps", "3", "--eval_split_size", "4",
-        "--generation_eval_problems", "1", "--generation_eval_max_new_tokens", "8",
-        "--load_in_4bit", "--bnb_4bit_quant_type", "nf4", "--use_bnb_nested_quant",
-        "--use_peft", "--lora_r", "4", "--lora_alpha", "8", "--lora_target_modules", "all-linear", "--use_rslora",
-        "--activation_checkpointing", "true",
-    ))  # fmt: skip
+    trainer = train(
+        *sft_args(
+            tiny_model_dir,
+            data,
+            tmp_path / "run",
+            "--max_steps",
+            "3",
+            "--eval_split_size",
+            "4",
+            "--generation_eval_problems",
+            "1",
+            "--generation_eval_max_new_tokens",
+            "8",
+            "--load_in_4bit",
+            "--bnb_4bit_quant_type",
+            "nf4",
+            "--use_bnb_nested_quant",
+            "--use_peft",
+            "--lora_r",
+            "4",
+            "--lora_alpha",
+            "8",
+            "--lora_target_modules",
+            "all-linear",
+            "--use_rslora",
+            "--activation_checkpointing",
+            "true",
+        )
+    )
     base = trainer.model.get_base_model()
     quantized = [m for m in base.modules() if isinstance(m, Linear4bit)]
     assert quantized and all(m.weight.quant_state.quant_type == "nf4" for m in quantized)

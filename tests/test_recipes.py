@@ -25,8 +25,11 @@ def parse(recipe: Path):
 
 def test_recipes_exist():
     names = {str(p.relative_to(RECIPES)) for p in SFT_RECIPES}
-    assert {"tiny/sft/config.yaml", "Qwen2.5-0.5B-Instruct/sft/config_lora.yaml",
-            "Llama-3.1-8B-Instruct/sft/config_qlora.yaml"} <= names  # fmt: skip
+    assert {
+        "tiny/sft/config.yaml",
+        "Qwen2.5-0.5B-Instruct/sft/config_lora.yaml",
+        "Llama-3.1-8B-Instruct/sft/config_qlora.yaml",
+    } <= names
     assert {p.name for p in ACCELERATE_CONFIGS} >= {"ddp.yaml", "fsdp.yaml", "zero3.yaml", "multi_cpu.yaml"}
 
 
@@ -98,8 +101,11 @@ def parse_grpo(recipe: Path):
 
 def test_grpo_recipes_exist():
     names = {str(p.relative_to(RECIPES)) for p in GRPO_RECIPES}
-    assert {"tiny/grpo/config.yaml", "Qwen2.5-0.5B-Instruct/grpo/config.yaml",
-            "Llama-3.1-8B-Instruct/grpo/config.yaml"} <= names  # fmt: skip
+    assert {
+        "tiny/grpo/config.yaml",
+        "Qwen2.5-0.5B-Instruct/grpo/config.yaml",
+        "Llama-3.1-8B-Instruct/grpo/config.yaml",
+    } <= names
 
 
 @pytest.mark.parametrize("recipe", GRPO_RECIPES, ids=lambda p: str(p.relative_to(RECIPES)))

@@ -34,8 +34,17 @@ def garbled_operations(draw, instance: Instance) -> str:
         job = draw(st.integers(-1, instance.num_jobs + 2))
         machine, start, duration = (draw(st.integers(0, 9)) for _ in range(3))
         end = draw(st.one_of(st.just(start + duration), st.integers(0, 99)))
-        op = draw(st.sampled_from([f"J{job}-M{machine}: {start}+{duration} -> {end}", f"J {job} - M{machine}:{start}",
-                                   f"J{job}-", f"junk {job}", f"J{job}"]))  # fmt: skip
+        op = draw(
+            st.sampled_from(
+                [
+                    f"J{job}-M{machine}: {start}+{duration} -> {end}",
+                    f"J {job} - M{machine}:{start}",
+                    f"J{job}-",
+                    f"junk {job}",
+                    f"J{job}",
+                ]
+            )
+        )
         parts.append(op)
         parts.append(draw(st.sampled_from([", ", ",", "\n", " ", "; ", ""])))
     head = draw(st.sampled_from(["Solution:\n", "Sure! Here it is.\nSolution:\n", "", "J0:\nM1:5 \n"]))

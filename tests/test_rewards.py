@@ -209,8 +209,11 @@ def test_rollout_metrics_are_logged_once_per_batch_with_trainer_kwargs(problem):
     kwargs.update(trainer_state=SimpleNamespace(global_step=8), completions=["x"] * 4)
     feasibility_reward(**kwargs)
     assert dict(metrics) == {
-        "rollout/parse_rate": 0.0, "rollout/feasible_rate": 0.0, "rollout/valid_rate": 0.0, "rollout/optimal_rate": 0.0
-    }  # fmt: skip
+        "rollout/parse_rate": 0.0,
+        "rollout/feasible_rate": 0.0,
+        "rollout/valid_rate": 0.0,
+        "rollout/optimal_rate": 0.0,
+    }
 
 
 def test_registry_lookup():

@@ -30,23 +30,38 @@ def dataset_path(tmp_path_factory) -> Path:
 def sft_args(model_dir, dataset_path, output_dir, *overrides):
     """The tiny recipe, shrunk to a few steps of a few examples."""
     argv = [
-        "--config", str(RECIPE),
-        "--model_name_or_path", str(model_dir),
-        "--dataset_name", str(dataset_path),
-        "--output_dir", str(output_dir),
-        "--max_steps", "4",
-        "--per_device_train_batch_size", "4",
-        "--per_device_eval_batch_size", "8",
-        "--logging_steps", "1",
-        "--eval_steps", "2",
-        "--save_steps", "2",
-        "--eval_split_size", "8",
-        "--generation_eval_problems", "3",
-        "--generation_eval_max_new_tokens", "24",
-        "--max_length", "512",
-        "--learning_rate", "1e-2",
+        "--config",
+        str(RECIPE),
+        "--model_name_or_path",
+        str(model_dir),
+        "--dataset_name",
+        str(dataset_path),
+        "--output_dir",
+        str(output_dir),
+        "--max_steps",
+        "4",
+        "--per_device_train_batch_size",
+        "4",
+        "--per_device_eval_batch_size",
+        "8",
+        "--logging_steps",
+        "1",
+        "--eval_steps",
+        "2",
+        "--save_steps",
+        "2",
+        "--eval_split_size",
+        "8",
+        "--generation_eval_problems",
+        "3",
+        "--generation_eval_max_new_tokens",
+        "24",
+        "--max_length",
+        "512",
+        "--learning_rate",
+        "1e-2",
         *overrides,
-    ]  # fmt: skip
+    ]
     return make_sft_parser().parse_args_and_config(argv)
 
 
@@ -68,8 +83,17 @@ def test_recipe_fills_the_run_name_and_defaults(tiny_model_dir, dataset_path, tm
 def test_run_saves_everything_solve_and_push_need(finished_run):
     trainer, output_dir = finished_run
     files = {p.name for p in output_dir.iterdir()}
-    assert {"model.safetensors", "config.json", "tokenizer.json", "chat_template.jinja", SETTINGS_FILE,
-            "train_results.json", "eval_results.json", "trainer_state.json", "jssp_sft_run.json"} <= files  # fmt: skip
+    assert {
+        "model.safetensors",
+        "config.json",
+        "tokenizer.json",
+        "chat_template.jinja",
+        SETTINGS_FILE,
+        "train_results.json",
+        "eval_results.json",
+        "trainer_state.json",
+        "jssp_sft_run.json",
+    } <= files
     assert PromptFormat.from_pretrained(output_dir) == PromptFormat("prompt_completion")
     run_info = json.loads((output_dir / "jssp_sft_run.json").read_text())
     assert run_info["recipe"] == str(RECIPE) and run_info["dataset"].endswith(".jsonl")
@@ -129,10 +153,25 @@ def test_resumes_from_the_last_checkpoint(tiny_model_dir, dataset_path, tmp_path
 
 
 def test_early_stopping(tiny_model_dir, dataset_path, tmp_path):
-    trainer = train(*sft_args(
-        tiny_model_dir, dataset_path, tmp_path, "--max_steps", "20", "--eval_steps", "1", "--save_steps", "1",
-        "--early_stopping_patience", "1", "--early_stopping_threshold", "100", "--generation_eval_problems", "0",
-    ))  # fmt: skip
+    trainer = train(
+        *sft_args(
+            tiny_model_dir,
+            dataset_path,
+            tmp_path,
+            "--max_steps",
+            "20",
+            "--eval_steps",
+            "1",
+            "--save_steps",
+            "1",
+            "--early_stopping_patience",
+            "1",
+            "--early_stopping_threshold",
+            "100",
+            "--generation_eval_problems",
+            "0",
+        )
+    )
     # no evaluation can improve eval_loss by 100: the first sets the best, the second runs out of patience
     assert trainer.state.global_step == 2
 
@@ -145,11 +184,27 @@ def test_early_stopping(tiny_model_dir, dataset_path, tmp_path):
     ],
 )
 def test_lora_variants_save_an_adapter(tiny_model_dir, dataset_path, tmp_path, variant, expected):
-    trainer = train(*sft_args(
-        tiny_model_dir, dataset_path, tmp_path, "--max_steps", "2", "--generation_eval_problems", "1",
-        "--use_peft", "--lora_r", "4", "--lora_alpha", "8", "--lora_target_modules", "all-linear",
-        "--activation_checkpointing", "true", *variant,
-    ))  # fmt: skip
+    trainer = train(
+        *sft_args(
+            tiny_model_dir,
+            dataset_path,
+            tmp_path,
+            "--max_steps",
+            "2",
+            "--generation_eval_problems",
+            "1",
+            "--use_peft",
+            "--lora_r",
+            "4",
+            "--lora_alpha",
+            "8",
+            "--lora_target_modules",
+            "all-linear",
+            "--activation_checkpointing",
+            "true",
+            *variant,
+        )
+    )
     config = json.loads((tmp_path / "adapter_config.json").read_text())
     assert {k: config[k] for k in expected} == expected
     assert config["base_model_name_or_path"] == str(tiny_model_dir)
@@ -167,25 +222,60 @@ def test_lora_variants_save_an_adapter(tiny_model_dir, dataset_path, tmp_path, v
 
 
 def test_packing_and_padding_free(tiny_model_dir, dataset_path, tmp_path):
-    packed = train(*sft_args(
-        tiny_model_dir, dataset_path, tmp_path / "packed", "--max_steps", "2", "--packing", "true",
-        "--generation_eval_problems", "0",
-    ))  # fmt: skip
+    packed = train(
+        *sft_args(
+            tiny_model_dir,
+            dataset_path,
+            tmp_path / "packed",
+            "--max_steps",
+            "2",
+            "--packing",
+            "true",
+            "--generation_eval_problems",
+            "0",
+        )
+    )
     batch = next(iter(packed.get_train_dataloader()))
     assert batch["input_ids"].shape[0] == 1 and "position_ids" in batch  # one padding-free row
     assert (batch["position_ids"] == 0).sum() > 1  # several examples in it
-    free = train(*sft_args(
-        tiny_model_dir, dataset_path, tmp_path / "free", "--max_steps", "2", "--padding_free", "true",
-        "--max_length", "None", "--drop_long_examples", "false", "--generation_eval_problems", "0",
-    ))  # fmt: skip
+    free = train(
+        *sft_args(
+            tiny_model_dir,
+            dataset_path,
+            tmp_path / "free",
+            "--max_steps",
+            "2",
+            "--padding_free",
+            "true",
+            "--max_length",
+            "None",
+            "--drop_long_examples",
+            "false",
+            "--generation_eval_problems",
+            "0",
+        )
+    )
     assert all(e["loss"] > 0 for e in free.state.log_history if "loss" in e)
 
 
 def test_messages_template_with_assistant_only_loss(tiny_model_dir, dataset_path, tmp_path):
-    trainer = train(*sft_args(
-        tiny_model_dir, dataset_path, tmp_path, "--max_steps", "2", "--template", "messages",
-        "--system_prompt", "You schedule jobs.", "--assistant_only_loss", "true", "--generation_eval_problems", "1",
-    ))  # fmt: skip
+    trainer = train(
+        *sft_args(
+            tiny_model_dir,
+            dataset_path,
+            tmp_path,
+            "--max_steps",
+            "2",
+            "--template",
+            "messages",
+            "--system_prompt",
+            "You schedule jobs.",
+            "--assistant_only_loss",
+            "true",
+            "--generation_eval_problems",
+            "1",
+        )
+    )
     batch = trainer.data_collator([trainer.train_dataset[0]])
     ids, labels = batch["input_ids"][0].tolist(), batch["labels"][0].tolist()
     trained = trainer.processing_class.decode([i for i, label in zip(ids, labels) if label != -100])
@@ -197,9 +287,26 @@ def test_messages_template_with_assistant_only_loss(tiny_model_dir, dataset_path
 def test_train_command(tiny_model_dir, dataset_path, tmp_path):
     from jssp_sft.cli.main import main
 
-    argv = ["--config", str(RECIPE), "--model_name_or_path", str(tiny_model_dir), "--dataset_name", str(dataset_path),
-            "--output_dir", str(tmp_path), "--max_steps", "1", "--eval_strategy", "no", "--save_strategy", "no",
-            "--load_best_model_at_end", "false", "--per_device_train_batch_size", "2"]  # fmt: skip
+    argv = [
+        "--config",
+        str(RECIPE),
+        "--model_name_or_path",
+        str(tiny_model_dir),
+        "--dataset_name",
+        str(dataset_path),
+        "--output_dir",
+        str(tmp_path),
+        "--max_steps",
+        "1",
+        "--eval_strategy",
+        "no",
+        "--save_strategy",
+        "no",
+        "--load_best_model_at_end",
+        "false",
+        "--per_device_train_batch_size",
+        "2",
+    ]
     assert main(["train", *argv]) == 0
     assert (tmp_path / "model.safetensors").is_file() and (tmp_path / SETTINGS_FILE).is_file()
     assert not (tmp_path / "eval_results.json").exists()

@@ -48,18 +48,28 @@ def tokenizer():
 @pytest.fixture(scope="module")
 def model(tokenizer):
     return build_model(
-        tokenizer, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
-        num_key_value_heads=1, max_position_embeddings=4096,
-    )  # fmt: skip
+        tokenizer,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=4096,
+    )
 
 
 def prepared_trainer(tmp_path, model, tokenizer, records, prompt_format, **config):
     """An ``SFTTrainer`` on the formatted records; building it runs TRL's dataset preparation."""
     train_dataset = format_dataset(Dataset.from_list(records), prompt_format)
     args = SFTConfig(
-        output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="none", max_length=None,
-        per_device_train_batch_size=len(records), **config,
-    )  # fmt: skip
+        output_dir=str(tmp_path),
+        use_cpu=True,
+        bf16=False,
+        report_to="none",
+        max_length=None,
+        per_device_train_batch_size=len(records),
+        **config,
+    )
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, processing_class=tokenizer)
     assert len(trainer.train_dataset) == len(records)
     return trainer, train_dataset

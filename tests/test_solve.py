@@ -159,8 +159,20 @@ def test_adapter_run_loads_on_its_base_with_its_chat_template(toy_solver_run, tm
 
 
 def solve_cli(model_dir, output, *extra):
-    args = ["solve", "--model", str(model_dir), "--output", str(output), "--num_samples", "4",
-            "--max_new_tokens", "120", "--seed", "0", *extra]  # fmt: skip
+    args = [
+        "solve",
+        "--model",
+        str(model_dir),
+        "--output",
+        str(output),
+        "--num_samples",
+        "4",
+        "--max_new_tokens",
+        "120",
+        "--seed",
+        "0",
+        *extra,
+    ]
     assert cli_main(args) == 0
 
 
@@ -206,8 +218,21 @@ def test_cli_writes_one_complete_line_per_instance_and_resumes(toy_solver_run, t
     assert output.read_bytes() == resumed
     # other settings cannot continue the file
     with pytest.raises(ValueError, match="num_samples=4 .* num_samples=2"):
-        cli_main(["solve", "--model", str(model_dir), "--output", str(output), "--dataset", str(records_path),
-                  "--num_samples", "2", "--max_new_tokens", "120"])  # fmt: skip
+        cli_main(
+            [
+                "solve",
+                "--model",
+                str(model_dir),
+                "--output",
+                str(output),
+                "--dataset",
+                str(records_path),
+                "--num_samples",
+                "2",
+                "--max_new_tokens",
+                "120",
+            ]
+        )
 
 
 def test_cli_benchmarks_with_limit_and_sample_texts(toy_solver_run, tmp_path):
@@ -273,14 +298,19 @@ class FakeModelHub:
                 body = files.get(match.group(1))
                 if body is None:
                     return httpx2.Response(404, headers={"X-Error-Code": "EntryNotFound"}, request=request)
-                headers = {"X-Repo-Commit": HUB_SHA, "ETag": f'"{hashlib.sha1(body).hexdigest()}"',
-                           "Content-Length": str(len(body))}  # fmt: skip
+                headers = {
+                    "X-Repo-Commit": HUB_SHA,
+                    "ETag": f'"{hashlib.sha1(body).hexdigest()}"',
+                    "Content-Length": str(len(body)),
+                }
                 return httpx2.Response(200, headers=headers, content=b"" if request.method == "HEAD" else body)
             if match := re.fullmatch(rf"/api/models/{repo}/tree/[^/]+(?:/(.+))?", request.url.path):
                 if match.group(1):  # a folder: these repos have none
                     return httpx2.Response(404, headers={"X-Error-Code": "EntryNotFound"}, request=request)
-                entries = [{"type": "file", "path": name, "size": len(body), "oid": hashlib.sha1(body).hexdigest()}
-                           for name, body in files.items()]  # fmt: skip
+                entries = [
+                    {"type": "file", "path": name, "size": len(body), "oid": hashlib.sha1(body).hexdigest()}
+                    for name, body in files.items()
+                ]
                 return httpx2.Response(200, json=entries)
             if re.fullmatch(rf"/api/models/{repo}(/revision/[^/]+)?", request.url.path):
                 siblings = [{"rfilename": name} for name in files]

@@ -64,8 +64,15 @@ def test_vocab_size_floor():
 def test_build_model_forward_and_reload(tokenizer, architecture, tmp_path):
     from transformers import AutoModelForCausalLM
 
-    model = build_model(tokenizer, architecture, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                        num_attention_heads=2, num_key_value_heads=1)  # fmt: skip
+    model = build_model(
+        tokenizer,
+        architecture,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+    )
     assert model.config.vocab_size == len(tokenizer)
     assert model.config.eos_token_id == tokenizer.eos_token_id and model.config.pad_token_id == tokenizer.pad_token_id
     batch = tokenizer(["J0:\nM0:5 \n"], return_tensors="pt")
@@ -87,8 +94,24 @@ def test_command_line_builds_a_loadable_directory(tmp_path):
     from transformers import PreTrainedTokenizerFast
 
     out = tmp_path / "tiny"
-    main(["--output-dir", str(out), "--hidden_size", "32", "--intermediate_size", "64", "--num_hidden_layers", "1",
-          "--tokenizer_corpus_size", "20", "--vocab_size", "300", "--architecture", "llama"])  # fmt: skip
+    main(
+        [
+            "--output-dir",
+            str(out),
+            "--hidden_size",
+            "32",
+            "--intermediate_size",
+            "64",
+            "--num_hidden_layers",
+            "1",
+            "--tokenizer_corpus_size",
+            "20",
+            "--vocab_size",
+            "300",
+            "--architecture",
+            "llama",
+        ]
+    )
     assert json.loads((out / "tokenizer_config.json").read_text())[TOKENIZER_MARKER_KEY]
     assert (out / "chat_template.jinja").read_text() == CHAT_TEMPLATE
     assert json.loads((out / "config.json").read_text())["model_type"] == "llama"

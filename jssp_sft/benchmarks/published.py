@@ -66,7 +66,8 @@ def _row(method: str, benchmark: str, kind: str, values: tuple, source: str, not
     )
 
 
-# Values: one per size of SIZES[benchmark], then the published average (None: not given).
+# Values: one per size of SIZES[benchmark], then the published average (None: not given). One row per line, as the
+# papers print them: the formatter is told to leave this table alone (fmt: skip below).
 PUBLISHED_ROWS: tuple[PublishedRow, ...] = (
     _row("SPT", "ta", "pdr", (54.64, 65.24, 64.11, 61.61, 66.03, 51.37, 61.00, 41.0, 60.57), L2D_SOURCE, PDR_NOTE),
     _row("MWKR", "ta", "pdr", (56.74, 60.65, 55.60, 52.61, 63.93, 41.90, 55.62, 32.9, 55.29), L2D_SOURCE, PDR_NOTE),

@@ -17,6 +17,7 @@ SCHRAGE_R = 2836  # MODULUS % MULTIPLIER
 
 # Taillard's published seeds (Taillard 1993, Table of the job-shop instances): name -> (jobs, machines, time seed,
 # machine seed). ta01-ta10 are 15x15, then ten each of 20x15, 20x20, 30x15, 30x20, 50x15, 50x20, 100x20.
+# One instance per line, as in Taillard's paper: the formatter is told to leave this table alone (fmt: skip below).
 TAILLARD_SEEDS: dict[str, tuple[int, int, int, int]] = {
     "ta01": (15, 15, 840612802, 398197754),
     "ta02": (15, 15, 1314640371, 386720536),
@@ -124,9 +125,14 @@ class LehmerGenerator:
 
 
 def taillard_instance(
-    num_jobs: int, num_machines: int, time_seed: int, machine_seed: int, low: int = 1, high: int = 99,
+    num_jobs: int,
+    num_machines: int,
+    time_seed: int,
+    machine_seed: int,
+    low: int = 1,
+    high: int = 99,
     name: str | None = None,
-) -> Instance:  # fmt: skip
+) -> Instance:
     """Taillard's instance for these seeds: durations ``low..high`` (his are 1-99), each job visiting every machine.
 
     Durations are drawn job by job from the time seed; each job's machine order starts as 0..M-1 and its position

@@ -241,9 +241,10 @@ def schedule_from_machine_orders(
             if head[m] < len(sequences[m])
         ]
         raise ValueError(
-            "the machine orders contradict the job routes (a cycle): " + "; ".join(stuck[:5])
+            "the machine orders contradict the job routes (a cycle): "
+            + "; ".join(stuck[:5])
             + ("; ..." if len(stuck) > 5 else "")
-        )  # fmt: skip
+        )
     ops.sort(key=lambda op: (op.start, op.end, op.job, op.op_index))
     schedule = Schedule(tuple(ops))
     return schedule.with_declared_makespan() if declare_makespan else schedule

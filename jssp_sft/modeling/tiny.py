@@ -261,8 +261,11 @@ def build_tiny(args: TinyModelArguments):
     tokenizer.save_pretrained(output_dir)
     logger.info(
         "built a %s model with %.2fM parameters and a %d-token tokenizer in %s",
-        args.architecture, model.num_parameters() / 1e6, len(tokenizer), output_dir,
-    )  # fmt: skip
+        args.architecture,
+        model.num_parameters() / 1e6,
+        len(tokenizer),
+        output_dir,
+    )
     return model, tokenizer
 
 

@@ -201,7 +201,7 @@ def create_app(args: ServeArguments, service: SchedulingService | None = None) -
         params = _params(service, body)
         try:
             return await asyncio.wait_for(run_solve(params), params.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise ApiError(504, f"no answer within the timeout of {params.timeout} s", kind="timeout") from None
 
     @app.post("/v1/jobs", response_model=JobCreated, status_code=202, summary="Start a long solve; answers an id")

@@ -95,7 +95,7 @@ class Batcher:
                     batch.append(self._queue.get_nowait())
                 else:
                     batch.append(await asyncio.wait_for(self._queue.get(), remaining))
-            except (asyncio.QueueEmpty, asyncio.TimeoutError):
+            except (TimeoutError, asyncio.QueueEmpty):
                 break
         return batch
 

@@ -458,9 +458,13 @@ def _decode_batch(model, tokenizer, prompts, writers, num_samples, settings, pad
         positions = (next_position[:, None] + offsets).clamp(min=0)
         mask = torch.cat([mask, step_mask], dim=1)
         out = model(
-            input_ids=step_ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True,
+            input_ids=step_ids,
+            attention_mask=mask,
+            position_ids=positions,
+            cache=cache,
+            use_cache=True,
             logits_to_keep=1,
-        )  # fmt: skip
+        )
         passes += 1
         cache, logits = out.cache, out.logits[:, -1, :]
         next_position = next_position + lengths

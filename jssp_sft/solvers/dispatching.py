@@ -44,12 +44,17 @@ class Variant:
 
 
 VARIANTS: dict[str, Variant] = {
-    "insertion": Variant("all", "insert", "every job's next operation competes; placed in the earliest idle gap "
-                         "where it fits (L2D's setting, the published PDR rows)"),
-    "semi_active": Variant("all", "append", "every job's next operation competes; placed after its machine's last "
-                           "operation"),
+    "insertion": Variant(
+        "all",
+        "insert",
+        "every job's next operation competes; placed in the earliest idle gap "
+        "where it fits (L2D's setting, the published PDR rows)",
+    ),
+    "semi_active": Variant(
+        "all", "append", "every job's next operation competes; placed after its machine's last operation"
+    ),
     "non_delay": Variant("non_delay", "append", "only the operations that can start earliest compete"),
-}  # fmt: skip
+}
 CANDIDATE_SETS = ("all", "non_delay", "active")
 PLACEMENTS = ("insert", "append")
 

@@ -97,10 +97,18 @@ def build_model_card(output_dir: str | Path, repo_id: str, merged: bool = False)
     training = info.get("training_args", {})
     settings = ", ".join(
         f"{key}={training[key]}"
-        for key in ("learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size",
-                    "gradient_accumulation_steps", "max_length", "packing", "lr_scheduler_type")
+        for key in (
+            "learning_rate",
+            "num_train_epochs",
+            "max_steps",
+            "per_device_train_batch_size",
+            "gradient_accumulation_steps",
+            "max_length",
+            "packing",
+            "lr_scheduler_type",
+        )
         if key in training
-    )  # fmt: skip
+    )
     content = f"""---
 {data.to_yaml()}
 ---
@@ -145,8 +153,15 @@ def _merged_copy(output_dir: Path, target: Path) -> None:
     model = load_trained_model(output_dir, merge=True)
     model.save_pretrained(target)
     load_tokenizer(str(output_dir)).save_pretrained(target)
-    for name in (SETTINGS_FILE, RUN_INFO_FILE, "train_results.json", "eval_results.json", "all_results.json",
-                 "trainer_state.json", LOSS_CURVE_FILE):  # fmt: skip
+    for name in (
+        SETTINGS_FILE,
+        RUN_INFO_FILE,
+        "train_results.json",
+        "eval_results.json",
+        "all_results.json",
+        "trainer_state.json",
+        LOSS_CURVE_FILE,
+    ):
         if (output_dir / name).is_file():
             shutil.copy2(output_dir / name, target / name)
 
