@@ -43,6 +43,7 @@ def load_sft_data(script_args: SFTScriptArguments, training_args, tokenizer) -> 
         tokenizer=tokenizer if length_filter else None,
         max_length=training_args.max_length if length_filter else None,
         prompt_format=prompt_format,
+        assistant_only_loss=training_args.assistant_only_loss,  # the masks of the one tokenization pass depend on it
     )
     formatted = format_dataset(raw, prompt_format)
     eval_dataset = formatted["test"] if "test" in formatted else None
