@@ -74,6 +74,16 @@ class QuickstartArguments:
     )
     seed: int = field(default=0, metadata={"help": "Seed of the best-of-N sampling and of the random control."})
 
+    def __post_init__(self):
+        for name in ("num_instances", "max_steps", "max_duration"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"--{name} must be at least 1, got {value}")
+        if self.test_problems < 1 or self.best_of < 1:
+            raise ValueError(
+                f"--test_problems and --best_of must be at least 1, got {self.test_problems}, {self.best_of}"
+            )
+
 
 def make_parser(prog: str | None = None):
     from trl import TrlParser

@@ -138,8 +138,8 @@ class GenerateArguments:
         self.size_specs = parse_sizes(self.sizes)
         if self.seed < 0:
             raise ValueError(f"--seed must be >= 0, got {self.seed}")
-        if self.num_instances < 0:
-            raise ValueError(f"--num-instances must be >= 0, got {self.num_instances}")
+        if self.num_instances < 1:
+            raise ValueError(f"--num-instances must be at least 1, got {self.num_instances}")
         if self.instance_generator not in INSTANCE_GENERATORS:
             raise ValueError(
                 f"--instance-generator {self.instance_generator!r}: choose one of {', '.join(INSTANCE_GENERATORS)}"
