@@ -131,3 +131,16 @@ def test_unknown_rule_or_placement_is_named():
         repair(instance, "", rule="LIFO")
     with pytest.raises(ValueError, match="placement"):
         repair(instance, "", placement="late")
+
+
+def test_job_choices_follow_the_codecs_last_solution_header():
+    # A draft answer, then the final one: the verifier reads the operations after the last header an operation
+    # follows, and repair keeps the same choices (not the draft's).
+    text = (
+        "My solution: first try\nSolution:\nJ0-M0: 0+3 -> 3\n"
+        "Wait, better:\nSolution:\nJ1-M1: 0+4 -> 4, J0-M0: 0+3 -> 3\nMakespan: 4\n"
+        "That is the solution: done."
+    )
+    assert job_choices(text) == [1, 0]
+    assert job_choices("no header J2-M0: 0+1 -> 1") == [2]
+    assert job_choices("Here is my solution:\nSolution:\nJ3-M0: 0+1 -> 1") == [3]

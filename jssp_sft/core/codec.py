@@ -67,7 +67,7 @@ _SEPARATOR_RE = re.compile(_SEPARATOR)
 # The same without the digit limit: finds the first operation-like text, so that a too long number is reported.
 _LOOSE_OP_RE = re.compile(_OP.replace(_INT, "[0-9]+").replace(_SNUM, "-?[0-9]+"))
 _OP_START_RE = re.compile(r"J[ \t]*[0-9]")
-_SOLUTION_RE = re.compile(r"Solution[ \t]*:", re.IGNORECASE | re.ASCII)
+SOLUTION_HEADER_RE = re.compile(r"Solution[ \t]*:", re.IGNORECASE | re.ASCII)
 _MAKESPAN_RE = re.compile(r"Makespan[ \t]*:[ \t]*(-?[0-9]+(?:\.[0-9]+)?)", re.IGNORECASE | re.ASCII)
 _MAKESPAN_LINE_RE = re.compile(r"(?:Maximum end completion time or )?Makespan", re.IGNORECASE | re.ASCII)
 _OPS_TO_SPACES = bytes.maketrans(b"JM:+>,-", b"       ")
@@ -251,7 +251,9 @@ def scan_solution(text: str) -> SolutionScan:
         raise TypeError(f"a solution must be a string, got {type(text).__name__}")
     listing = None
     start, pos = None, 0
-    while (header := _SOLUTION_RE.search(text, pos)) is not None:  # headers in order; operation lists are skipped
+    while (
+        header := SOLUTION_HEADER_RE.search(text, pos)
+    ) is not None:  # headers in order; operation lists are skipped
         after = _BLANKS_RE.match(text, header.end()).end()
         pos = header.end()
         if _LOOSE_OP_RE.match(text, after):
@@ -280,7 +282,7 @@ def scan_solution(text: str) -> SolutionScan:
 
 def _last_header_end(text: str) -> int:
     end = 0
-    while (header := _SOLUTION_RE.search(text, end)) is not None:
+    while (header := SOLUTION_HEADER_RE.search(text, end)) is not None:
         end = header.end()
     return end
 

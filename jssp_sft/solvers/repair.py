@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from ..core.builder import ScheduleBuilder
+from ..core.codec import SOLUTION_HEADER_RE
 from ..core.instance import Instance
 from ..core.schedule import Schedule
 from .dispatching import PLACEMENTS, dispatch
@@ -23,7 +24,6 @@ DEFAULT_PLACEMENT = "insert"
 
 # "J<job>-" opens an operation (optional spaces, as models write them); the machine and times are not trusted.
 _JOB_CHOICE_RE = re.compile(r"J[ \t]*(\d{1,9})[ \t]*-")
-_SOLUTION_RE = re.compile(r"Solution[ \t]*:", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,11 @@ def job_choices(output_text: str) -> list[int]:
     """The job of every operation written in ``output_text``, in text order (from ``Solution:`` on when present)."""
     if not isinstance(output_text, str):
         return []
-    header = _SOLUTION_RE.search(output_text)
-    start = header.end() if header else 0
+    # The codec's rule: operations follow the last "Solution:" header that one follows (a preamble may say it too).
+    start = 0
+    for header in SOLUTION_HEADER_RE.finditer(output_text):
+        if _JOB_CHOICE_RE.match(output_text, len(output_text) - len(output_text[header.end() :].lstrip())):
+            start = header.end()
     return [int(number) for number in _JOB_CHOICE_RE.findall(output_text, start)]
 
 
