@@ -32,8 +32,11 @@ test-slow: install
 train: install
 	$(VENV)/bin/jssp-sft quickstart --output_dir $(OUTPUT_DIR)
 
-# Speed and memory targets, each printed as a ratio against a baseline measured in the same run (15-25 min on 2 cores),
-# and the `make train` model's quality beside its random control, round robin, best fixed order, rules and CP-SAT.
+# Speed and memory targets, each printed as a ratio against a baseline measured in the same run, the `make train`
+# model's quality beside its random control, round robin, best fixed order, rules and CP-SAT, and the training-lever
+# ablation (about an hour on 2 idle cores, most of it the ablation's four training runs).
+# Idle OpenMP threads sleep instead of spinning, so that a busy machine does not starve the measured process.
+bench: export OMP_WAIT_POLICY ?= PASSIVE
 bench: install
 	$(PYTHON) bench/verify.py
 	$(PYTHON) bench/gantt.py
@@ -44,6 +47,7 @@ bench: install
 	$(PYTHON) bench/improve.py
 	$(PYTHON) bench/quality.py
 	$(PYTHON) bench/serve.py
+	$(PYTHON) bench/ablation.py
 
 # Container images of `jssp-sft serve` (Dockerfile, Dockerfile.cuda); CONTAINER=podman works too (add
 # IMAGE_BUILD_ARGS=--format=docker to keep the HEALTHCHECK). The base image is a build argument.
