@@ -35,20 +35,17 @@ from ..core.formats import (
 )
 from ..core.instance import Instance
 from ..core.schedule import Schedule
-from ..solve import DATASET_SPLITS, JSSPSolver, Problem, SolveConfig, benchmark_problems, dataset_problems
-from ..solve.backends import BACKENDS
+from ..solve import DATASET_SPLITS, Problem, SolveConfig, benchmark_problems, dataset_problems
+from ..solve.config import SolverModelArguments
 
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
-class SolveArguments:
+class SolveArguments(SolverModelArguments):
     """What to solve, with which model, and where to write the answers (sampling settings: ``SolveConfig``)."""
 
-    model: str | None = field(
-        default=None, metadata={"help": "Base model, training run directory (adapter or merged), or Hub id."}
-    )
     output: str | None = field(
         default=None,
         metadata={
@@ -97,28 +94,6 @@ class SolveArguments:
         },
     )
     limit: int | None = field(default=None, metadata={"help": "Solve only the first N instances."})
-    base_model: str | None = field(
-        default=None, metadata={"help": "For an adapter: the base model to load it on (default: its config's)."}
-    )
-    revision: str | None = field(default=None, metadata={"help": "Hub revision of --model."})
-    backend: str = field(
-        default="transformers",
-        metadata={"help": 'transformers (CPU/GPU) or vllm (pip install "jssp-sft[vllm]").', "choices": list(BACKENDS)},
-    )
-    dtype: str = field(
-        default="auto", metadata={"help": "Model dtype; auto: the checkpoint's on GPU, float32 on CPU."}
-    )
-    device: str = field(default="auto", metadata={"help": "cuda, cpu, or auto (transformers backend)."})
-    attn_implementation: str | None = field(default=None, metadata={"help": "e.g. sdpa, flash_attention_2."})
-    load_in_4bit: bool = field(default=False, metadata={"help": "Load the model in 4 bit (bitsandbytes nf4)."})
-    trust_remote_code: bool = field(default=False, metadata={"help": "Allow custom model code from the Hub."})
-    template: str | None = field(
-        default=None,
-        metadata={"help": "Override the run's saved prompt template (prompt_completion/messages/alpaca)."},
-    )
-    system_prompt: str | None = field(default=None, metadata={"help": "Override the run's saved system prompt."})
-    gpu_memory_utilization: float = field(default=0.9, metadata={"help": "vLLM: share of GPU memory to use."})
-    tensor_parallel_size: int = field(default=1, metadata={"help": "vLLM: GPUs to split the model over."})
     overwrite: bool = field(default=False, metadata={"help": "Start --output again instead of continuing it."})
     save_sample_texts: bool = field(
         default=False, metadata={"help": "Keep every sample's text in the results (large); the best one is kept."}
@@ -166,29 +141,6 @@ def load_problems(args: SolveArguments) -> list[Problem]:
     return problems[: args.limit] if args.limit else problems
 
 
-def load_solver(args: SolveArguments, config: SolveConfig) -> JSSPSolver:
-    """The solver ``args`` describe, with ``config`` as its sampling settings."""
-    vllm_kwargs = {
-        "gpu_memory_utilization": args.gpu_memory_utilization,
-        "tensor_parallel_size": args.tensor_parallel_size,
-    }
-    return JSSPSolver.from_pretrained(
-        args.model,
-        backend=args.backend,
-        base_model=args.base_model,
-        revision=args.revision,
-        dtype=args.dtype,
-        device=args.device,
-        attn_implementation=args.attn_implementation,
-        load_in_4bit=args.load_in_4bit,
-        trust_remote_code=args.trust_remote_code,
-        template=args.template,
-        system_prompt=args.system_prompt,
-        config=config,
-        backend_kwargs=vllm_kwargs if args.backend == "vllm" else None,
-    )
-
-
 def run_solve(args: SolveArguments, config: SolveConfig) -> list[dict]:
     """Load the problems and the model, and solve into ``args.output``; returns every line of the file."""
     from ..solve.results import solve_to_jsonl
@@ -196,7 +148,7 @@ def run_solve(args: SolveArguments, config: SolveConfig) -> list[dict]:
     args.check()
     problems = load_problems(args)
     logger.info("%d instances to solve with %s", len(problems), args.model)
-    solver = load_solver(args, config)
+    solver = args.load_solver(config)
     return solve_to_jsonl(
         solver, problems, args.output, overwrite=args.overwrite, include_sample_texts=args.save_sample_texts
     )
@@ -289,7 +241,7 @@ def run_instances(args: SolveArguments, config: SolveConfig) -> int:
     else:
         output_format = schedule_format_for(args.output, args.output_format)
     suffix = {"json": ".json", "starjob": ".txt", "csv": ".csv"}[output_format]
-    solver = load_solver(args, config) if args.method == "model" else None
+    solver = args.load_solver(config) if args.method == "model" else None
     solved = solve_instances(
         instances, args.method, solver, args.time_limit, args.revision, config.num_samples, config.seed
     )

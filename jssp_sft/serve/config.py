@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-
-BACKENDS = ("transformers", "vllm")
+from ..solve.config import SolverModelArguments
 
 
 @dataclass
-class ServeArguments:
+class ServeArguments(SolverModelArguments):
     """Model, address, batching and limits of the scheduling service."""
 
     model: str | None = field(
@@ -22,18 +21,6 @@ class ServeArguments:
             "help": "Training run directory (adapter or merged), base model or Hub id; none: cpsat and rules only."
         },
     )
-    revision: str | None = field(default=None, metadata={"help": "Hub revision of --model."})
-    base_model: str | None = field(
-        default=None, metadata={"help": "For an adapter: the base model to load it on (default: its config's)."}
-    )
-    backend: str = field(
-        default="transformers",
-        metadata={"help": 'transformers (CPU/GPU) or vllm (pip install "jssp-sft[vllm]").', "choices": list(BACKENDS)},
-    )
-    dtype: str = field(
-        default="auto", metadata={"help": "Model dtype; auto: the checkpoint's on GPU, float32 on CPU."}
-    )
-    device: str = field(default="auto", metadata={"help": "cuda, cpu, or auto (transformers backend)."})
     host: str = field(default="127.0.0.1", metadata={"help": "Address to listen on (0.0.0.0 in a container)."})
     port: int = field(default=8000, metadata={"help": "Port to listen on."})
     batch_window_ms: float = field(
@@ -62,8 +49,7 @@ class ServeArguments:
     log_level: str = field(default="info", metadata={"help": "uvicorn's log level."})
 
     def __post_init__(self):
-        if self.backend not in BACKENDS:
-            raise ValueError(f"unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
+        super().__post_init__()
         for name in (
             "max_batch",
             "max_queue",

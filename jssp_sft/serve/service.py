@@ -103,8 +103,6 @@ class SchedulingService:
         """Load ``args.model`` through the package's one loading path (``JSSPSolver.from_pretrained``)."""
         solver = None
         if args.model:
-            from ..solve import JSSPSolver
-
             local = Path(args.model)
             if local.is_dir() and not any((local / name).is_file() for name in ("config.json", "adapter_config.json")):
                 raise ValueError(
@@ -113,14 +111,7 @@ class SchedulingService:
                 )
 
             logger.info("loading %s (%s backend)", args.model, args.backend)
-            solver = JSSPSolver.from_pretrained(
-                args.model,
-                backend=args.backend,
-                base_model=args.base_model,
-                revision=args.revision,
-                dtype=args.dtype,
-                device=args.device,
-            )
+            solver = args.load_solver()
         return cls(args, solver)
 
     def _count_generation_calls(self, solver) -> None:

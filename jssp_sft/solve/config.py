@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from .backends import BACKENDS
 from .sampling import SamplingSettings, check_sampling
 
 
@@ -73,3 +74,70 @@ class SolveConfig:
                 f"unknown solve option(s) {', '.join(unknown)}; the options are {', '.join(sorted(names))}"
             )
         return dataclasses.replace(self, **overrides)
+
+
+@dataclass
+class SolverModelArguments:
+    """Which model a solver loads and how: the options ``jssp-sft solve``, ``evaluate`` and ``serve`` share.
+
+    ``load_solver`` hands them to ``JSSPSolver.from_pretrained`` (the one loading path, ``jssp_sft.modeling.loading``).
+    """
+
+    model: str | None = field(
+        default=None, metadata={"help": "Training run directory (adapter or merged model), base model or Hub id."}
+    )
+    base_model: str | None = field(
+        default=None, metadata={"help": "For an adapter: the base model to load it on (default: its config's)."}
+    )
+    revision: str | None = field(default=None, metadata={"help": "Hub revision of --model."})
+    backend: str = field(
+        default="transformers",
+        metadata={
+            "help": 'A generation backend: transformers (CPU/GPU) or vllm (pip install "jssp-sft[vllm]").',
+            "choices": list(BACKENDS),
+        },
+    )
+    dtype: str = field(
+        default="auto", metadata={"help": "Model dtype; auto: the checkpoint's on GPU, float32 on CPU."}
+    )
+    device: str = field(default="auto", metadata={"help": "cuda, cpu, or auto (transformers backend)."})
+    attn_implementation: str | None = field(default=None, metadata={"help": "e.g. sdpa, flash_attention_2."})
+    load_in_4bit: bool = field(default=False, metadata={"help": "Load the model in 4 bit (bitsandbytes nf4)."})
+    trust_remote_code: bool = field(default=False, metadata={"help": "Allow custom model code from the Hub."})
+    template: str | None = field(
+        default=None,
+        metadata={"help": "Override the run's saved prompt template (prompt_completion/messages/alpaca)."},
+    )
+    system_prompt: str | None = field(default=None, metadata={"help": "Override the run's saved system prompt."})
+    gpu_memory_utilization: float = field(default=0.9, metadata={"help": "vLLM: share of GPU memory to use."})
+    tensor_parallel_size: int = field(default=1, metadata={"help": "vLLM: GPUs to split the model over."})
+
+    def __post_init__(self):
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown --backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
+
+    def load_solver(self, config: SolveConfig | None = None):
+        """The ``JSSPSolver`` of ``--model`` with these options, sampling with ``config``."""
+        from .solver import JSSPSolver
+
+        backend_kwargs = None
+        if self.backend == "vllm":
+            backend_kwargs = {
+                "gpu_memory_utilization": self.gpu_memory_utilization,
+                "tensor_parallel_size": self.tensor_parallel_size,
+            }
+        return JSSPSolver.from_pretrained(
+            self.model,
+            backend=self.backend,
+            base_model=self.base_model,
+            revision=self.revision,
+            dtype=self.dtype,
+            device=self.device,
+            attn_implementation=self.attn_implementation,
+            load_in_4bit=self.load_in_4bit,
+            trust_remote_code=self.trust_remote_code,
+            template=self.template,
+            system_prompt=self.system_prompt,
+            config=config,
+            backend_kwargs=backend_kwargs,
+        )
