@@ -195,9 +195,12 @@ def test_solve_rejects_invalid_sampling_settings_and_a_missing_local_model(tmp_p
     assert "Repo id must use alphanumeric chars" not in done.stderr
 
 
-def test_a_path_like_missing_model_is_not_taken_for_a_hub_id():
+def test_a_path_like_missing_model_is_not_taken_for_a_hub_id(tmp_path, monkeypatch):
     from jssp_sft.modeling.loading import resolve_run_files
 
+    monkeypatch.chdir(
+        tmp_path
+    )  # relative names resolve in an empty directory (a `make train` run may exist in the repo)
     for name in ("./missing-model", "outputs/tiny-sft/base-model", "~/models/x", "/abs/path"):
         with pytest.raises(FileNotFoundError, match="is not a model directory"):
             resolve_run_files(name)
