@@ -73,4 +73,4 @@ def test_a_training_run_logs_the_random_control_beside_the_gap(tiny_model_dir, t
     ]
     trainer = train(*make_sft_parser().parse_args_and_config(argv))
     logged = [entry for entry in trainer.state.log_history if "eval_feasible_rate" in entry]
-    assert logged and all(entry["eval_random_gap"] >= 0 for entry in logged)
+    assert logged and all(entry["eval_random_gap"] > 0 for entry in logged)  # the random control is rarely optimal

@@ -182,12 +182,12 @@ def test_bad_solutions_raise_an_error_naming_the_spot(text, message):
 )
 def test_parsing_pathological_text_is_fast(garbage):
     for parse in (parse_solution, parse_instance):
-        start = time.perf_counter()
+        start = time.process_time()  # CPU time: waiting for a busy core does not count
         try:
             parse(garbage)
         except ValueError:
             pass
-        assert time.perf_counter() - start < 2.0
+        assert time.process_time() - start < 2.0
 
 
 def test_parsing_time_grows_linearly():

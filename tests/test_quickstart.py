@@ -86,10 +86,8 @@ def test_quickstart_end_to_end(tmp_path, capsys):
         assert row in printed, row
     results = json.loads((out / RESULTS_FILE).read_text())
     assert results["steps"] == 4 and results["held_out_problems"] == 3
-    assert 0 <= results["free"]["parse_rate"] <= 1 and 0 <= results["free"]["feasible_rate"] <= 1
     # Guaranteed decoding answers every problem feasibly, with the right makespan, whatever the model learned.
     assert results["guaranteed"]["feasible_rate"] == results["guaranteed"]["valid_rate"] == 1.0
-    assert results["guaranteed"]["mean_gap"] >= 0
     assert results["train_loss_first"] > 0 and results["eval_loss"] > 0
     # the controls are those of the very held-out records, read back from the run; the lift is their difference
     records = run_held_out_records(out, 3)
