@@ -32,6 +32,7 @@ from trl import ModelConfig, ScriptArguments, SFTConfig
 
 from .data.templates import TEMPLATES, PromptFormat
 from .solve import DECODING_MODES
+from .solve.sampling import SamplingSettings
 from .training import self_labeling as sl
 from .training.arguments import RecipeParser
 
@@ -84,9 +85,11 @@ class ImproveScriptArguments(ScriptArguments):
         },
     )
     num_samples: int = field(default=16, metadata={"help": "Schedules sampled per instance (N)."})
-    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature of the N samples."})
-    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass."})
-    top_k: int | None = field(default=None, metadata={"help": "Keep the k most likely tokens."})
+    temperature: float = field(
+        default=SamplingSettings.temperature, metadata={"help": "Sampling temperature of the N samples."}
+    )
+    top_p: float = field(default=SamplingSettings.top_p, metadata={"help": "Nucleus sampling mass."})
+    top_k: int | None = field(default=SamplingSettings.top_k, metadata={"help": "Keep the k most likely tokens."})
     decoding: str = field(
         default="guaranteed",
         metadata={

@@ -55,15 +55,6 @@ class SolveRequest(BaseModel):
     )
 
 
-class ScheduledOperation(BaseModel):
-    job: int
-    op: int
-    machine: int
-    start: int
-    duration: int
-    end: int
-
-
 class Baseline(BaseModel):
     name: str
     makespan: int

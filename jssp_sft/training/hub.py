@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from ..data.templates import SETTINGS_FILE
+from ..modeling.loading import is_adapter_dir
 
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ def build_model_card(output_dir: str | Path, repo_id: str, merged: bool = False)
     dataset = info.get("dataset")
     recipe = info.get("recipe")
     trainer = info.get("trainer", "sft")  # "grpo" for jssp_sft.grpo runs
-    is_adapter = (directory / "adapter_config.json").is_file() and not merged
+    is_adapter = is_adapter_dir(directory) and not merged
     metrics = final_metrics(directory)
     hub_dataset = dataset if dataset and "/" in dataset and not Path(dataset).exists() else None
     data = ModelCardData(
@@ -181,7 +182,7 @@ def push_run(
     directory = Path(output_dir)
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory} is not a training run directory")
-    if merge and not (directory / "adapter_config.json").is_file():
+    if merge and not is_adapter_dir(directory):
         raise ValueError(f"--merge needs a LoRA run, but {directory} holds no adapter_config.json")
     api = HfApi(token=token)
     with tempfile.TemporaryDirectory() as tmp:
