@@ -278,3 +278,11 @@ def test_record_makespan_prefers_the_solver_fields(example_instance):
     assert record_makespan({**record, "makespan": 31}) == 31
     assert record_makespan({"output": record["output"]}) == 29
     assert record_makespan({"output": "garbage", "matrix": "bad"}) is None
+
+
+def test_matrix_orders_name_operations_of_the_instance():
+    with pytest.raises(ValueError, match="matrix line 5: operation id 9 names no operation"):
+        parse_matrix(EXAMPLE_MATRIX.replace("\n3 1\n", "\n3 9\n"))
+    with pytest.raises(ValueError, match="matrix line 8: unexpected text after the 3 machine order lines"):
+        parse_matrix(EXAMPLE_MATRIX + "\n1 2")
+    assert parse_matrix(EXAMPLE_MATRIX + "\n\n").machine_orders == parse_matrix(EXAMPLE_MATRIX).machine_orders

@@ -410,9 +410,15 @@ def parse_matrix(text: str) -> MatrixRecord:
     if len(makespan_line) != 1:
         raise ValueError(f"matrix line {2 + n}: expected the makespan, got {lines[1 + n][:60]!r}")
     orders = []
-    for i in range(m):
+    for i in range(m):  # machine order lines are optional; trailing empty ones (idle machines) may be stripped
         ids = numbers(2 + n + i) if 2 + n + i < len(lines) else []
-        orders.append(tuple(divmod(op_id, m) for op_id in ids))
+        order = tuple(divmod(op_id, m) for op_id in ids)
+        for op_id, (job, k) in zip(ids, order):
+            if not (0 <= job < n and 0 <= k < len(jobs[job])):
+                raise ValueError(f"matrix line {3 + n + i}: operation id {op_id} names no operation of the instance")
+        orders.append(order)
+    if len(lines) > 2 + n + m and any(line.strip() for line in lines[2 + n + m :]):
+        raise ValueError(f"matrix line {3 + n + m}: unexpected text after the {m} machine order lines")
     instance = Instance(tuple(jobs), m)
     return MatrixRecord(instance, _to_number(repr(makespan_line[0])), tuple(orders))
 
