@@ -13,9 +13,11 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import random  # noqa: E402
+
 import pytest  # noqa: E402
 
-from jssp_sft import Instance, parse_instance  # noqa: E402
+from jssp_sft import Instance, Schedule, parse_instance, to_record  # noqa: E402
 
 
 EXAMPLE_INPUT = "J0:\nM2:7 M0:12 M1:5 \nJ1:\nM0:9 M2:4 M1:11 \n"
@@ -25,6 +27,55 @@ EXAMPLE_OUTPUT = (
     "Maximum end completion time or Makespan: 29"
 )
 EXAMPLE_MATRIX = "2 3\n2 7 0 12 1 5\n0 9 2 4 1 11\n29.0\n3 1\n5 2\n0 4"
+
+# Fisher and Thompson's 6x6 instance (optimum 55).
+FT06 = Instance.from_arrays(
+    [
+        [2, 0, 1, 3, 5, 4],
+        [1, 2, 4, 5, 0, 3],
+        [2, 3, 5, 0, 1, 4],
+        [1, 0, 2, 3, 4, 5],
+        [2, 1, 4, 5, 0, 3],
+        [1, 3, 5, 0, 4, 2],
+    ],
+    [
+        [1, 3, 6, 7, 3, 6],
+        [8, 5, 10, 10, 10, 4],
+        [5, 4, 8, 9, 1, 7],
+        [5, 5, 5, 3, 8, 9],
+        [9, 3, 5, 4, 3, 1],
+        [3, 3, 9, 10, 4, 1],
+    ],
+    name="ft06",
+)
+
+
+def serial_record(rng: random.Random, num_jobs: int, num_machines: int, shuffle_jobs: bool = False) -> dict:
+    """A record whose solution runs the jobs one after another (feasible), in index order or a shuffled order."""
+    jobs = [[(m, rng.randint(5, 500)) for m in rng.sample(range(num_machines), num_machines)] for _ in range(num_jobs)]
+    instance = Instance(tuple(tuple(job) for job in jobs), num_machines)
+    order = rng.sample(range(num_jobs), num_jobs) if shuffle_jobs else range(num_jobs)
+    starts, time = [], 0
+    for j in order:
+        for k, (_, duration) in enumerate(instance.jobs[j]):
+            starts.append((j, k, time))
+            time += duration
+    return to_record(instance, Schedule.from_starts(instance, starts).with_declared_makespan())
+
+
+def one_layer_model(tokenizer, max_position_embeddings: int = 4096):
+    """The smallest Qwen2 the loss and masking tests train: one layer, width 32."""
+    from jssp_sft.modeling.tiny import build_model
+
+    return build_model(
+        tokenizer,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=max_position_embeddings,
+    )
 
 
 @pytest.fixture

@@ -4,31 +4,11 @@ import itertools
 import random
 
 import pytest
+from conftest import FT06
 
 from jssp_sft import Instance, verify
 from jssp_sft.core.builder import ScheduleBuilder, schedule_from_machine_orders
 from jssp_sft.solvers.cpsat import solve_cpsat
-
-
-FT06 = Instance.from_arrays(
-    [
-        [2, 0, 1, 3, 5, 4],
-        [1, 2, 4, 5, 0, 3],
-        [2, 3, 5, 0, 1, 4],
-        [1, 0, 2, 3, 4, 5],
-        [2, 1, 4, 5, 0, 3],
-        [1, 3, 5, 0, 4, 2],
-    ],
-    [
-        [1, 3, 6, 7, 3, 6],
-        [8, 5, 10, 10, 10, 4],
-        [5, 4, 8, 9, 1, 7],
-        [5, 5, 5, 3, 8, 9],
-        [9, 3, 5, 4, 3, 1],
-        [3, 3, 9, 10, 4, 1],
-    ],
-    name="ft06",
-)
 
 
 def brute_force_optimum(instance: Instance) -> int:

@@ -3,6 +3,7 @@ preprocessing makes, ``format_dataset`` keeps them, and ``SFTTrainer`` then buil
 tokenizing again, for every template."""
 
 import pytest
+from conftest import one_layer_model
 from datasets import Dataset
 from test_data import make_records, write_jsonl
 from trl import SFTConfig, SFTTrainer
@@ -10,7 +11,7 @@ from trl import SFTConfig, SFTTrainer
 from jssp_sft.data import PromptFormat, format_dataset, load_starjob
 from jssp_sft.data.templates import CHAT_TEMPLATE
 from jssp_sft.data.tokenization import tokenize_for_sft
-from jssp_sft.modeling.tiny import build_model, build_tokenizer
+from jssp_sft.modeling.tiny import build_tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +28,7 @@ def tokenizer():
 
 @pytest.fixture(scope="module")
 def model(tokenizer):
-    return build_model(
-        tokenizer,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=4096,
-    )
+    return one_layer_model(tokenizer)
 
 
 class CallCounter:

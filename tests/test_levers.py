@@ -8,10 +8,10 @@ import random
 
 import pytest
 import torch
+from conftest import one_layer_model, serial_record
 from datasets import Dataset
 from trl import SFTConfig
 
-from jssp_sft import Instance, Schedule, to_record
 from jssp_sft.core.codec import parse_solution
 from jssp_sft.data.loading import format_dataset
 from jssp_sft.data.templates import PromptFormat
@@ -20,34 +20,14 @@ from jssp_sft.training.arguments import make_sft_parser
 from jssp_sft.training.job_choice import JOB_CHOICE_MASK, JobChoiceSFTTrainer
 
 
-def serial_record(rng: random.Random, num_jobs: int, num_machines: int) -> dict:
-    """A record whose solution runs the jobs one after another, in a shuffled job order (feasible)."""
-    jobs = [[(m, rng.randint(5, 500)) for m in rng.sample(range(num_machines), num_machines)] for _ in range(num_jobs)]
-    instance = Instance(tuple(tuple(job) for job in jobs), num_machines)
-    starts, time = [], 0
-    for j in rng.sample(range(num_jobs), num_jobs):
-        for k, (_, duration) in enumerate(instance.jobs[j]):
-            starts.append((j, k, time))
-            time += duration
-    return to_record(instance, Schedule.from_starts(instance, starts).with_declared_makespan())
-
-
 @pytest.fixture(scope="module")
 def records() -> list[dict]:
     rng = random.Random(0)
-    return [serial_record(rng, n, m) for n, m in [(2, 2), (3, 2), (12, 3), (3, 3)]]
+    return [serial_record(rng, n, m, shuffle_jobs=True) for n, m in [(2, 2), (3, 2), (12, 3), (3, 3)]]
 
 
 def _trainer(tmp_path, tokenizer, records, weight: float, template: str = "prompt_completion"):
-    model = build_model(
-        tokenizer,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=4096,
-    )
+    model = one_layer_model(tokenizer)
     args = SFTConfig(
         output_dir=str(tmp_path),
         use_cpu=True,
@@ -203,15 +183,7 @@ def _stream_run(tmp_path, tiny_dir, name: str):
 
 def test_streamed_training_runs_through_sft_and_repeats_exactly(tmp_path, records):
     tokenizer = build_tokenizer(vocab_size=400, corpus_size=30, number_tokens=100)
-    model = build_model(
-        tokenizer,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=1024,
-    )
+    model = one_layer_model(tokenizer, max_position_embeddings=1024)
     tiny_dir = tmp_path / "tiny"
     model.save_pretrained(tiny_dir)
     tokenizer.save_pretrained(tiny_dir)

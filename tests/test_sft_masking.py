@@ -8,28 +8,16 @@ Alpaca text trains on everything. Checked on the trainer's processed train datas
 import random
 
 import pytest
+from conftest import one_layer_model, serial_record
 from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
-from jssp_sft import Instance, Schedule, to_record
 from jssp_sft.data.loading import format_dataset, training_token_length
 from jssp_sft.data.templates import CHAT_TEMPLATE, PromptFormat
-from jssp_sft.modeling.tiny import build_model, build_tokenizer
+from jssp_sft.modeling.tiny import build_tokenizer
 
 
 SYSTEM_PROMPT = "You are an expert in job-shop scheduling."
-
-
-def serial_record(rng: random.Random, num_jobs: int, num_machines: int) -> dict:
-    """A record whose solution runs the jobs one after another (feasible; the loss mask is what is tested)."""
-    jobs = [[(m, rng.randint(5, 500)) for m in rng.sample(range(num_machines), num_machines)] for _ in range(num_jobs)]
-    instance = Instance(tuple(tuple(job) for job in jobs), num_machines)
-    starts, time = [], 0
-    for j, job in enumerate(instance.jobs):
-        for k, (_, duration) in enumerate(job):
-            starts.append((j, k, time))
-            time += duration
-    return to_record(instance, Schedule.from_starts(instance, starts).with_declared_makespan())
 
 
 @pytest.fixture(scope="module")
@@ -47,15 +35,7 @@ def tokenizer():
 
 @pytest.fixture(scope="module")
 def model(tokenizer):
-    return build_model(
-        tokenizer,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=4096,
-    )
+    return one_layer_model(tokenizer)
 
 
 def prepared_trainer(tmp_path, model, tokenizer, records, prompt_format, **config):
