@@ -37,7 +37,10 @@ logger = logging.getLogger("bench.ablation")
 RECIPE = Path(__file__).resolve().parent / "ablation.yaml"
 
 # Each lever as (tiny-model options, training options). A variant is a lever or several joined by "+"
-# ("numbers+job_weight"); "baseline" is the recipe on the `make train` model (one token per digit, 0.85M parameters).
+# ("numbers+job_weight"), applied on top of "baseline": the recipe on the tiny model read digit by digit (0.85M
+# parameters, random number embeddings, no job weight; the `make train` model before issue 11), so that every lever's
+# share is measured from the same start.
+BASELINE_MODEL = {"number_tokens": 0, "number_embedding": "random"}
 LEVERS: dict[str, tuple[dict, dict]] = {
     "baseline": ({}, {}),
     "numbers": ({"number_tokens": 1000}, {}),
@@ -52,7 +55,7 @@ DEFAULT_VARIANTS = "baseline,numbers,job_weight,numbers+job_weight"
 
 def variant_options(name: str) -> tuple[dict, dict]:
     """The (model, training) options of a variant: its levers' options merged."""
-    model, train = {}, {}
+    model, train = dict(BASELINE_MODEL), {}
     for lever in name.split("+"):
         if lever not in LEVERS:
             raise ValueError(f"--variants: unknown lever {lever!r} in {name!r}; choose among {', '.join(LEVERS)}")

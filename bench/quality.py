@@ -12,7 +12,9 @@ held-out records (split as the run split them) or on ``--dataset``:
 - the lift (the random control's gap minus the model's, same N), per-decision accuracy beside chance, prompt
   sensitivity (identical greedy answers with another same-size instance's prompt) and loss by token class
   (``jssp_sft.evaluation.diagnostics``);
-- issue 11's targets for the default and for the 6x6 recipe, each marked met or not (printed, never failing).
+- issue 11's targets for the default and for the 6x6 recipe, each marked met or not (printed, never failing);
+- zero-shot rows for the 6x6 recipe's model: fresh instances of larger sizes (``--zero_shot_sizes``, default 8x8 and
+  10x10, CP-SAT-labelled with generator seed 11), never seen in training, scored the same way.
 
     .venv/bin/python bench/quality.py [--runs outputs/tiny-sft outputs/tiny-6x6] [--best_of 8 32] [--num_records 64]
 
@@ -63,6 +65,12 @@ class QualityBenchArguments:
         },
     )
     seed: int = field(default=0, metadata={"help": "Seed of the sampling and of the random control."})
+    zero_shot_sizes: list[str] = field(
+        default_factory=lambda: ["8x8", "10x10"],
+        metadata={"help": "Sizes of the zero-shot rows of the 6x6 recipe's model (empty: none)."},
+    )
+    zero_shot_records: int = field(default=16, metadata={"help": "Fresh instances per zero-shot size."})
+    zero_shot_best_of: int = field(default=8, metadata={"help": "N of the zero-shot best-of-N rows."})
     output: str = field(default="outputs/bench_quality.json", metadata={"help": "Where the results go (JSON)."})
 
 
@@ -86,17 +94,31 @@ def max_new_tokens(run_dir: str) -> int:
     return int(script.get("generation_eval_max_new_tokens") or 1024)
 
 
-def measure(run_dir: str, args: QualityBenchArguments, best_of: int) -> dict:
-    """Every row of the module docstring for one run."""
+def zero_shot_records(size: str, num_records: int) -> list[dict]:
+    """Fresh CP-SAT-labelled instances of ``size`` (generator seed 11, durations 1-99): never trained on."""
+    from jssp_sft.data.generator import GenerateArguments, generate_records
+
+    args = GenerateArguments(output="", sizes=size, num_instances=num_records, seed=11, max_duration=99, num_proc=2)
+    return list(generate_records(args))
+
+
+def answer_tokens(records: list[dict]) -> int:
+    """A generation budget that fits the longest answer: 16 tokens per operation plus the makespan line."""
+    return max(16 * r["num_jobs"] * r["num_machines"] for r in records) + 32
+
+
+def measure(run_dir: str, args: QualityBenchArguments, best_of: int, records: list[dict] | None = None) -> dict:
+    """Every row of the module docstring for one run (on ``records`` when given)."""
     from jssp_sft.evaluation.diagnostics import dataset_records, run_held_out_records
     from jssp_sft.quickstart import held_out_sizes, score_controls, solve_held_out
 
-    if args.dataset:
+    if records is None and args.dataset:
         records = dataset_records(args.dataset, args.num_records)
-    else:
+    elif records is None:
         records = run_held_out_records(run_dir, args.num_records)
     started = time.perf_counter()
-    scores = solve_held_out(run_dir, records, max_new_tokens(run_dir), best_of, args.seed)
+    budget = max(max_new_tokens(run_dir), answer_tokens(records))
+    scores = solve_held_out(run_dir, records, budget, best_of, args.seed)
     model_seconds = time.perf_counter() - started
     controls = score_controls(records, best_of, args.seed)
     greedy, best = scores["guaranteed"]["mean_gap"], scores["best_of_n"]["mean_gap"]
@@ -145,7 +167,8 @@ def _pct(value) -> str:
 
 def report(result: dict, n: int) -> None:
     controls, diagnostics = result["controls"], result["diagnostics"]
-    print(f"\nquality: {result['run']} ({result['records']} records: {result['sizes']})")
+    zero_shot = f", zero-shot on {result['zero_shot']} (trained up to 6x6)" if result.get("zero_shot") else ""
+    print(f"\nquality: {result['run']} ({result['records']} records: {result['sizes']}){zero_shot}")
     print(
         f"  lift over the random control (its gap minus the model's, same N): {100 * result['lift']['1']:+.2f} "
         f"points greedy, {100 * result['lift'][str(n)]:+.2f} points best of {n}"
@@ -184,7 +207,7 @@ def report(result: dict, n: int) -> None:
         f"{name} {value:.2f}" for name, value in diagnostics["loss_by_class"].items() if value is not None
     )
     print(f"  loss by token class (nats/token): {losses}; uniform job pick {diagnostics['uniform_job_loss']:.2f}")
-    for text, met in targets(result, n):
+    for text, met in [] if result.get("zero_shot") else targets(result, n):
         print(f"  target: {text}: {'met' if met else 'NOT met'}")
 
 
@@ -203,6 +226,10 @@ def main(args: QualityBenchArguments) -> int:
         if not Path(run_dir).is_dir():
             raise ValueError(f"--runs: {run_dir} is not a training run directory")
         results.append(measure(run_dir, args, best_of))
+        if run_dir == RUN_6X6:
+            for size in args.zero_shot_sizes:
+                records = zero_shot_records(size, args.zero_shot_records)
+                results.append(measure(run_dir, args, args.zero_shot_best_of, records) | {"zero_shot": size})
     for result in results:
         report(result, result["best_of"])
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)

@@ -52,11 +52,19 @@ class QuickstartArguments:
     )
     recipe: str = field(default=DEFAULT_RECIPE, metadata={"help": "SFT recipe to train with."})
     num_instances: int | None = field(
-        default=None, metadata={"help": "Records in the generated dataset (None: the generator's default)."}
+        default=12000,
+        metadata={
+            "help": "Records in the generated dataset (None: the generator's default); the recipe's 1,000 steps "
+            "of 16 see each about 1.3 times."
+        },
     )
     sizes: str = field(
-        default="2-3x2-3",
-        metadata={"help": "Instance sizes of the generated dataset: small, so that a tiny model learns in minutes."},
+        default="4x4",
+        metadata={
+            "help": "Instance sizes of the generated dataset: the smallest where a win means something (a random "
+            "single sample is about 0.22 above optimal, the best job order that ignores the instance about 0.10) and "
+            "a tiny model still learns in minutes (README, Quickstart)."
+        },
     )
     max_duration: int | None = field(
         default=99,
@@ -94,7 +102,7 @@ def make_parser(prog: str | None = None):
 def prepare(args: QuickstartArguments) -> tuple[Path, Path]:
     """The generated dataset and the tiny base model, each built once under ``output_dir`` and then reused."""
     from .data.generator import ensure_default_dataset
-    from .modeling.tiny import TinyModelArguments, build_tiny
+    from .modeling.tiny import TinyModelArguments, build_tiny, built_with
 
     output_dir = Path(args.output_dir)
     overrides = {"sizes": args.sizes}
@@ -104,8 +112,9 @@ def prepare(args: QuickstartArguments) -> tuple[Path, Path]:
         overrides["max_duration"] = args.max_duration
     dataset = ensure_default_dataset(output_dir / DATA_DIR, **overrides)
     base = output_dir / BASE_MODEL_DIR
-    if not (base / "config.json").is_file():
-        build_tiny(TinyModelArguments(output_dir=str(base)))
+    tiny_args = TinyModelArguments(output_dir=str(base))
+    if not built_with(base, tiny_args):  # missing, or built by another version's defaults
+        build_tiny(tiny_args)
     return dataset, base
 
 

@@ -65,7 +65,7 @@ def test_job_choice_mask_marks_exactly_the_job_numbers(tmp_path, records, number
 
 
 def test_whole_number_tokens_round_trip_and_count():
-    digits = build_tokenizer(vocab_size=400, corpus_size=30)
+    digits = build_tokenizer(vocab_size=400, corpus_size=30, number_tokens=0)
     numbers = build_tokenizer(vocab_size=400, corpus_size=30, number_tokens=1000)
     text = "J11-M3: 0+13 -> 1013, J1-M0: 105+69 -> 174"
     ids = numbers(text)["input_ids"]
@@ -202,7 +202,8 @@ def test_value_embedding_starts_number_tokens_from_their_value():
     values = number_token_values(tokenizer)
     assert sorted(values.values()) == list(range(1000))
     shape = {"hidden_size": 64, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2}
-    plain = build_model(tokenizer, num_key_value_heads=1, **shape).get_input_embeddings().weight
+    plain = build_model(tokenizer, num_key_value_heads=1, number_embedding="random", **shape)
+    plain = plain.get_input_embeddings().weight
     valued = build_model(tokenizer, num_key_value_heads=1, number_embedding="value", **shape)
     valued = valued.get_input_embeddings().weight
     changed = (plain != valued).any(dim=1).nonzero().flatten().tolist()

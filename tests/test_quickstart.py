@@ -38,11 +38,17 @@ def test_prepare_caches_data_and_model(tmp_path):
     dataset, base = prepare(args)
     assert dataset.parent == tmp_path / "data" and len(dataset.read_text().splitlines()) == 12
     record = json.loads(dataset.read_text().splitlines()[0])
-    assert 2 <= record["num_jobs"] <= 3 and 2 <= record["num_machines"] <= 3
+    assert (record["num_jobs"], record["num_machines"]) == (4, 4)
     assert (base / "config.json").is_file() and (base / "tokenizer.json").is_file()
     stamps = dataset.stat().st_mtime_ns, (base / "model.safetensors").stat().st_mtime_ns
     assert prepare(args) == (dataset, base)
     assert (dataset.stat().st_mtime_ns, (base / "model.safetensors").stat().st_mtime_ns) == stamps
+    # a base model built with other settings (an older version's defaults) is rebuilt, not reused
+    settings = json.loads((base / "tiny_model_args.json").read_text())
+    (base / "tiny_model_args.json").write_text(json.dumps(settings | {"number_tokens": 0}))
+    prepare(args)
+    assert (base / "model.safetensors").stat().st_mtime_ns != stamps[1]
+    assert json.loads((base / "tiny_model_args.json").read_text()) == settings
 
 
 def test_quickstart_end_to_end(tmp_path, capsys):

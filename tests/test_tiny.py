@@ -21,7 +21,7 @@ from jssp_sft.modeling.tiny import (
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    return build_tokenizer(vocab_size=400, corpus_size=60)
+    return build_tokenizer(vocab_size=400, corpus_size=60, number_tokens=0)  # digit by digit, as Qwen tokenizers
 
 
 def test_digits_are_single_tokens_and_text_round_trips(tokenizer, example_instance):
@@ -53,6 +53,12 @@ def test_special_tokens_and_chat_template(tokenizer):
     assert tokenizer.decode(trained) == "Solution:\nJ0-M0: 0+5 -> 5" + EOS_TOKEN
     assert trained[-1] == tokenizer.eos_token_id
     assert tokenizer.decode(ids).startswith(IM_START_TOKEN + "user\n")
+
+
+def test_default_reads_whole_numbers():
+    """The default tokenizer (``make train``'s) has one token per number 0-999."""
+    tokenizer = build_tokenizer(vocab_size=400, corpus_size=20)
+    assert tokenizer.tokenize("J12-M3: 105+20 -> 1250")[-2:] == ["125", "0"]
 
 
 def test_vocab_size_floor():

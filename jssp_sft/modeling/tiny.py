@@ -1,16 +1,19 @@
 """A tiny causal LM and tokenizer built offline, so that training, tests and ``make train`` run without the Hub.
 
 The tokenizer is a byte-level BPE trained on Starjob-format text written by the core codec from random instances:
-every digit is its own token (numbers are read digit by digit, as in Qwen tokenizers), ``<|im_end|>`` is EOS,
-``<|endoftext|>`` is PAD, and it ships ``templates.CHAT_TEMPLATE`` (ChatML with generation markers). The model is a
-small Qwen2 or Llama config initialised at random; the default (0.85M parameters: width 128, 4 layers) is sized for
-``make train``, which must train it on two CPU cores in a few minutes.
+every whole number 0-999 is one token by default (``number_tokens``; 0 reads numbers digit by digit, as Qwen
+tokenizers do), ``<|im_end|>`` is EOS, ``<|endoftext|>`` is PAD, and it ships ``templates.CHAT_TEMPLATE`` (ChatML with
+generation markers). The model is a small Qwen2 or Llama config initialised at random, its number tokens from an
+encoding of their value (``number_embedding``); the default (0.98M parameters: width 128, 4 layers, 1,485 tokens) is
+sized for ``make train``, which trains it on two CPU cores in about ten minutes. Whole-number tokens with value
+embeddings are what made the model read its instance at all within that budget (README, "Training levers").
 
     python -m jssp_sft.modeling.tiny --output-dir outputs/tiny-model
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from collections.abc import Iterator
@@ -53,14 +56,14 @@ class TinyModelArguments:
     max_position_embeddings: int = field(default=2048, metadata={"help": "Longest sequence the model accepts."})
     tokenizer_corpus_size: int = field(default=400, metadata={"help": "Random instances written to train the BPE."})
     number_tokens: int = field(
-        default=0,
+        default=1000,
         metadata={
             "help": "Make every whole number below this one token (1000: 0-999), so that copying a duration or a time "
             "is one token; larger numbers split into such pieces, longest first. 0 keeps one token per digit."
         },
     )
     number_embedding: str = field(
-        default="random",
+        default="value",
         metadata={
             "help": "Initial embeddings of the number tokens: random, or value (a ramp in the value plus sinusoids of "
             "it, as positional encodings are, so that order and nearness of numbers are readable from the start).",
@@ -240,6 +243,20 @@ def value_embedding(value: int, width: int, scale: float = 0.02, max_value: int 
     return scale * vector
 
 
+BUILD_ARGS_FILE = "tiny_model_args.json"  # what built the directory, so that a cache can tell stale from current
+
+
+def build_settings(args: TinyModelArguments) -> dict:
+    """Every option of ``args`` that shapes the model and tokenizer (all but the output directory)."""
+    return {f.name: getattr(args, f.name) for f in fields(args) if f.name != "output_dir"}
+
+
+def built_with(directory: str | Path, args: TinyModelArguments) -> bool:
+    """Whether ``directory`` holds a tiny model built with exactly ``args``'s settings."""
+    path = Path(directory) / BUILD_ARGS_FILE
+    return path.is_file() and json.loads(path.read_text()) == build_settings(args)
+
+
 def build_tiny(args: TinyModelArguments):
     """The tokenizer and model described by ``args``, saved to ``args.output_dir``; returns ``(model, tokenizer)``."""
     tokenizer = build_tokenizer(args.vocab_size, args.tokenizer_corpus_size, args.seed, args.number_tokens)
@@ -259,6 +276,7 @@ def build_tiny(args: TinyModelArguments):
     output_dir = Path(args.output_dir)
     model.save_pretrained(output_dir)
     tokenizer.save_pretrained(output_dir)
+    (output_dir / BUILD_ARGS_FILE).write_text(json.dumps(build_settings(args), indent=2) + "\n")
     logger.info(
         "built a %s model with %.2fM parameters and a %d-token tokenizer in %s",
         args.architecture,
