@@ -91,13 +91,13 @@ class AblationArguments:
 
 def base_model(work_dir: Path, options: dict, seed: int) -> Path:
     """The tiny base model with ``options`` (built once per set of options)."""
-    from jssp_sft.modeling.tiny import TinyModelArguments, build_tiny
+    from jssp_sft.modeling.tiny import TinyModelArguments, build_tiny, built_with
 
     name = "base-" + ("-".join(f"{k}{v}" for k, v in sorted(options.items())) or "default")
-    path = work_dir / name
-    if not (path / "config.json").is_file():
-        build_tiny(TinyModelArguments(output_dir=str(path), seed=seed, **options))
-    return path
+    args = TinyModelArguments(output_dir=str(work_dir / name), seed=seed, **options)
+    if not built_with(args.output_dir, args):
+        build_tiny(args)
+    return Path(args.output_dir)
 
 
 def train_variant(args: AblationArguments, name: str, data: Path, work_dir: Path) -> Path:
