@@ -47,6 +47,7 @@ LEVERS: dict[str, tuple[dict, dict]] = {
     "number_values": ({"number_embedding": "value"}, {}),  # with "numbers": number tokens start from their value
     "capacity": ({"hidden_size": 256, "intermediate_size": 768}, {}),
     "lr": ({}, {"learning_rate": 5e-3, "warmup_steps": 0.1}),
+    "lr_low": ({}, {"learning_rate": 1e-3}),
     "job_weight": ({}, {"job_choice_loss_weight": 4.0}),
     "stream": ({}, {"stream_sizes": "4x4"}),
 }
