@@ -84,6 +84,30 @@ def example_instance() -> Instance:
     return parse_instance(EXAMPLE_INPUT)
 
 
+# The LoRA options of the tests' adapter runs (TrlParser command-line form).
+TINY_LORA_ARGS = ("--use_peft", "--lora_r", "4", "--lora_alpha", "8", "--lora_target_modules", "all-linear")
+
+
+def build_quantizable_tiny(directory):
+    """A one-layer tiny model that bitsandbytes can quantize (it works in blocks of 64 inputs: every layer needs 64
+    input features), saved to ``directory``."""
+    from jssp_sft.modeling.tiny import TinyModelArguments, build_tiny
+
+    build_tiny(
+        TinyModelArguments(
+            output_dir=str(directory),
+            vocab_size=400,
+            tokenizer_corpus_size=40,
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+        )
+    )
+    return directory
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     """A very small model + tokenizer from ``jssp_sft.modeling.tiny`` (random weights), saved once per test session."""

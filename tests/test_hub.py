@@ -7,6 +7,7 @@ import json
 import httpx2
 import pytest
 import yaml
+from conftest import TINY_LORA_ARGS
 from huggingface_hub import constants
 from huggingface_hub.utils import _http
 
@@ -89,13 +90,7 @@ def lora_run(tiny_model_dir, tmp_path_factory):
             "2",
             "--eval_split_size",
             "4",
-            "--use_peft",
-            "--lora_r",
-            "4",
-            "--lora_alpha",
-            "8",
-            "--lora_target_modules",
-            "all-linear",
+            *TINY_LORA_ARGS,
             "--generation_eval_problems",
             "2",
         )

@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 import torch
+from conftest import build_quantizable_tiny
 
 from jssp_sft.data.templates import CHAT_TEMPLATE
 from jssp_sft.modeling.loading import (
@@ -108,23 +109,10 @@ def test_the_transformers_backend_merges_an_adapter_unless_the_base_is_4bit(tmp_
     import bitsandbytes as bnb
     from peft import LoraConfig, PeftModel, get_peft_model
 
-    from jssp_sft.modeling.tiny import TinyModelArguments, build_tiny
     from jssp_sft.solve.backends import ModelSpec, load_backend
     from jssp_sft.solve.sampling import SamplingSettings
 
-    base = tmp_path / "base"  # bitsandbytes quantizes blocks of 64 inputs: every layer needs 64 input features
-    build_tiny(
-        TinyModelArguments(
-            output_dir=str(base),
-            vocab_size=400,
-            tokenizer_corpus_size=40,
-            hidden_size=64,
-            intermediate_size=128,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            num_key_value_heads=1,
-        )
-    )
+    base = build_quantizable_tiny(tmp_path / "base")
     lora = LoraConfig(r=4, target_modules="all-linear")
     get_peft_model(load_model(str(base)), lora).save_pretrained(tmp_path / "run")
     tokenizer = load_tokenizer(tmp_path / "run")

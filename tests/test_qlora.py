@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from conftest import TINY_LORA_ARGS, build_quantizable_tiny
 
 
 pytest.importorskip("bitsandbytes")
@@ -14,23 +15,9 @@ def test_qlora_trains_in_4bit_on_cpu(tmp_path):
     from test_sft import sft_args
 
     from jssp_sft.data.generator import ensure_default_dataset
-    from jssp_sft.modeling.tiny import TinyModelArguments, build_tiny
     from jssp_sft.sft import train
 
-    # bitsandbytes quantizes in blocks of 64 inputs: the layers need at least 64 input features
-    tiny_model_dir = tmp_path / "model"
-    build_tiny(
-        TinyModelArguments(
-            output_dir=str(tiny_model_dir),
-            vocab_size=400,
-            tokenizer_corpus_size=40,
-            hidden_size=64,
-            intermediate_size=128,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            num_key_value_heads=1,
-        )
-    )
+    tiny_model_dir = build_quantizable_tiny(tmp_path / "model")
 
     data = ensure_default_dataset(tmp_path / "data", progress=False, num_instances=24, sizes="2x2")
     trainer = train(
@@ -50,13 +37,7 @@ def test_qlora_trains_in_4bit_on_cpu(tmp_path):
             "--bnb_4bit_quant_type",
             "nf4",
             "--use_bnb_nested_quant",
-            "--use_peft",
-            "--lora_r",
-            "4",
-            "--lora_alpha",
-            "8",
-            "--lora_target_modules",
-            "all-linear",
+            *TINY_LORA_ARGS,
             "--use_rslora",
             "--activation_checkpointing",
             "true",

@@ -55,21 +55,9 @@ def test_quickstart_end_to_end(tmp_path, capsys):
     from jssp_sft.cli.main import main as cli_main
 
     out = tmp_path / "run"
-    code = cli_main(
-        [
-            "quickstart",
-            "--output_dir",
-            str(out),
-            "--recipe",
-            str(small_recipe(tmp_path)),
-            "--num_instances",
-            "40",
-            "--max_steps",
-            "4",
-            "--test_problems",
-            "3",
-        ]
-    )
+    argv = ["quickstart", "--output_dir", str(out), "--recipe", str(small_recipe(tmp_path)), "--num_instances", "40"]
+    argv += ["--max_steps", "4", "--test_problems", "3"]
+    code = cli_main(argv)
     assert code == 0
     printed = capsys.readouterr().out
     for row in (
@@ -115,24 +103,7 @@ def test_quickstart_end_to_end(tmp_path, capsys):
 
     # run again: the finished run is evaluated, not trained further
     state = (out / "trainer_state.json").read_text()
-    assert (
-        cli_main(
-            [
-                "quickstart",
-                "--output_dir",
-                str(out),
-                "--recipe",
-                str(small_recipe(tmp_path)),
-                "--num_instances",
-                "40",
-                "--max_steps",
-                "4",
-                "--test_problems",
-                "3",
-            ]
-        )
-        == 0
-    )
+    assert cli_main(argv) == 0
     assert (out / "trainer_state.json").read_text() == state
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
     again = json.loads((out / RESULTS_FILE).read_text())

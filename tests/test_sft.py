@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import TINY_LORA_ARGS
 
 from jssp_sft.data.templates import SETTINGS_FILE, PromptFormat
 from jssp_sft.sft import train
@@ -193,13 +194,7 @@ def test_lora_variants_save_an_adapter(tiny_model_dir, dataset_path, tmp_path, v
             "2",
             "--generation_eval_problems",
             "1",
-            "--use_peft",
-            "--lora_r",
-            "4",
-            "--lora_alpha",
-            "8",
-            "--lora_target_modules",
-            "all-linear",
+            *TINY_LORA_ARGS,
             "--activation_checkpointing",
             "true",
             *variant,
