@@ -30,8 +30,9 @@ from jssp_sft import verify
 from jssp_sft.benchmarks.instances import benchmark_names, load_benchmark
 from jssp_sft.core.scoring import gap
 from jssp_sft.data.templates import PromptFormat
-from jssp_sft.solve.guaranteed import DEFAULT_START_RULE, TokenVocabulary, guaranteed_generate
+from jssp_sft.solve.guaranteed import DEFAULT_START_RULE, guaranteed_generate
 from jssp_sft.solve.sampling import SamplingSettings, generate
+from jssp_sft.solve.vocabulary import TokenVocabulary
 
 
 # The first instance of every size group of Taillard (15x15 ... 100x20) and of both DMU sets (dmu01-40 and the

@@ -19,7 +19,7 @@ from jssp_sft.evaluation.diagnostics import (
     teacher_forced,
 )
 from jssp_sft.modeling.loading import load_model, load_tokenizer
-from jssp_sft.solve.guaranteed import TokenVocabulary
+from jssp_sft.solve.vocabulary import TokenVocabulary
 
 
 pytestmark = pytest.mark.xdist_group("toy_solver_run")

@@ -172,8 +172,8 @@ def teacher_forced(
     """Per-decision verdicts and per-token losses of ``prompt + completion`` (then EOS), one forward pass each."""
     import torch
 
-    from ..solve.guaranteed import TokenVocabulary
     from ..solve.sampling import eos_token_ids
+    from ..solve.vocabulary import TokenVocabulary
 
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError("the diagnostics need a fast tokenizer (its offsets mapping classes the tokens)")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import os
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -33,12 +32,14 @@ from .sampling import (
     GenerationOutput,
     SamplingSettings,
     check_request,
+    choose_among,
     decoding_mode,
     encode_prompts,
     eos_token_ids,
     longest_first_batches,
     pad_token_id,
 )
+from .vocabulary import TokenVocabulary
 
 
 logger = logging.getLogger(__name__)
@@ -54,152 +55,6 @@ logger = logging.getLogger(__name__)
 # fits, after its job's previous end) beats both; for any sequence of job choices it starts every operation no later
 # than "append", which starts it no later than "monotone", so it is the default.
 DEFAULT_START_RULE = "insert"
-
-# Every character a guaranteed solution can contain; tokens made of anything else can never be emitted.
-SOLUTION_ALPHABET = frozenset("0123456789" + SOLUTION_HEADER + MAKESPAN_PREFIX + OPERATION_SEPARATOR + "JM-:+> \n")
-
-
-# ---------------------------------------------------------------------------------------------------- vocabulary
-
-
-class TokenVocabulary:
-    """The tokens that can spell Starjob solution text, by surface string: a trie for prefix queries, and spelling.
-
-    ``surface(id)`` is the text a token adds when decoded after other text (a SentencePiece ``▁J`` is ``" J"``, a
-    byte-level ``ĠJ`` too, ``<0x4A>`` is ``"J"``). Only tokens made of ``SOLUTION_ALPHABET`` characters are kept.
-    """
-
-    def __init__(self, tokenizer):
-        self.tokenizer = tokenizer
-        self.surfaces: dict[int, str] = {}
-        self._root: list = [{}, []]  # [children by character, ids whose surface ends here]
-        self._spelled: dict[str, list[int]] = {}
-        self._encode = _fast_encoder(tokenizer)
-        for token_id, surface in _token_surfaces(tokenizer).items():
-            if surface and set(surface) <= SOLUTION_ALPHABET:
-                self.surfaces[token_id] = surface
-                node = self._root
-                for char in surface:
-                    node = node[0].setdefault(char, [{}, []])
-                node[1].append(token_id)
-        if not self.surfaces:
-            raise ValueError("the tokenizer has no token that can spell Starjob solution text")
-        # When several ids share a surface (a piece and its byte-fallback twin), spell with the tokenizer's own choice.
-        self._preferred: dict[str, int] = {}
-        for token_id, surface in sorted(self.surfaces.items()):
-            own = self._encode(surface)
-            if len(own) == 1 and own[0] == token_id:
-                self._preferred[surface] = token_id
-            else:
-                self._preferred.setdefault(surface, token_id)
-
-    @classmethod
-    def of(cls, tokenizer) -> TokenVocabulary:
-        """The vocabulary of ``tokenizer``, built once per tokenizer object (it reads every token)."""
-        key = id(tokenizer)
-        entry = _VOCABULARIES.get(key)
-        if entry is not None and entry[0]() is tokenizer:
-            return entry[1]
-        vocabulary = cls(tokenizer)
-        try:
-            _VOCABULARIES[key] = (weakref.ref(tokenizer), vocabulary)
-        except TypeError:  # not weak-referenceable: do not cache
-            pass
-        return vocabulary
-
-    def prefix_tokens(self, text: str, min_length: int = 1) -> list[tuple[int, int]]:
-        """``(token_id, surface_length)`` of every token whose surface is a prefix of ``text`` at least this long."""
-        found = []
-        node = self._root
-        for depth, char in enumerate(text, start=1):
-            node = node[0].get(char)
-            if node is None:
-                break
-            if node[1] and depth >= min_length:
-                found.extend((token_id, depth) for token_id in node[1])
-        return found
-
-    def preferred_id(self, surface: str) -> int:
-        """The id to spell ``surface`` with when several tokens share it (the tokenizer's own choice if any)."""
-        return self._preferred[surface]
-
-    def spell(self, text: str) -> list[int]:
-        """Token ids whose surfaces concatenate to ``text``: the tokenizer's own encoding when it decodes back exactly,
-        else the fewest tokens. ``ValueError`` when the vocabulary cannot spell it."""
-        cached = self._spelled.get(text)
-        if cached is not None:
-            return cached
-        ids = self._encode(text)
-        if "".join(self.surfaces.get(i, "\0") for i in ids) != text:
-            ids = self._fewest_tokens(text)
-        if len(self._spelled) > 200_000:
-            self._spelled.clear()
-        self._spelled[text] = ids
-        return ids
-
-    def _fewest_tokens(self, text: str) -> list[int]:
-        """Shortest spelling by dynamic programming over the trie (longer tokens first on ties)."""
-        n = len(text)
-        best: list[tuple[int, int, int] | None] = [None] * (n + 1)  # (count, previous position, token id)
-        best[0] = (0, -1, -1)
-        for i in range(n):
-            if best[i] is None:
-                continue
-            count = best[i][0] + 1
-            for length in sorted({length for _, length in self.prefix_tokens(text[i:])}):
-                j = i + length
-                if best[j] is None or count < best[j][0] or (count == best[j][0] and best[j][1] > i):
-                    best[j] = (count, i, self._preferred[text[i:j]])
-        if best[n] is None:
-            reachable = max(i for i in range(n + 1) if best[i] is not None)
-            raise ValueError(f"the tokenizer has no tokens that spell {text[reachable : reachable + 20]!r}")
-        ids, j = [], n
-        while j > 0:
-            _, i, token_id = best[j]
-            ids.append(token_id)
-            j = i
-        return ids[::-1]
-
-
-_VOCABULARIES: dict[int, tuple[weakref.ref, TokenVocabulary]] = {}
-
-
-def _fast_encoder(tokenizer):
-    """``text -> ids`` without special tokens, straight through the Rust backend when there is one."""
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is not None:
-        return lambda text: backend.encode(text, add_special_tokens=False).ids
-    return lambda text: tokenizer.encode(text, add_special_tokens=False)
-
-
-def _token_surfaces(tokenizer) -> dict[int, str]:
-    """Each non-special token's surface: ``decode([anchor, t])`` minus ``decode([anchor])``.
-
-    Decoding after an anchor keeps the leading space that SentencePiece-style decoders strip from a text's first
-    token. Tokens whose text does not extend the anchor's (partial UTF-8 bytes, ...) are left out.
-    """
-    special = set(tokenizer.all_special_ids)
-    special.update(i for i, token in getattr(tokenizer, "added_tokens_decoder", {}).items() if token.special)
-    anchor_ids = _fast_encoder(tokenizer)("J")
-    if not anchor_ids:
-        raise ValueError("the tokenizer cannot encode 'J'")
-    anchor = anchor_ids[-1]
-    ids = [i for i in range(len(tokenizer)) if i not in special]
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is not None:
-        prefix = backend.decode([anchor], skip_special_tokens=False)
-        texts = backend.decode_batch([[anchor, i] for i in ids], skip_special_tokens=False)
-    else:
-
-        def decode(token_ids):
-            return tokenizer.decode(token_ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
-
-        prefix = decode([anchor])
-        texts = [decode([anchor, i]) for i in ids]
-    return {
-        i: text[len(prefix) :] for i, text in zip(ids, texts) if text.startswith(prefix) and len(text) > len(prefix)
-    }
-
 
 # ------------------------------------------------------------------------------------------------ one solution
 
@@ -360,36 +215,6 @@ class GuaranteedOutput(GenerationOutput):
         return sum(sum(row) for row in self.num_forced) / total if total else 0.0
 
 
-def _choose_tokens(logits, allowed: Sequence[list[tuple[int, int]]], settings: SamplingSettings) -> list[int]:
-    """One token per row, from the model's distribution restricted to the row's allowed ids (greedy: argmax)."""
-    import torch
-
-    width = max(len(row) for row in allowed)
-    index = torch.zeros(len(allowed), width, dtype=torch.long)
-    valid = torch.zeros(len(allowed), width, dtype=torch.bool)
-    for r, row in enumerate(allowed):
-        index[r, : len(row)] = torch.tensor([token_id for token_id, _ in row])
-        valid[r, : len(row)] = True
-    index, valid = index.to(logits.device), valid.to(logits.device)
-    scores = logits.float().gather(1, index).masked_fill(~valid, float("-inf"))
-    if settings.greedy:
-        picked = scores.argmax(dim=1)
-    else:
-        scores = scores / settings.temperature
-        if settings.top_k is not None and settings.top_k < width:
-            kth = scores.topk(settings.top_k, dim=1).values[:, -1:]
-            scores = scores.masked_fill(scores < kth, float("-inf"))
-        probs = scores.softmax(dim=1)
-        if settings.top_p < 1.0:
-            sorted_probs, order = probs.sort(dim=1, descending=True)
-            # Keep the smallest set whose mass reaches top_p: drop a token when the mass before it already does.
-            drop = sorted_probs.cumsum(dim=1) - sorted_probs >= settings.top_p
-            sorted_probs = sorted_probs.masked_fill(drop, 0.0)
-            probs = torch.zeros_like(probs).scatter(1, order, sorted_probs)
-        picked = torch.multinomial(probs, 1).squeeze(1)
-    return index.gather(1, picked[:, None]).squeeze(1).tolist()
-
-
 def _left_pad(rows: Sequence[list[int]], pad_id: int):
     """``(input_ids, mask)`` of ragged rows, padded on the left so that every row's last token is in the last slot."""
     import torch
@@ -438,7 +263,8 @@ def _decode_batch(model, tokenizer, prompts, writers, num_samples, settings, pad
         logits, mask, next_position = logits[keep], mask[keep], next_position[keep]
         batch_rows = rows
     while batch_rows:
-        tokens = _choose_tokens(logits, [writers[i].allowed for i in batch_rows], settings)
+        allowed = [[token_id for token_id, _ in writers[i].allowed] for i in batch_rows]
+        tokens = choose_among(logits, allowed, settings)
         chunks = [writers[i].choose(token) for i, token in zip(batch_rows, tokens)]
         alive = [r for r, i in enumerate(batch_rows) if not writers[i].finished]
         progress.update(len(batch_rows) - len(alive))

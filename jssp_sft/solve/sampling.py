@@ -68,6 +68,44 @@ def check_sampling(
         raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens!r}")
 
 
+def logits_warpers(settings: SamplingSettings):
+    """transformers' ``LogitsProcessorList`` for ``settings`` (temperature, then top-k, then top-p, as ``generate``
+    applies them); empty for greedy decoding."""
+    from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
+    warpers = LogitsProcessorList()
+    if settings.greedy:
+        return warpers
+    if settings.temperature != 1.0:
+        warpers.append(TemperatureLogitsWarper(settings.temperature))
+    if settings.top_k is not None:
+        warpers.append(TopKLogitsWarper(settings.top_k))
+    if settings.top_p < 1.0:
+        warpers.append(TopPLogitsWarper(settings.top_p))
+    return warpers
+
+
+def choose_among(logits, allowed: Sequence[Sequence[int]], settings: SamplingSettings) -> list[int]:
+    """One token id per row of ``logits``, drawn from the model's distribution restricted to the row's ``allowed`` ids
+    and warped by ``logits_warpers(settings)`` (greedy: the allowed id with the highest logit)."""
+    import torch
+
+    width = max(len(row) for row in allowed)
+    index = torch.zeros(len(allowed), width, dtype=torch.long)
+    valid = torch.zeros(len(allowed), width, dtype=torch.bool)
+    for r, row in enumerate(allowed):
+        index[r, : len(row)] = torch.tensor(row)
+        valid[r, : len(row)] = True
+    index, valid = index.to(logits.device), valid.to(logits.device)
+    scores = logits.float().gather(1, index).masked_fill(~valid, float("-inf"))
+    if settings.greedy:
+        picked = scores.argmax(dim=1)
+    else:
+        scores = logits_warpers(settings)(index, scores)
+        picked = torch.multinomial(scores.softmax(dim=1), 1).squeeze(1)
+    return index.gather(1, picked[:, None]).squeeze(1).tolist()
+
+
 def eos_token_ids(model, tokenizer) -> list[int]:
     """The ids that end an answer: the tokenizer's EOS first, then the model's generation-config EOS ids."""
     ids = model.generation_config.eos_token_id
