@@ -110,8 +110,9 @@ def answer_tokens(records: list[dict]) -> int:
 
 def measure(run_dir: str, args: QualityBenchArguments, best_of: int, records: list[dict] | None = None) -> dict:
     """Every row of the module docstring for one run (on ``records`` when given)."""
-    from jssp_sft.evaluation.diagnostics import dataset_records, run_held_out_records
+    from jssp_sft.evaluation.diagnostics import dataset_records
     from jssp_sft.quickstart import held_out_sizes, score_controls, solve_held_out
+    from jssp_sft.training.run import run_held_out_records
 
     if records is None and args.dataset:
         records = dataset_records(args.dataset, args.num_records)

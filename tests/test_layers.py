@@ -1,5 +1,7 @@
-"""The package's layers hold: the core imports without torch, transformers or OR-Tools, and every module imports only
-from its own layer or a lower one (imports read with ``ast``, those inside functions included)."""
+"""The package's layers hold: the core imports without torch, transformers or OR-Tools, every module imports only
+from its own layer or a lower one, and nothing imports in a circle: neither two packages of ``jssp_sft`` nor two
+modules (imports read with ``ast``, those inside functions included; ``if TYPE_CHECKING:`` blocks never run and do
+not count as cycles)."""
 
 import ast
 import json
@@ -49,11 +51,20 @@ def layer_of(module: str) -> int | None:
     return None
 
 
-def imported_modules(module: str, path: Path) -> list[tuple[int, str]]:
-    """``(line, module)`` of every ``jssp_sft`` module ``path`` imports, at any depth of the file."""
+def imported_modules(module: str, path: Path, runtime_only: bool = False) -> list[tuple[int, str]]:
+    """``(line, module)`` of every ``jssp_sft`` module ``path`` imports, at any depth of the file (not those under
+    ``if TYPE_CHECKING:`` when ``runtime_only``)."""
     is_package = path.name == "__init__.py"
+    tree = ast.parse(path.read_text(), str(path))
+    typing_only = set()
+    if runtime_only:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                typing_only.update(id(inner) for statement in node.body for inner in ast.walk(statement))
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names if alias.name.split(".")[0] == "jssp_sft"]
         elif isinstance(node, ast.ImportFrom):
@@ -69,6 +80,78 @@ def imported_modules(module: str, path: Path) -> list[tuple[int, str]]:
                 candidate = f"{source}.{alias.name}"
                 found.append((node.lineno, candidate if candidate in MODULES else source))
     return found
+
+
+def import_graph(modules: dict[str, Path]) -> dict[str, set[str]]:
+    """``{module: the jssp_sft modules it imports at run time}`` (a module importing itself left out)."""
+    return {
+        name: {target for _, target in imported_modules(name, path, runtime_only=True) if target != name}
+        for name, path in modules.items()
+    }
+
+
+def package_of(module: str) -> str:
+    """The top-level package a module belongs to (``jssp_sft.core.formats.csv_format`` -> ``jssp_sft.core``); a
+    top-level module (``jssp_sft.sft``) and ``jssp_sft`` itself stand alone."""
+    return ".".join(module.split(".")[:2])
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of ``graph`` with more than one node (each holds a cycle), sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found = []
+
+    def visit(node: str) -> None:  # Tarjan's algorithm
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while not component or component[-1] != node:
+                component.append(stack.pop())
+                on_stack.discard(component[-1])
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(found)
+
+
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The module graph folded onto top-level packages (an import inside one package is no edge)."""
+    folded: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        folded.setdefault(package_of(module), set()).update(
+            package_of(t) for t in targets if package_of(t) != package_of(module)
+        )
+    return folded
+
+
+def describe(component: list[str], graph: dict[str, set[str]]) -> str:
+    """One cycle through ``component``, as ``a -> b -> a`` (the shortest back to its first node)."""
+    inside, start = set(component), component[0]
+    paths = {start: [start]}
+    queue = [start]
+    while queue:
+        node = queue.pop(0)
+        for target in sorted(graph.get(node, ())):
+            if target == start:
+                return " -> ".join(paths[node] + [start])
+            if target in inside and target not in paths:
+                paths[target] = paths[node] + [target]
+                queue.append(target)
+    raise ValueError(f"no cycle through {start}")
 
 
 def test_every_module_has_a_layer():
@@ -135,3 +218,63 @@ def test_readme_tree_matches_the_package_and_its_layers():
     assert sorted(set(listed) - actual) == [], "README's tree lists modules that do not exist"
     wrong = {name: layer + 1 for name, layer in listed.items() if layer_of(name) != layer}
     assert not wrong, f"README gives these modules another layer than tests/test_layers.py: {wrong}"
+
+
+def test_no_cycle_between_packages():
+    modules = import_graph(MODULES)
+    graph = package_graph(modules)
+    found = cycles(graph)
+    behind = [
+        f"{a} -> {b}"
+        for component in found
+        for a, targets in sorted(modules.items())
+        for b in sorted(targets)
+        if package_of(a) in component and package_of(b) in component and package_of(a) != package_of(b)
+    ]
+    assert not found, "packages import each other: " + "; ".join(describe(c, graph) for c in found) + f" ({behind})"
+
+
+def test_no_module_cycle():
+    graph = import_graph(MODULES)
+    found = cycles(graph)
+    assert not found, "modules import each other: " + "; ".join(describe(c, graph) for c in found)
+
+
+def plant(tmp_path: Path, files: dict[str, str]) -> dict[str, Path]:
+    """A made-up ``jssp_sft`` tree under ``tmp_path``: ``{module: path}`` as ``MODULES`` has it."""
+    modules = {}
+    for name, text in files.items():
+        path = tmp_path.joinpath(*name.split(".")).with_suffix(".py")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        modules[name] = path
+    return modules
+
+
+def test_the_cycle_checks_fail_on_planted_cycles(tmp_path, monkeypatch):
+    """A function-level import closing a module cycle, and two packages importing each other through different
+    modules, are found; a ``TYPE_CHECKING`` import and a one-way import are not cycles."""
+    modules = plant(
+        tmp_path,
+        {
+            "jssp_sft.solve.config": "from .sampling import x\n",
+            "jssp_sft.solve.sampling": "def f():\n    from .config import y\n",
+            "jssp_sft.training.callbacks": "from ..evaluation.baselines import z\n",
+            "jssp_sft.evaluation.report": "def g():\n    from jssp_sft.training import run\n",
+            "jssp_sft.training.run": "",
+            "jssp_sft.evaluation.baselines": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+            "    from ..training.callbacks import C\n",
+        },
+    )
+    monkeypatch.setattr(sys.modules[__name__], "MODULES", modules)
+    graph = import_graph(modules)
+    assert cycles(graph) == [["jssp_sft.solve.config", "jssp_sft.solve.sampling"]]
+    assert cycles(package_graph(graph)) == [["jssp_sft.evaluation", "jssp_sft.training"]]
+    assert (
+        describe(cycles(graph)[0], graph)
+        == "jssp_sft.solve.config -> jssp_sft.solve.sampling -> jssp_sft.solve.config"
+    )
+    with pytest.raises(AssertionError, match="solve.config -> jssp_sft.solve.sampling -> jssp_sft.solve.config"):
+        test_no_module_cycle()
+    with pytest.raises(AssertionError, match="jssp_sft.evaluation -> jssp_sft.training -> jssp_sft.evaluation"):
+        test_no_cycle_between_packages()

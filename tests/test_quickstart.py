@@ -9,11 +9,11 @@ from safetensors.torch import load_file
 
 from jssp_sft import parse_instance
 from jssp_sft.evaluation.baselines import instance_seed
-from jssp_sft.evaluation.diagnostics import run_held_out_records
 from jssp_sft.quickstart import DEFAULT_RECIPE, RESULTS_FILE, QuickstartArguments, held_out_sizes, main, prepare
 from jssp_sft.sft import train
 from jssp_sft.solvers.controls import random_control
 from jssp_sft.training.arguments import make_sft_parser
+from jssp_sft.training.run import run_held_out_records
 
 
 def small_recipe(tmp_path: Path) -> Path:

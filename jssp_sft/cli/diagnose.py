@@ -12,12 +12,35 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..evaluation.diagnostics import DiagnoseArguments, dataset_records, diagnose, render, run_held_out_records
+from ..evaluation.diagnostics import dataset_records, diagnose, render
+from ..training.run import run_held_out_records
 
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DiagnoseArguments:
+    """Arguments of ``jssp-sft diagnose``."""
+
+    model: str = field(metadata={"help": "A trained model directory (a jssp-sft train output) or a Hub model id."})
+    dataset: str | None = field(
+        default=None,
+        metadata={
+            "help": "Starjob records with optimal solutions (file, directory or Hub id); default: the held-out "
+            "split of the model's own training run (read from its jssp_sft_run.json)."
+        },
+    )
+    num_records: int = field(default=64, metadata={"help": "Records diagnosed (the first ones)."})
+    batch_size: int = field(default=8, metadata={"help": "Sequences per forward pass."})
+    output: str | None = field(default=None, metadata={"help": "Write the diagnostics as JSON here."})
+
+    def __post_init__(self):
+        if self.num_records < 1 or self.batch_size < 1:
+            raise ValueError("num_records and batch_size must be >= 1")
 
 
 def make_parser(prog: str | None = None):

@@ -35,7 +35,7 @@ from ..core.formats import (
 )
 from ..core.instance import Instance
 from ..core.schedule import Schedule
-from ..solve import DATASET_SPLITS, Problem, SolveConfig, benchmark_problems, dataset_problems
+from ..solve import DATASET_SPLITS, JSSPSolver, Problem, SolveConfig, benchmark_problems, dataset_problems
 from ..solve.config import SolverModelArguments
 
 
@@ -148,7 +148,7 @@ def run_solve(args: SolveArguments, config: SolveConfig) -> list[dict]:
     args.check()
     problems = load_problems(args)
     logger.info("%d instances to solve with %s", len(problems), args.model)
-    solver = args.load_solver(config)
+    solver = JSSPSolver.from_arguments(args, config)
     return solve_to_jsonl(
         solver, problems, args.output, overwrite=args.overwrite, include_sample_texts=args.save_sample_texts
     )
@@ -241,7 +241,7 @@ def run_instances(args: SolveArguments, config: SolveConfig) -> int:
     else:
         output_format = schedule_format_for(args.output, args.output_format)
     suffix = {"json": ".json", "starjob": ".txt", "csv": ".csv"}[output_format]
-    solver = args.load_solver(config) if args.method == "model" else None
+    solver = JSSPSolver.from_arguments(args, config) if args.method == "model" else None
     solved = solve_instances(
         instances, args.method, solver, args.time_limit, args.revision, config.num_samples, config.seed
     )

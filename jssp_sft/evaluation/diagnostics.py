@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -26,7 +25,6 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from ..core.codec import parse_instance, record_makespan
 from ..core.instance import Instance
@@ -39,27 +37,6 @@ TOKEN_CLASSES = ("job", "machine", "start", "duration", "end", "makespan", "text
 _OPERATION = re.compile(r"J(\d+)[ \t]*-[ \t]*M(\d+)[ \t]*:[ \t]*(\d+)[ \t]*\+[ \t]*(\d+)[ \t]*->[ \t]*(\d+)")
 _MAKESPAN = re.compile(r"Makespan[ \t]*:[ \t]*(\d+)", re.IGNORECASE)
 _FIELDS = ("job", "machine", "start", "duration", "end")
-
-
-@dataclass
-class DiagnoseArguments:
-    """Arguments of ``jssp-sft diagnose``."""
-
-    model: str = field(metadata={"help": "A trained model directory (a jssp-sft train output) or a Hub model id."})
-    dataset: str | None = field(
-        default=None,
-        metadata={
-            "help": "Starjob records with optimal solutions (file, directory or Hub id); default: the held-out "
-            "split of the model's own training run (read from its jssp_sft_run.json)."
-        },
-    )
-    num_records: int = field(default=64, metadata={"help": "Records diagnosed (the first ones)."})
-    batch_size: int = field(default=8, metadata={"help": "Sequences per forward pass."})
-    output: str | None = field(default=None, metadata={"help": "Write the diagnostics as JSON here."})
-
-    def __post_init__(self):
-        if self.num_records < 1 or self.batch_size < 1:
-            raise ValueError("num_records and batch_size must be >= 1")
 
 
 # ------------------------------------------------------------------------------------------------ completions
@@ -409,29 +386,6 @@ def render(diagnostics: Diagnostics) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ records
-
-
-def run_held_out_records(run_dir: str | Path, limit: int | None = None) -> list[dict]:
-    """The held-out records of a training run, split exactly as the run split them: its saved script arguments
-    (``jssp_sft_run.json``) through ``SFTScriptArguments.load_records``, the rule training itself used."""
-    import dataclasses
-    from types import SimpleNamespace
-
-    from ..training.arguments import SFTScriptArguments
-    from ..training.hub import RUN_INFO_FILE
-
-    path = Path(run_dir) / RUN_INFO_FILE
-    if not path.is_file():
-        raise ValueError(f"{run_dir} has no {RUN_INFO_FILE}: give the records with --dataset")
-    info = json.loads(path.read_text())
-    names = {f.name for f in dataclasses.fields(SFTScriptArguments) if f.init}
-    script_args = SFTScriptArguments(**{k: v for k, v in info["script_args"].items() if k in names})
-    if not script_args.eval_split_size:
-        raise ValueError(f"{path}: the run held out no records (eval_split_size 0): give the records with --dataset")
-    training = info["training_args"]
-    held_out = script_args.load_records(SimpleNamespace(seed=training["seed"], data_seed=training.get("data_seed")))
-    held_out = held_out["test"]
-    return [held_out[i] for i in range(len(held_out) if limit is None else min(limit, len(held_out)))]
 
 
 def dataset_records(source: str, limit: int | None = None) -> list[dict]:

@@ -110,8 +110,10 @@ class SchedulingService:
                     "run's directory, a base model or a Hub id (in a container: mount the run at /model)"
                 )
 
+            from ..solve.solver import JSSPSolver
+
             logger.info("loading %s (%s backend)", args.model, args.backend)
-            solver = args.load_solver()
+            solver = JSSPSolver.from_arguments(args)
         return cls(args, solver)
 
     def _count_generation_calls(self, solver) -> None:

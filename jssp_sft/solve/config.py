@@ -80,7 +80,8 @@ class SolveConfig:
 class SolverModelArguments:
     """Which model a solver loads and how: the options ``jssp-sft solve``, ``evaluate`` and ``serve`` share.
 
-    ``load_solver`` hands them to ``JSSPSolver.from_pretrained`` (the one loading path, ``jssp_sft.modeling.loading``).
+    ``JSSPSolver.from_arguments`` hands them to ``JSSPSolver.from_pretrained`` (the one loading path,
+    ``jssp_sft.modeling.loading``).
     """
 
     model: str | None = field(
@@ -115,29 +116,3 @@ class SolverModelArguments:
     def __post_init__(self):
         if self.backend not in BACKENDS:
             raise ValueError(f"unknown --backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
-
-    def load_solver(self, config: SolveConfig | None = None):
-        """The ``JSSPSolver`` of ``--model`` with these options, sampling with ``config``."""
-        from .solver import JSSPSolver
-
-        backend_kwargs = None
-        if self.backend == "vllm":
-            backend_kwargs = {
-                "gpu_memory_utilization": self.gpu_memory_utilization,
-                "tensor_parallel_size": self.tensor_parallel_size,
-            }
-        return JSSPSolver.from_pretrained(
-            self.model,
-            backend=self.backend,
-            base_model=self.base_model,
-            revision=self.revision,
-            dtype=self.dtype,
-            device=self.device,
-            attn_implementation=self.attn_implementation,
-            load_in_4bit=self.load_in_4bit,
-            trust_remote_code=self.trust_remote_code,
-            template=self.template,
-            system_prompt=self.system_prompt,
-            config=config,
-            backend_kwargs=backend_kwargs,
-        )

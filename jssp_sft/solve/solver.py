@@ -23,7 +23,7 @@ from ..core.instance import Instance
 from ..core.schedule import Operation, Schedule
 from ..core.scoring import verify_prediction
 from ..data.templates import PromptFormat
-from .config import DECODING_MODES, SolveConfig
+from .config import DECODING_MODES, SolveConfig, SolverModelArguments
 from .problems import Problem, as_problem
 from .results import REPAIRED, RESUME_KEYS, Sample, SolverResult, choose_best
 from .sampling import GenerationOutput, SamplingSettings, prompt_token_ids
@@ -130,6 +130,32 @@ class JSSPSolver:
         engine = load_backend(backend, spec, **dict(backend_kwargs or {}))
         config = (config or SolveConfig()).replace(**config_overrides)
         return cls(engine, prompt_format, config, model_name=model_name_or_path)
+
+    @classmethod
+    def from_arguments(cls, args: SolverModelArguments, config: SolveConfig | None = None) -> JSSPSolver:
+        """The solver of ``args.model`` loaded with the command-line options ``solve``, ``evaluate`` and ``serve``
+        share, sampling with ``config``."""
+        backend_kwargs = None
+        if args.backend == "vllm":
+            backend_kwargs = {
+                "gpu_memory_utilization": args.gpu_memory_utilization,
+                "tensor_parallel_size": args.tensor_parallel_size,
+            }
+        return cls.from_pretrained(
+            args.model,
+            backend=args.backend,
+            base_model=args.base_model,
+            revision=args.revision,
+            dtype=args.dtype,
+            device=args.device,
+            attn_implementation=args.attn_implementation,
+            load_in_4bit=args.load_in_4bit,
+            trust_remote_code=args.trust_remote_code,
+            template=args.template,
+            system_prompt=args.system_prompt,
+            config=config,
+            backend_kwargs=backend_kwargs,
+        )
 
     # ----- prompts
 

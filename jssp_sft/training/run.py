@@ -150,3 +150,25 @@ def finish_run(trainer, train_result, num_train: int, prompt_format, run_info: d
     trainer.accelerator.wait_for_everyone()
     if hasattr(trainer, "end"):
         trainer.end()  # transformers >= 5.18: finish the trackers and the process group
+
+
+def run_held_out_records(run_dir: str | Path, limit: int | None = None) -> list[dict]:
+    """The held-out records of a training run, split exactly as the run split them: its saved script arguments
+    (``jssp_sft_run.json``) through ``SFTScriptArguments.load_records``, the rule training itself used."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from .arguments import SFTScriptArguments
+
+    path = Path(run_dir) / RUN_INFO_FILE
+    if not path.is_file():
+        raise ValueError(f"{run_dir} has no {RUN_INFO_FILE}: give the records with --dataset")
+    info = json.loads(path.read_text())
+    names = {f.name for f in dataclasses.fields(SFTScriptArguments) if f.init}
+    script_args = SFTScriptArguments(**{k: v for k, v in info["script_args"].items() if k in names})
+    if not script_args.eval_split_size:
+        raise ValueError(f"{path}: the run held out no records (eval_split_size 0): give the records with --dataset")
+    training = info["training_args"]
+    held_out = script_args.load_records(SimpleNamespace(seed=training["seed"], data_seed=training.get("data_seed")))
+    held_out = held_out["test"]
+    return [held_out[i] for i in range(len(held_out) if limit is None else min(limit, len(held_out)))]
