@@ -19,13 +19,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "jssp_sft"
 # submodule runs it, so it sits in the lowest layer.
 LAYERS = [
     ("core", ["jssp_sft", "jssp_sft.core"]),
-    ("solvers, benchmarks, data", ["jssp_sft.solvers", "jssp_sft.benchmarks", "jssp_sft.data"]),
+    (
+        "solvers, benchmarks, data, metrics, rewards",
+        ["jssp_sft.solvers", "jssp_sft.benchmarks", "jssp_sft.data", "jssp_sft.metrics", "jssp_sft.rewards"],
+    ),
     ("modeling", ["jssp_sft.modeling"]),
     ("solve", ["jssp_sft.solve"]),
-    (
-        "evaluation, metrics, rewards, training",
-        ["jssp_sft.evaluation", "jssp_sft.metrics", "jssp_sft.rewards", "jssp_sft.training"],
-    ),
+    ("evaluation, training", ["jssp_sft.evaluation", "jssp_sft.training"]),
     ("entry points", ["jssp_sft.sft", "jssp_sft.grpo", "jssp_sft.quickstart", "jssp_sft.improve", "jssp_sft.serve"]),
     ("cli", ["jssp_sft.cli"]),
 ]
