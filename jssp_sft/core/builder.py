@@ -51,6 +51,12 @@ class ScheduleBuilder:
         self._last_start = 0
         self._operations: list[Operation] = []
         self._remaining = instance.num_operations
+        # Unscheduled processing time per job and per machine (candidate features, work-remaining rules).
+        self._job_work = [sum(d for _, d in job) for job in instance.jobs]
+        self._machine_work = [0] * instance.num_machines
+        for job in instance.jobs:
+            for machine, duration in job:
+                self._machine_work[machine] += duration
 
     # ----- state
 
@@ -95,6 +101,18 @@ class ScheduleBuilder:
         """When the machine's last operation ends (0 before its first)."""
         return self._machine_end[machine]
 
+    def job_work_left(self, job: int) -> int:
+        """The processing time of the job's unscheduled operations."""
+        return self._job_work[job]
+
+    def job_operations_left(self, job: int) -> int:
+        """How many of the job's operations are not scheduled yet."""
+        return len(self._jobs[job]) - self._next[job]
+
+    def machine_work_left(self, machine: int) -> int:
+        """The processing time of the unscheduled operations (of every job) that run on the machine."""
+        return self._machine_work[machine]
+
     # ----- placement
 
     def earliest_start(self, job: int, rule: str = "append") -> int:
@@ -115,6 +133,8 @@ class ScheduleBuilder:
             busy.insert(gap, (start, end))
         self._next[job] = k + 1
         self._job_end[job] = end
+        self._job_work[job] -= duration
+        self._machine_work[machine] -= duration
         if end > self._machine_end[machine]:
             self._machine_end[machine] = end
         if start > self._last_start:
@@ -175,6 +195,8 @@ class ScheduleBuilder:
         other._last_start = self._last_start
         other._operations = list(self._operations)
         other._remaining = self._remaining
+        other._job_work = list(self._job_work)
+        other._machine_work = list(self._machine_work)
         return other
 
 

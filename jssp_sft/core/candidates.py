@@ -2,21 +2,31 @@
 
 In the ``candidates`` answer format a Starjob answer holds, before each operation line, one line that lists the jobs
 the next operation may come from, each with numbers about its next operation (where it could start, how long it
-takes, how much work its job has left, ...). The operation line that follows names the chosen job. The schedule is
-still exactly the operation lines: readers, the verifier, the metric and repair recognise a candidate line as its own
-line kind and never read it as operations (nor as junk).
+takes, how much work its job has left, ...); the operation line that follows names the chosen job. A decision then
+needs only the line above it, instead of arithmetic over the prompt and every earlier line. The schedule is still
+exactly the operation lines: readers, the verifier, the metric and repair recognise a candidate line as its own line
+kind and never read it as operations (nor as junk).
 
 Syntax (one line)::
 
-    Next: <entry> | <entry> | ...
+    Next: s0 d120 w530 n4 J3 | s41 d72 w610 n3 J1
 
-where each entry is space-separated fields, exactly one of them the job ``J<int>``, the others a lower-case tag
-or ``M`` followed by an integer (``s12``, ``d35``, ``M3``).
+Each entry is space-separated fields, exactly one of them the job ``J<int>`` (written last, so that a causal model
+has read a candidate's numbers by the time it reads its job), the others a one-letter tag (or ``M``) followed by an
+integer. Entries are sorted by earliest start (then job). The fields are chosen by ``CandidateFormat.fields`` (see
+``FIELDS``); times are relative to the earliest start among the candidates and, with ``scale="lb"``, written in
+thousandths of the instance's trivial lower bound, so that every number is below 1000 (one token for tokenizers with
+whole-number tokens) and reads the same at every instance size and duration range. Plain Python: no torch.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from .builder import ScheduleBuilder
 
 
 CANDIDATES_PREFIX = "Next:"
@@ -27,8 +37,118 @@ _FIELD = rf"(?:[a-z]|M)-?{_INT}"
 _ENTRY = rf"(?:{_FIELD}[ \t]+)*J{_INT}(?:[ \t]+{_FIELD})*"
 # A whole candidate line, without its line break (leading and trailing spaces allowed, as on any answer line).
 CANDIDATE_LINE_RE = re.compile(rf"[ \t]*Next:[ \t]+{_ENTRY}(?:[ \t]*\|[ \t]*{_ENTRY})*[ \t\r]*", re.ASCII)
+_ENTRY_JOB_RE = re.compile(r"J([0-9]+)")
+
+# Field tag -> what it holds. Times ("s", "d", "w", "q", "f") are scaled by ``CandidateFormat.scale``.
+FIELDS = {
+    "s": "earliest start under the decoder's placement, minus the smallest earliest start among the candidates",
+    "d": "duration of the job's next operation",
+    "w": "work left in the job (processing time of its unscheduled operations, this one included)",
+    "n": "operations left in the job, this one included",
+    "q": "work left on the operation's machine (every job's unscheduled operations there, this one included)",
+    "f": "when the operation's machine becomes free (its last end), minus the smallest earliest start; 0 if earlier",
+    "M": "the machine of the job's next operation",
+}
+TIME_FIELDS = frozenset("sdwqf")
+SCALES = ("lb", "raw")
+DEFAULT_FIELDS = "sdwn"
+DEFAULT_TOP_K = 4
+MAX_SCALED = 999  # "lb" values are clipped here (a start 1.2 lower bounds away still reads as far)
 
 
 def is_candidate_line(line: str) -> bool:
     """Whether ``line`` (one line, no line break) is a well-formed candidate line."""
     return CANDIDATE_LINE_RE.fullmatch(line) is not None
+
+
+def candidate_line_jobs(line: str) -> list[int]:
+    """The jobs a well-formed candidate line lists, in its order."""
+    if not is_candidate_line(line):
+        raise ValueError(f"not a candidate line: {line[:60]!r}")
+    return [int(job) for job in _ENTRY_JOB_RE.findall(line)]
+
+
+class Candidate(NamedTuple):
+    """A job that can go next, with the state of its next operation (raw time units)."""
+
+    job: int
+    machine: int
+    start: int  # earliest start under the placement rule
+    duration: int
+    job_work: int  # the job's unscheduled processing time, this operation included
+    job_operations: int  # the job's unscheduled operations, this one included
+    machine_work: int  # unscheduled processing time on the machine, this operation included
+    machine_free: int  # the machine's last end so far
+
+
+def candidates(builder: ScheduleBuilder, rule: str) -> list[Candidate]:
+    """Every remaining job's next operation as a ``Candidate``, sorted by earliest start, then job."""
+    found = []
+    for job in builder.remaining_jobs():
+        _, _, machine, duration = builder.next_operation(job)
+        found.append(
+            Candidate(
+                job,
+                machine,
+                builder.earliest_start(job, rule),
+                duration,
+                builder.job_work_left(job),
+                builder.job_operations_left(job),
+                builder.machine_work_left(machine),
+                builder.machine_end(machine),
+            )
+        )
+    found.sort(key=lambda c: (c.start, c.job))
+    return found
+
+
+@dataclass(frozen=True)
+class CandidateFormat:
+    """What a candidate line lists: which fields (tags of ``FIELDS``, in order), how many candidates (the ``top_k``
+    with the earliest starts; 0: all), and the time scale (``"lb"``: thousandths of the lower bound; ``"raw"``)."""
+
+    fields: str = DEFAULT_FIELDS
+    top_k: int = DEFAULT_TOP_K
+    scale: str = "lb"
+
+    def __post_init__(self):
+        unknown = sorted(set(self.fields) - set(FIELDS))
+        if unknown or len(set(self.fields)) != len(self.fields):
+            raise ValueError(
+                f"candidate fields {self.fields!r}: each a distinct tag of {''.join(FIELDS)} ({', '.join(unknown)})"
+            )
+        if self.top_k < 0:
+            raise ValueError(f"candidate top_k must be >= 0 (0: every candidate), got {self.top_k}")
+        if self.scale not in SCALES:
+            raise ValueError(f"unknown candidate scale {self.scale!r}; choose one of {', '.join(SCALES)}")
+
+    def listed(self, found: Sequence[Candidate]) -> list[Candidate]:
+        """The candidates a line lists (``found`` sorted by earliest start): the first ``top_k``."""
+        return list(found[: self.top_k] if self.top_k else found)
+
+    def line(self, listed: Sequence[Candidate], lower_bound: int) -> str:
+        """The candidate line of ``listed`` (sorted by earliest start), without a line break."""
+        if not listed:
+            raise ValueError("a candidate line needs at least one candidate")
+        origin = listed[0].start
+        scale = max(1, lower_bound) if self.scale == "lb" else 0
+        entries = []
+        for c in listed:
+            values = {
+                "s": c.start - origin,
+                "d": c.duration,
+                "w": c.job_work,
+                "n": c.job_operations,
+                "q": c.machine_work,
+                "f": max(0, c.machine_free - origin),
+                "M": c.machine,
+            }
+            parts = []
+            for tag in self.fields:
+                value = values[tag]
+                if scale and tag in TIME_FIELDS:
+                    value = min(MAX_SCALED, (1000 * value + scale // 2) // scale)
+                parts.append(f"{tag}{value}")
+            parts.append(f"J{c.job}")
+            entries.append(" ".join(parts))
+        return CANDIDATES_PREFIX + " " + CANDIDATE_SEPARATOR.join(entries)
