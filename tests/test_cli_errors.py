@@ -63,11 +63,17 @@ def test_operations_separated_by_crlf_blank_or_indented_lines_are_all_read(non_a
     assert counts == [4, 4, 4, 4] and verdicts == [True] * 4
 
 
-def test_a_preamble_that_says_solution_is_skipped():
-    report = verify(I, "Here is my solution:\nSolution:\n" + ", ".join(OPS) + "\nMakespan: 6")
+def test_a_preamble_that_says_solution_is_skipped_but_nothing_else_is():
+    report = verify(
+        I, "Here is my solution:\nSolution:\n" + ", ".join(OPS) + "\nMakespan: 6\nIs this solution: right?"
+    )
     assert report.parsed and report.valid and report.num_operations == 4
-    # the last header that an operation follows wins; a later header with no operation after it does not count
-    assert verify(I, "Solution:\nJ0-M0: 0+3 -> 3\n\nLet me redo it. " + GOOD + "\nIs this solution: right?").valid
+    # operations start at the first one: a second attempt after prose is not read past the first (issue 20)
+    report = verify(I, "Solution:\nJ0-M0: 0+3 -> 3\n\nLet me redo it. " + GOOD)
+    assert (
+        not report.parsed
+        and "line 4, column 1: expected an operation, the makespan line" in report.violations[0].message
+    )
 
 
 @pytest.mark.parametrize("digits", [MAX_DIGITS + 1, 16, 20, 40])
@@ -137,9 +143,9 @@ def test_verify_exit_statuses_from_the_console_script(tmp_path):
     assert run_cli("verify", "--instance", "i.txt", "--solution", "good.txt", cwd=tmp_path).returncode == EXIT_OK
     assert run_cli("verify", "--instance", "i.txt", "--solution", "bad.txt", cwd=tmp_path).returncode == EXIT_NEGATIVE
     for args, message in [
-        (("--instance", "missing.txt", "--solution", "good.txt"), "missing.txt: No such file or directory"),
+        (("--instance", "missing.txt", "--solution", "good.txt"), "missing.txt: no such file"),
         (("--instance", "good.txt", "--solution", "good.txt"), "good.txt: no instance found"),
-        (("--instance", "binary.txt", "--solution", "good.txt"), "binary.txt: line 2: not UTF-8 text"),
+        (("--instance", "binary.txt", "--solution", "good.txt"), "binary.txt, line 2: not UTF-8 text"),
         (("--instance", "i.txt", "--solution", str(tmp_path)), "Is a directory"),
         (("--instance", "i.txt", "--json", "maybe"), "argument --json"),
         (("--instance", "i.txt", "--nosuch", "1"), "not used by the HfArgumentParser: ['--nosuch', '1']"),
@@ -150,7 +156,8 @@ def test_verify_exit_statuses_from_the_console_script(tmp_path):
         assert len(lines) == 1 and lines[0].startswith("jssp-sft verify: error: ") and message in lines[0], lines
     (tmp_path / "bad_instance.txt").write_text("J0:\nM0:3 M1:x \n")
     done = run_cli("verify", "--instance", "bad_instance.txt", "--solution", "good.txt", cwd=tmp_path)
-    assert done.returncode == EXIT_USAGE and "bad_instance.txt: line 2: job 0 needs operations" in done.stderr
+    assert done.returncode == EXIT_USAGE
+    assert "bad_instance.txt, line 2, job 0 operation 1 duration: expected a whole number, got 'x'" in done.stderr
 
 
 def test_no_command_or_an_unknown_one_is_a_usage_error(tmp_path):

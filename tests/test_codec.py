@@ -136,7 +136,7 @@ def test_instance_machine_count_comes_from_the_instruction_when_jobs_skip_machin
         ("", "no instance found"),
         ("What is the capital of France?", "no instance found"),
         ("J0:\nM0:3 M1:\n", "line 2"),
-        ("J0:\nM0:3 M1:4 \nJ2:\nM1:2 \n", "line 3: expected 'J1:'"),
+        ("J0:\nM0:3 M1:4 \nJ2:\nM1:2 \n", "line 3, job 1: expected 'J1:', got 'J2:'"),
         ("intro\nJ0:\nM0:x \n", "line 3"),
         (format_instruction(3, 2) + "\nJ0:\nM0:3 \nJ1:\nM1:2 \n", "says 3 jobs"),
         (format_instruction(2, 2) + "\nJ0:\nM0:3 \nJ1:\nM5:2 \n", "machine 5"),
@@ -161,7 +161,7 @@ def test_bad_instances_raise_an_error_naming_the_line(text, message):
         ("Solution:\nJ0-M2: 0+7 -> " + "7" * 30, "malformed or truncated"),
         ("Solution:\nthe answer is 42", "line 2, column 1: expected an operation"),
         ("Solution:\n日本語のテキスト 🚀", "expected an operation"),
-        ("J0:\nM2:7 M0:12 M1:5 \n", "no operations found"),  # a problem, not a solution
+        ("J0:\nM2:7 M0:12 M1:5 \n", "line 1, column 1: malformed or truncated operation 'J0:'"),  # a problem
     ],
 )
 def test_bad_solutions_raise_an_error_naming_the_spot(text, message):

@@ -58,7 +58,9 @@ def test_hand_written_files_in_every_format(fmt, example_instance, tmp_path):
     path.write_text(HAND_WRITTEN[fmt])
     instance = read_instance_file(path)
     assert instance == example_instance and instance.name == "shop"
-    assert Instance.from_file(path) == example_instance
+    bom = tmp_path / f"bom-{path.name}"  # a byte-order mark at the start is accepted by every format
+    bom.write_text("\ufeff" + HAND_WRITTEN[fmt], encoding="utf-8")
+    assert read_instance_file(bom) == example_instance
 
 
 def test_matrix_file_keeps_the_makespan_and_machine_orders(example_instance):
@@ -179,7 +181,7 @@ MALFORMED = [
     (
         "starjob",
         "Optimize schedule for 3 Jobs (denoted as J) across 2 Machines\nJ0:\nM0:1 M1:2\nJ1:\nM1:3 M0:4\n",
-        "f, line 5, jobs: the instruction says 3 jobs, the file lists 2",
+        "f, line 5, jobs: the instruction says 3 jobs, the text lists 2",
     ),
     # a machine out of range
     (

@@ -12,7 +12,7 @@ import pytest
 
 from jssp_sft import Instance, verify
 from jssp_sft.cli.main import main as cli_main
-from jssp_sft.core.formats import read_instance
+from jssp_sft.core.formats import read_instance, read_instance_file
 
 
 DATA = Path(__file__).parent / "data" / "instances"
@@ -138,7 +138,7 @@ def test_python_api_solves_an_instance_from_a_file(tiny_model_dir):
     from jssp_sft.solve import JSSPSolver
 
     solver = JSSPSolver.from_pretrained(str(tiny_model_dir))
-    instance = Instance.from_file(DATA / "shop-taillard.txt")
+    instance = read_instance_file(DATA / "shop-taillard.txt")
     result = solver.solve(instance, decoding="guaranteed", num_samples=2)
     assert result.feasible and verify(instance, result.schedule).feasible
     assert result.problem.id == "shop-taillard"

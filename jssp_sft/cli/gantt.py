@@ -1,6 +1,7 @@
 """``jssp-sft gantt``: draw a schedule as a Gantt chart PNG, from any Starjob output and its instance.
 
     jssp-sft gantt --instance input.txt --solution output.txt --output schedule.png
+    jssp-sft gantt --instance shop.taillard.txt --solution shop.json --output shop.png  # any format solve reads/writes
     jssp-sft gantt --results results.jsonl --id ta01 --output ta01.png        # the best answer of a solve run
     jssp-sft gantt --record data/starjob.jsonl --index 7 --output rec7.png    # a Starjob record's own solution
 
@@ -13,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.codec import parse_instance
+from ..core.formats import FORMATS, SCHEDULE_FORMATS, read_instance_file, read_solution_file
 from ..evaluation.plots import gantt_chart
-from .main import read_text_file
-from .verify import read_instance
 
 
 @dataclass
@@ -24,11 +24,22 @@ class GanttArguments:
 
     output: str = field(default="gantt.png", metadata={"help": "The PNG to write."})
     instance: str | None = field(
-        default=None, metadata={"help": "File holding the instance: a Starjob `input`, or any prompt containing it."}
+        default=None,
+        metadata={"help": f"The instance file, in any format solve reads ({', '.join(FORMATS)}; detected)."},
     )
     solution: str | None = field(
         default=None,
-        metadata={"help": "File holding the schedule text (a Starjob `output` or a model's answer); - for stdin."},
+        metadata={
+            "help": "The schedule: a Starjob solution text or a model's answer, or solve's .json/.csv output; - for "
+            "stdin."
+        },
+    )
+    format: str | None = field(
+        default=None, metadata={"help": "The instance's format (default: detected).", "choices": list(FORMATS)}
+    )
+    solution_format: str | None = field(
+        default=None,
+        metadata={"help": "The schedule's format (default: detected).", "choices": list(SCHEDULE_FORMATS)},
     )
     results: str | None = field(default=None, metadata={"help": "A jssp-sft solve results file (with --id)."})
     id: str | None = field(default=None, metadata={"help": "The instance id in --results."})
@@ -38,7 +49,7 @@ class GanttArguments:
 
 
 def load_drawing(args: GanttArguments) -> tuple:
-    """``(instance, solution text, bound, title)`` from whichever source ``args`` name."""
+    """``(instance, schedule or solution text, bound, title)`` from whichever source ``args`` name."""
     if args.results is not None:
         from ..solve.results import read_results
 
@@ -63,7 +74,8 @@ def load_drawing(args: GanttArguments) -> tuple:
         return instance, record["output"], None, args.title or f"{Path(args.record).name} record {args.index}"
     if args.instance is None or args.solution is None:
         raise ValueError("give --instance and --solution, or --results with --id, or --record with --index")
-    return read_instance(args.instance), read_text_file(args.solution), None, args.title
+    instance = read_instance_file(args.instance, args.format)
+    return instance, read_solution_file(args.solution, args.solution_format), None, args.title
 
 
 def make_parser(prog: str | None = None):

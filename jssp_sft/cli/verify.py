@@ -1,7 +1,10 @@
-"""``jssp-sft verify``: check one solution text against one instance and print the report.
+"""``jssp-sft verify``: check one schedule against one instance and print the report.
 
-Exit status: 0 feasible, 1 infeasible (the report says why), 2 bad input (a missing or malformed file; one line on
-stderr naming the file and line).
+The instance may be in any format ``solve`` reads (starjob, also inside a whole prompt; standard, taillard, matrix,
+json, csv: detected, or ``--format``); the schedule in any format ``solve`` writes (a Starjob solution text or a
+model's answer, or ``solve``'s ``.json`` / ``.csv``: detected, or ``--solution_format``). Exit status: 0 feasible,
+1 infeasible or an answer that does not read (the report says why), 2 bad input (a missing or malformed file; one
+line on stderr naming the file, line and field).
 """
 
 from __future__ import annotations
@@ -9,9 +12,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from ..core.codec import parse_instance
+from ..core.formats import FORMATS, SCHEDULE_FORMATS, read_instance_file, read_solution_file
 from ..core.verifier import verify
-from .main import EXIT_NEGATIVE, EXIT_OK, read_text_file
+from .main import EXIT_NEGATIVE, EXIT_OK
 
 
 @dataclass
@@ -19,11 +22,23 @@ class VerifyArguments:
     """Arguments of ``jssp-sft verify``."""
 
     instance: str = field(
-        metadata={"help": "File holding the instance: a Starjob `input`, or any prompt containing it."}
+        metadata={
+            "help": f"The instance file, in any format solve reads ({', '.join(FORMATS)}; detected); - for stdin."
+        }
     )
     solution: str = field(
         default="-",
-        metadata={"help": "File holding the solution text (a Starjob `output` or a model's answer); - for stdin."},
+        metadata={
+            "help": "The schedule: a Starjob solution text or a model's answer, or solve's .json/.csv output; - for "
+            "stdin."
+        },
+    )
+    format: str | None = field(
+        default=None, metadata={"help": "The instance's format (default: detected).", "choices": list(FORMATS)}
+    )
+    solution_format: str | None = field(
+        default=None,
+        metadata={"help": "The schedule's format (default: detected).", "choices": list(SCHEDULE_FORMATS)},
     )
     json: bool = field(default=False, metadata={"help": "Print the report as JSON."})
 
@@ -34,17 +49,9 @@ def make_parser(prog: str | None = None):
     return TrlParser((VerifyArguments,), prog=prog)
 
 
-def read_instance(path: str):
-    """The instance in ``path``; ``ValueError`` naming the file and line when it holds none."""
-    try:
-        return parse_instance(read_text_file(path))
-    except ValueError as err:
-        raise ValueError(str(err) if str(err).startswith(path) else f"{path}: {err}") from None
-
-
 def main(args: VerifyArguments) -> int:
-    instance = read_instance(args.instance)
-    report = verify(instance, read_text_file(args.solution))
+    instance = read_instance_file(args.instance, args.format)
+    report = verify(instance, read_solution_file(args.solution, args.solution_format))
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

@@ -1,6 +1,8 @@
 """A job-shop instance: jobs, each an ordered route of (machine, duration) operations.
 
-Plain Python and numpy only: the domain core never imports torch or transformers.
+Also the two things every reader of instance and schedule text shares: the one integer limit (``MAX_DIGITS``) and the
+error that names the source, line and field (``InstanceFormatError``). Plain Python and numpy only: the domain core
+never imports torch or transformers.
 """
 
 from __future__ import annotations
@@ -10,6 +12,26 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+
+
+# The one integer limit of every reader (text, JSON, CSV, the HTTP API): a number has at most this many ASCII digits,
+# so every value is at most MAX_VALUE. An instance's durations must add up to at most MAX_VALUE too, so that every time
+# of a schedule without idle stretches longer than the whole work fits the same limit (int64 holds 18 digits).
+MAX_DIGITS = 15
+MAX_VALUE = 10**MAX_DIGITS - 1
+
+
+class InstanceFormatError(ValueError):
+    """Malformed instance or schedule text: the message names the source, the 1-based line and the field that is wrong.
+
+    ``source`` (a file name; ``None`` for text without one), ``line`` (``None`` when the problem concerns no single
+    line), ``field`` and ``problem`` are kept as attributes so that callers (an HTTP API, a test) can use them apart.
+    """
+
+    def __init__(self, source: str | None, line: int | None, field: str | None, problem: str):
+        self.source, self.line, self.field, self.problem = source, line, field, problem
+        where = ", ".join(part for part in (source, None if line is None else f"line {line}", field) if part)
+        super().__init__(f"{where}: {problem}" if where else problem)
 
 
 @dataclass(frozen=True)
@@ -39,6 +61,7 @@ class Instance:
                     raise ValueError(f"job {j} op {k}: machine {m} is outside 0..{self.num_machines - 1}")
                 if d < 0:
                     raise ValueError(f"job {j} op {k}: negative duration {d}")
+        _check_total(sum(d for job in jobs for _, d in job))
 
     @classmethod
     def from_arrays(
@@ -76,6 +99,7 @@ class Instance:
             return cls.from_arrays(*_split(pairs.tolist(), lengths), num_machines=num_machines, name=name)  # explains
         bounds = np.cumsum([0, *lengths])
         m_list, d_list = machines.tolist(), durations.tolist()
+        _check_total(sum(d_list))
         jobs = tuple(tuple(zip(m_list[a:b], d_list[a:b])) for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()))
         instance = object.__new__(cls)
         object.__setattr__(instance, "jobs", jobs)
@@ -94,26 +118,6 @@ class Instance:
                 instance.__dict__[attr] = table
         instance.__dict__["job_lengths"] = np.array(lengths, dtype=np.int64)
         return instance
-
-    @classmethod
-    def from_file(cls, path, format: str | None = None) -> Instance:
-        """Read an instance file in any format of ``jssp_sft.core.formats`` (detected unless ``format``); ``-`` is stdin."""
-        from .formats import read_instance_file
-
-        return read_instance_file(path, format)
-
-    @classmethod
-    def from_text(cls, text: str, format: str | None = None, source: str = "<text>") -> Instance:
-        """Read an instance from text in any format of ``jssp_sft.core.formats`` (detected unless ``format``)."""
-        from .formats import read_instance
-
-        return read_instance(text, format, source)
-
-    def to_text(self, format: str) -> str:
-        """This instance written in ``format`` (see ``jssp_sft.core.formats.FORMATS``)."""
-        from .formats import write_instance
-
-        return write_instance(self, format)
 
     @property
     def num_jobs(self) -> int:
@@ -156,6 +160,14 @@ class Instance:
             for m, d in job:
                 loads[m] += d
         return max(job_bound, max(loads))
+
+
+def _check_total(total: int) -> None:
+    """An instance whose durations add up to more than ``MAX_VALUE`` is refused: its schedules' times would not fit."""
+    if total > MAX_VALUE:
+        raise ValueError(
+            f"the durations add up to {total}, more than {MAX_VALUE}: a schedule's times must fit in {MAX_DIGITS} digits"
+        )
 
 
 def _split(pairs: list, lengths: list[int]) -> tuple[list, list]:

@@ -15,10 +15,12 @@ csv        header ``job,operation,machine,duration``, one operation a row
 
 A job need not visit every machine in starjob, json and csv; standard and Taillard give each job M operations, and
 the matrix format at most M. Where the format does not state M (starjob without an instruction, bare json, csv),
-M is the largest machine id plus one.
+M is the largest machine id plus one. Every reader takes ASCII digits only (at most ``MAX_DIGITS``), ASCII whitespace
+and a byte-order mark at the start; an instance whose durations add up to more than ``MAX_VALUE`` is refused.
 
 Schedules (``schedules``): ``schedule_to_dict`` (the JSON of ``jssp-sft solve --output x.json``),
-``write_schedule(instance, schedule, "json" | "starjob" | "csv")``.
+``write_schedule(instance, schedule, "json" | "starjob" | "csv")``, and ``read_solution`` / ``read_solution_file``,
+which read each of them back for the verifier.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from . import csv_format, json_format, matrix, standard, starjob, taillard
 from .base import InstanceFormatError, is_header, text_lines
 from .schedules import (
     SCHEDULE_FORMATS,
+    detect_schedule_format,
+    read_solution,
+    read_solution_file,
     schedule_format_for,
     schedule_to_csv,
     schedule_to_dict,
@@ -46,14 +51,19 @@ FORMATS = ("starjob", "standard", "taillard", "matrix", "json", "csv")
 # File suffixes that name a format outright; any other file is recognized by its content.
 SUFFIX_FORMATS = {".json": "json", ".csv": "csv"}
 _STARJOB_RE = re.compile(r"^[ \t]*J0[ \t]*:", re.MULTILINE)
+_STARJOB_LIKE_RE = re.compile(r"^[^\S\n]*J|M[0-9]+[ \t]*:", re.MULTILINE)  # a job header or item, however broken
+_COUNT_RE = re.compile(r"[0-9]{1,9}")
 
 __all__ = [
     "FORMATS",
     "SCHEDULE_FORMATS",
     "InstanceFormatError",
     "detect_format",
+    "detect_schedule_format",
     "read_instance",
     "read_instance_file",
+    "read_solution",
+    "read_solution_file",
     "schedule_format_for",
     "schedule_to_csv",
     "schedule_to_dict",
@@ -70,14 +80,16 @@ def detect_format(text: str, source: str = "<text>") -> str:
     JSON starts with ``{`` or ``[``; a ``J0:`` line means starjob; a first line with a ``job`` cell (comma, semicolon or tab
     separated) means csv. Numbers only: Taillard's when a table label is present, the size line has Taillard's six
     numbers, or the first job line has M numbers; matrix when a single number (the makespan) follows the N job lines;
-    standard otherwise.
+    otherwise Taillard's when the first job line's count is nearer M than 2M (a line with a number too many or too
+    few is reported by the reader it was meant for), standard else.
     """
-    stripped = text.removeprefix("\ufeff").lstrip()
+    text = text.removeprefix("\ufeff")
+    stripped = text.lstrip()
     if not stripped:
         raise InstanceFormatError(source, None, None, "empty: no instance")
     if stripped[0] in "{[":
         return "json"
-    if _STARJOB_RE.search(text) or stripped.startswith("Optimize schedule for"):
+    if _STARJOB_RE.search(text) or _STARJOB_LIKE_RE.search(text) or stripped.startswith("Optimize schedule for"):
         return "starjob"
     lines = text_lines(text)
     first = lines[0].text.lower()
@@ -93,11 +105,13 @@ def detect_format(text: str, source: str = "<text>") -> str:
             None,
             f"cannot tell the format (expected a size line 'jobs machines' first); pass one of {', '.join(FORMATS)}",
         )
-    num_jobs, num_machines = data[0].tokens
-    if len(data) > 1 and num_machines.isdigit() and len(data[1].tokens) == int(num_machines):
+    num_jobs, num_machines = (int(token) if _COUNT_RE.fullmatch(token) else None for token in data[0].tokens)
+    if len(data) > 1 and num_machines is not None and len(data[1].tokens) == num_machines:
         return "taillard"
-    if num_jobs.isdigit() and len(data) > 1 + int(num_jobs) and len(data[1 + int(num_jobs)].tokens) == 1:
+    if num_jobs is not None and len(data) > 1 + num_jobs and len(data[1 + num_jobs].tokens) == 1:
         return "matrix"
+    if len(data) > 1 and num_machines is not None and 2 * len(data[1].tokens) < 3 * num_machines:
+        return "taillard"
     return "standard"
 
 
@@ -112,15 +126,17 @@ def read_instance(text: str, format: str | None = None, source: str = "<text>") 
         format = detect_format(text, source)
     elif format not in FORMATS:
         raise ValueError(f"unknown instance format {format!r}; choose one of {', '.join(FORMATS)}")
-    if format == "json":
-        return json_format.read(text, source)
-    if format == "csv":
-        return csv_format.read(text, source)
-    lines = text_lines(text)
-    if not lines:
-        raise InstanceFormatError(source, None, None, "empty: no instance")
-    reader = {"starjob": starjob, "standard": standard, "taillard": taillard, "matrix": matrix}[format]
-    return reader.read(lines, source)
+    try:
+        if format in ("json", "csv", "starjob"):
+            return {"json": json_format, "csv": csv_format, "starjob": starjob}[format].read(text, source)
+        lines = text_lines(text)
+        if not lines:
+            raise InstanceFormatError(source, None, None, "empty: no instance")
+        return {"standard": standard, "taillard": taillard, "matrix": matrix}[format].read(lines, source)
+    except InstanceFormatError:
+        raise
+    except ValueError as err:  # the Instance's own checks (e.g. durations adding up to more than MAX_VALUE)
+        raise InstanceFormatError(source, None, None, str(err)) from None
 
 
 def read_instance_file(path: str | Path, format: str | None = None) -> Instance:
@@ -133,11 +149,16 @@ def read_instance_file(path: str | Path, format: str | None = None) -> Instance:
     else:
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as err:
-            raise InstanceFormatError(str(path), None, None, f"not UTF-8 text ({err.reason})") from None
+            data = path.read_bytes()
         except FileNotFoundError:
             raise FileNotFoundError(f"{path}: no such file") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            line = data.count(b"\n", 0, err.start) + 1
+            raise InstanceFormatError(
+                str(path), line, None, f"not UTF-8 text ({err.reason} at byte {err.start})"
+            ) from None
         source, name = str(path), path.stem
         if format is None:
             format = SUFFIX_FORMATS.get(path.suffix.lower())

@@ -1,25 +1,23 @@
-"""What every instance reader shares: the error it raises, numbered lines, number and machine checks, headers."""
+"""What every instance reader shares: the error it raises, numbered lines, number and machine checks, headers.
+
+Whitespace is ASCII whitespace and numbers are ASCII digits (``codec.number_problem``), as in every reader of the
+package: a no-break space or a digit of another script is part of its token, which then does not read.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from ..codec import number_problem
+from ..instance import InstanceFormatError
 
-_WHOLE_RE = re.compile(r"[+-]?\d{1,15}")
 
+__all__ = ["InstanceFormatError", "Line", "check_machine", "is_header", "missing_line", "no_trailing_data"]
+__all__ += ["size_line", "text_lines", "whole_number"]
 
-class InstanceFormatError(ValueError):
-    """A malformed instance file: the message names the source, the 1-based line and the field that is wrong.
-
-    ``source``, ``line`` (``None`` when the problem concerns no single line), ``field`` and ``problem`` are kept as
-    attributes so that callers (an HTTP API, a test) can use them apart from the message.
-    """
-
-    def __init__(self, source: str, line: int | None, field: str | None, problem: str):
-        self.source, self.line, self.field, self.problem = source, line, field, problem
-        where = source if line is None else f"{source}, line {line}"
-        super().__init__(f"{where}, {field}: {problem}" if field else f"{where}: {problem}")
+_ASCII_SPACE = " \t\r\f\v"
+_LEADING_ODD_RE = re.compile(r"[^\S\n]|[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
 @dataclass(frozen=True)
@@ -31,19 +29,24 @@ class Line:
 
     @property
     def tokens(self) -> list[str]:
-        return self.text.split()
+        """The line split at ASCII whitespace."""
+        return [token for token in re.split(f"[{_ASCII_SPACE}]+", self.text) if token]
 
 
 def text_lines(text: str) -> list[Line]:
-    """The non-blank lines of ``text`` with their 1-based numbers (CRLF and a byte-order mark are accepted)."""
+    """The non-blank lines of ``text`` with their 1-based numbers (lines end at ``\\n``; CRLF and a byte-order mark at
+    the start are accepted; blank means ASCII whitespace only)."""
     text = text.removeprefix("\ufeff")
-    return [Line(i, raw.strip()) for i, raw in enumerate(text.splitlines(), 1) if raw.strip()]
+    lines = (raw.strip(_ASCII_SPACE) for raw in text.split("\n"))
+    return [Line(i, raw) for i, raw in enumerate(lines, 1) if raw]
 
 
 def whole_number(token: str, source: str, line: int | None, field: str, minimum: int | None = 0) -> int:
-    """``token`` as an int; ``InstanceFormatError`` when it is not a whole number (or is below ``minimum``)."""
-    if not _WHOLE_RE.fullmatch(token):
-        raise InstanceFormatError(source, line, field, f"expected a whole number, got {token[:40]!r}")
+    """``token`` as an int; ``InstanceFormatError`` when it is not a whole number of at most ``MAX_DIGITS`` ASCII
+    digits (or is below ``minimum``)."""
+    problem = number_problem(token)
+    if problem is not None:
+        raise InstanceFormatError(source, line, field, problem)
     value = int(token)
     if minimum is not None and value < minimum:
         raise InstanceFormatError(source, line, field, f"must be at least {minimum}, got {value}")
@@ -66,10 +69,13 @@ def check_machine(machine: int, num_machines: int, source: str, line: int | None
 def is_header(line: Line) -> bool:
     """A comment or title line before the numbers: ``# ...`` (JSPLIB), ``+++`` or a title (OR-Library), a label.
 
-    A line that starts with a digit or a sign is data, even when it goes on with text: that is a number field gone
-    wrong, which the reader reports instead of skipping.
+    A line that starts with a digit (of any script, after any spaces or invisible characters) or a sign is data, even
+    when it goes on with text: that is a number field gone wrong, which the reader reports instead of skipping.
     """
-    return not (line.text[0].isdigit() or line.text[0] in "+-" and line.text[1:2].isdigit())
+    text = line.text
+    while text and _LEADING_ODD_RE.match(text):
+        text = text[1:]
+    return not (text[:1].isdigit() or text[:1] in ("+", "-") and text[1:2].isdigit())
 
 
 def size_line(lines: list[Line], source: str, what: str = "the size line 'jobs machines'") -> tuple[int, int, int]:

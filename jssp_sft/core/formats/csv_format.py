@@ -48,11 +48,11 @@ def read(text: str, source: str) -> Instance:
     cells: dict[tuple[int, int], tuple[int, int, int]] = {}  # (job, op) -> (machine, duration, line)
     for row in reader:
         line = reader.line_num
-        if not any(cell.strip() for cell in row):
+        if not any(cell.strip(" \t\r") for cell in row):
             continue
         if len(row) != len(names):
             raise InstanceFormatError(source, line, None, f"expected {len(names)} columns, found {len(row)}")
-        values = {column: row[index].strip() for column, index in position.items()}
+        values = {column: row[index].strip(" \t\r") for column, index in position.items()}
         job = whole_number(values["job"], source, line, "job")
         op = whole_number(values["operation"], source, line, f"job {job} operation")
         field = f"job {job} operation {op}"

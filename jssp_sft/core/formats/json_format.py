@@ -5,7 +5,9 @@
 
 In the object form, ``num_machines`` (default: the largest machine id plus one), ``num_jobs`` (checked) and ``name``
 are optional and no other key is allowed. An operation is ``{"machine": m, "duration": d}`` or ``[m, d]`` in either
-shape. Errors name the line of the offending value: the decoder records where each array and object starts.
+shape. A number is a whole number of at most ``MAX_DIGITS`` digits (``3.0`` counts; ``1e3``, ``NaN``, ``Infinity``
+and ``1e400`` do not). Errors name the line of the offending value: the decoder records where each array and object
+starts, and keeps each number as written until it is checked.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import json.decoder
 import json.scanner
 
+from ..codec import number_problem
 from ..instance import Instance
 from .base import InstanceFormatError
 
@@ -34,9 +37,34 @@ class _LocatedDict(dict):
     offset = 0
 
 
+class _Number:
+    """A JSON number or constant (``NaN``, ``Infinity``) as written: checked by ``_whole``, never rounded to a float."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _show(value) -> str:
+    """A decoded value written back as JSON (its numbers as written), cut to 40 characters for a message."""
+
+    def written(item) -> str:
+        if isinstance(item, _Number):
+            return item.text
+        if isinstance(item, list):
+            return "[" + ", ".join(written(x) for x in item) + "]"
+        if isinstance(item, dict):
+            return "{" + ", ".join(f"{json.dumps(k)}: {written(v)}" for k, v in item.items()) + "}"
+        return json.dumps(item)
+
+    return written(value)[:40]
+
+
 def _decoder() -> json.JSONDecoder:
     """A ``JSONDecoder`` whose arrays and objects carry their start offset (the pure-Python scanner, wrapped)."""
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_int=_Number, parse_float=_Number, parse_constant=_Number)
     parse_array, parse_object = decoder.parse_array, decoder.parse_object
 
     def located_array(state, scan_once):
@@ -56,13 +84,24 @@ def _decoder() -> json.JSONDecoder:
     return decoder
 
 
-def _whole(value, source: str, line: int, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or value < 0:
-        raise InstanceFormatError(source, line, field, f"expected a whole number >= 0, got {json.dumps(value)[:40]}")
-    return int(value)
+def whole(value, source: str, line: int, field: str, signed: bool = False) -> int:
+    """A decoded JSON number as an int: a whole number (>= 0 unless ``signed``) of at most ``MAX_DIGITS`` digits
+    (``3.0`` allowed); ``InstanceFormatError`` naming the field otherwise."""
+    if isinstance(value, _Number):
+        integral, dot, fraction = value.text.partition(".")
+        if not dot or set(fraction) == {"0"}:
+            problem = number_problem(integral)
+            if problem is None and (signed or integral[0] not in "+-"):
+                return int(integral)
+            if problem is not None and "longer than" in problem:
+                raise InstanceFormatError(source, line, field, problem)
+    wanted = "a whole number" if signed else "a whole number >= 0"
+    raise InstanceFormatError(source, line, field, f"expected {wanted}, got {_show(value)}")
 
 
-def read(text: str, source: str) -> Instance:
+def decode(text: str, source: str) -> tuple:
+    """``(data, line_of)``: ``text`` decoded with its numbers kept as written, and a function giving the 1-based line
+    where a decoded array or object starts; ``InstanceFormatError`` when the text is not JSON."""
     text = text.removeprefix("\ufeff")
     try:
         data = _decoder().decode(text)
@@ -74,6 +113,17 @@ def read(text: str, source: str) -> Instance:
     def line_of(value) -> int:
         return text.count("\n", 0, getattr(value, "offset", 0)) + 1
 
+    return data, line_of
+
+
+def is_number(value) -> bool:
+    """Whether a decoded value is a JSON number (or ``NaN``/``Infinity``)."""
+    return isinstance(value, _Number)
+
+
+def read(text: str, source: str) -> Instance:
+    data, line_of = decode(text, source)
+
     declared_jobs = num_machines = name = None
     if isinstance(data, dict):
         unknown = [key for key in data if key not in OBJECT_KEYS]
@@ -84,12 +134,12 @@ def read(text: str, source: str) -> Instance:
         if "jobs" not in data:
             raise InstanceFormatError(source, line_of(data), "jobs", "missing: the object needs a 'jobs' list")
         if data.get("num_machines") is not None:
-            num_machines = _whole(data["num_machines"], source, line_of(data), "num_machines")
+            num_machines = whole(data["num_machines"], source, line_of(data), "num_machines")
         if data.get("num_jobs") is not None:
-            declared_jobs = _whole(data["num_jobs"], source, line_of(data), "num_jobs")
+            declared_jobs = whole(data["num_jobs"], source, line_of(data), "num_jobs")
         name = data.get("name")
         if name is not None and not isinstance(name, str):
-            raise InstanceFormatError(source, line_of(data), "name", f"expected a string, got {json.dumps(name)[:40]}")
+            raise InstanceFormatError(source, line_of(data), "name", f"expected a string, got {_show(name)}")
         jobs_value = data["jobs"]
     else:
         jobs_value = data
@@ -120,12 +170,12 @@ def read(text: str, source: str) -> Instance:
                 machine, duration = op
             else:
                 raise InstanceFormatError(
-                    source, line, field, f"expected [machine, duration] or an object, got {json.dumps(op)[:40]}"
+                    source, line, field, f"expected [machine, duration] or an object, got {_show(op)}"
                 )
             ops.append(
                 (
-                    _whole(machine, source, line, f"{field} machine"),
-                    _whole(duration, source, line, f"{field} duration"),
+                    whole(machine, source, line, f"{field} machine"),
+                    whole(duration, source, line, f"{field} duration"),
                 )
             )
         jobs.append(tuple(ops))

@@ -15,7 +15,7 @@ operation once, each on its own machine; the record is then read by ``codec.pars
 
 from __future__ import annotations
 
-from ..codec import MatrixRecord, format_matrix, parse_matrix
+from ..codec import MatrixRecord, format_matrix, parse_decimal, parse_matrix
 from ..instance import Instance
 from ..schedule import Schedule
 from .base import InstanceFormatError, Line, is_header, missing_line, size_line, whole_number
@@ -34,11 +34,9 @@ def _read_makespan(line: Line, source: str) -> float:
             f"expected one number (the solver's makespan) after the jobs, found {len(line.tokens)} (a count is wrong?)",
         )
     try:
-        return float(line.tokens[0])
-    except ValueError:
-        raise InstanceFormatError(
-            source, line.number, "makespan", f"expected a number, got {line.text[:40]!r}"
-        ) from None
+        return float(parse_decimal(line.tokens[0]))
+    except ValueError as err:
+        raise InstanceFormatError(source, line.number, "makespan", str(err)) from None
 
 
 def _check_orders(instance: Instance, lines: list[Line], start: int, source: str) -> None:
