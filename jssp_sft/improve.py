@@ -24,175 +24,18 @@ import copy
 import json
 import logging
 import time
-import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from trl import ModelConfig, ScriptArguments, SFTConfig
-
-from .data.templates import TEMPLATES, PromptFormat
-from .solve import DECODING_MODES
-from .solve.sampling import SamplingSettings
 from .training import self_labeling as sl
-from .training.arguments import RecipeParser
+from .training.arguments import ImproveScriptArguments, RecipeParser, make_improve_parser
 
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class ImproveScriptArguments(ScriptArguments):
-    """Where the unlabelled instances come from, how they are sampled and labelled, and the held-out evaluation.
-
-    The pool is one of: ``pool_num_instances`` random instances (``pool_sizes``, ``pool_seed``: the very instances
-    ``jssp-sft generate`` writes with those settings), ``dataset_name`` (Starjob records; their labels compete when
-    ``keep_existing_labels``), or ``pool_benchmarks``. The held-out set is ``eval_dataset`` (Starjob records with
-    solver makespans) or ``eval_num_instances`` instances generated and solved by CP-SAT (``eval_sizes``,
-    ``eval_seed``, ``eval_time_limit``).
-    """
-
-    num_rounds: int = field(default=3, metadata={"help": "Self-labeling rounds (0: only evaluate the model)."})
-    pool_num_instances: int = field(
-        default=0, metadata={"help": "Generate this many unlabelled random instances as the pool."}
-    )
-    pool_sizes: str = field(default="6x6", metadata={"help": "Sizes of the generated pool, e.g. '6x6' or '5-6x5-6'."})
-    pool_seed: int = field(
-        default=1, metadata={"help": "Seed of the generated pool (pick another than the SFT data's)."}
-    )
-    pool_max_duration: int | None = field(
-        default=None, metadata={"help": "Longest duration of generated instances (default: the generator's)."}
-    )
-    pool_instance_generator: str = field(
-        default="uniform", metadata={"help": "uniform or taillard.", "choices": ["uniform", "taillard"]}
-    )
-    pool_benchmarks: str | None = field(
-        default=None, metadata={"help": "Pool of benchmark instances: names or groups (ft06,la01 / ta:15x15)."}
-    )
-    dataset_subset_size: int | None = field(
-        default=None, metadata={"help": "Use this many records of dataset_name (a seeded random subset)."}
-    )
-    max_jobs: int | None = field(
-        default=None, metadata={"help": "Keep only pool records with at most this many jobs."}
-    )
-    max_machines: int | None = field(
-        default=None, metadata={"help": "Keep only pool records with at most this many machines."}
-    )
-    instances_per_round: int | None = field(
-        default=None,
-        metadata={
-            "help": "Instances sampled per round: round r takes the next ones of the pool, wrapping around "
-            "(default: the whole pool every round)."
-        },
-    )
-    num_samples: int = field(default=16, metadata={"help": "Schedules sampled per instance (N)."})
-    temperature: float = field(
-        default=SamplingSettings.temperature, metadata={"help": "Sampling temperature of the N samples."}
-    )
-    top_p: float = field(default=SamplingSettings.top_p, metadata={"help": "Nucleus sampling mass."})
-    top_k: int | None = field(default=SamplingSettings.top_k, metadata={"help": "Keep the k most likely tokens."})
-    decoding: str = field(
-        default="guaranteed",
-        metadata={
-            "help": "guaranteed: every sample is a feasible schedule; free: infeasible samples are dropped.",
-            "choices": list(DECODING_MODES),
-        },
-    )
-    backend: str = field(
-        default="transformers",
-        metadata={"help": "Sampling backend (vllm where installed; guaranteed decoding needs transformers)."},
-    )
-    sampling_batch_size: int = field(default=8, metadata={"help": "Instances per sampling batch."})
-    keep_sample_texts: bool = field(
-        default=False, metadata={"help": "Keep every sample's text in samples.jsonl (not only the best one)."}
-    )
-    keep_existing_labels: bool = field(
-        default=True,
-        metadata={"help": "When a pool record has a feasible label of lower makespan than every sample, keep it."},
-    )
-    replay_ratio: float = field(
-        default=0.5,
-        metadata={"help": "Records of earlier rounds replayed per new record (0: none), drawn with the run's seed."},
-    )
-    eval_dataset: str | None = field(
-        default=None, metadata={"help": "Held-out Starjob records (with solver makespans) evaluated every round."}
-    )
-    eval_num_instances: int = field(
-        default=32, metadata={"help": "Held-out instances generated and solved by CP-SAT (when no eval_dataset)."}
-    )
-    eval_sizes: str | None = field(default=None, metadata={"help": "Sizes of the held-out set (default: pool_sizes)."})
-    eval_seed: int = field(default=12345, metadata={"help": "Seed of the generated held-out set."})
-    eval_time_limit: float = field(default=10.0, metadata={"help": "CP-SAT seconds per held-out instance."})
-    eval_data_dir: str | None = field(
-        default=None, metadata={"help": "Where the held-out records are cached (default: <output_dir>/held-out)."}
-    )
-    eval_num_samples: int | None = field(
-        default=None,
-        metadata={"help": "N of the held-out best-of-N and of the random control (default: num_samples)."},
-    )
-    template: str | None = field(
-        default=None,
-        metadata={
-            "help": "Prompt template; default: the one the starting model's run saved.",
-            "choices": list(TEMPLATES),
-        },
-    )
-    system_prompt: str | None = field(default=None, metadata={"help": "System prompt (template 'messages' only)."})
-    recipe_name: str | None = field(default=None, metadata={"help": "The recipe's name (default: the --config path)."})
-
-    def __post_init__(self):
-        super_post_init = getattr(super(), "__post_init__", None)
-        if super_post_init is not None:
-            super_post_init()
-        sources = [self.pool_num_instances > 0, self.dataset_name is not None, self.pool_benchmarks is not None]
-        if sum(sources) != 1 and self.num_rounds > 0:
-            raise ValueError(
-                "name exactly one pool: pool_num_instances > 0 (generated), dataset_name (Starjob records) or "
-                f"pool_benchmarks (got pool_num_instances={self.pool_num_instances}, dataset_name="
-                f"{self.dataset_name!r}, pool_benchmarks={self.pool_benchmarks!r})"
-            )
-        if self.num_rounds < 0 or self.num_samples < 1 or self.sampling_batch_size < 1:
-            raise ValueError("num_rounds must be >= 0, num_samples and sampling_batch_size >= 1")
-        if self.instances_per_round is not None and self.instances_per_round < 1:
-            raise ValueError(f"instances_per_round must be >= 1, got {self.instances_per_round}")
-        if self.replay_ratio < 0:
-            raise ValueError(f"replay_ratio must be >= 0, got {self.replay_ratio}")
-        if self.eval_dataset is None and self.eval_num_instances < 1:
-            raise ValueError("the held-out set is empty: set eval_dataset or eval_num_instances >= 1")
-        if (
-            self.eval_dataset is None
-            and self.pool_num_instances > 0
-            and self.eval_seed == self.pool_seed
-            and (self.eval_sizes or self.pool_sizes) == self.pool_sizes
-        ):
-            raise ValueError("eval_seed equals pool_seed at the same sizes: the held-out set would be the pool")
-        if self.template is not None:
-            PromptFormat(self.template, self.system_prompt)
-
-    @property
-    def pool_source(self) -> str:
-        if self.pool_num_instances > 0:
-            return "generated"
-        return "dataset" if self.dataset_name is not None else "benchmarks"
-
-    @property
-    def held_out_num_samples(self) -> int:
-        return self.eval_num_samples or self.num_samples
-
-    def prompt_format(self, model_name_or_path: str) -> PromptFormat:
-        """``template`` if given, else the prompt settings saved beside the starting model."""
-        saved = PromptFormat.from_pretrained(model_name_or_path)
-        if self.template is not None:
-            return PromptFormat(self.template, self.system_prompt)
-        return PromptFormat(saved.template, saved.system_prompt if self.system_prompt is None else self.system_prompt)
-
-    def data_settings(self) -> dict:
-        values = {key: getattr(self, key, None) for key in sl.DATA_KEYS}
-        return json.loads(json.dumps(values))
-
-
 def make_parser(prog: str | None = None) -> RecipeParser:
     """The parser of ``jssp-sft improve`` and ``python -m jssp_sft.improve``: script, SFT and model arguments."""
-    return RecipeParser((ImproveScriptArguments, SFTConfig, ModelConfig), prog=prog)
+    return make_improve_parser(prog)
 
 
 # --------------------------------------------------------------------------------------------------------- data
@@ -281,38 +124,26 @@ def load_solver(model_path: str, script_args: ImproveScriptArguments, model_args
     )
 
 
-def train_round(train_file: Path, start_model: str, model_dir: Path, script_args, training_args, model_args) -> dict:
-    """Continue SFT from ``start_model`` (a full model, or a LoRA adapter trained further) on ``train_file``, into
-    ``model_dir``; resumes from the last checkpoint there. Returns ``{"train_steps", "training_seconds"}``."""
-    from trl import SFTTrainer, get_quantization_config
-
-    from .data.loading import format_dataset, load_starjob
-    from .modeling.loading import load_tokenizer
-    from .training.run import finish_run, last_checkpoint, load_starting_model, run_info_of
-
+def round_run(train_file: Path, start_model: str, model_dir: Path, script_args, training_args, model_args):
+    """The SFT run of a round, as ``jssp_sft.sft`` takes it: ``(script_args, training_args, model_args)`` that
+    continue from ``start_model`` (a full model, or a LoRA adapter trained further) on ``train_file`` into
+    ``model_dir``, with the run's SFT options and the starting model's prompt settings."""
     args = copy.deepcopy(training_args)
     args.output_dir = str(model_dir)
     round_model_args = copy.deepcopy(model_args)
     round_model_args.model_name_or_path = start_model
-    prompt_format = script_args.prompt_format(start_model)
-    tokenizer = load_tokenizer(start_model, round_model_args.model_revision, args.trust_remote_code)
-    raw = load_starjob(str(train_file), test_size=0, seed=args.seed)
-    train_dataset = format_dataset(raw, prompt_format)["train"]
-    model, peft_config = load_starting_model(round_model_args, args)
-    trainer = SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=train_dataset,
-        processing_class=tokenizer,
-        peft_config=peft_config,
-        quantization_config=get_quantization_config(round_model_args) if isinstance(model, str) else None,
-    )
-    started = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=last_checkpoint(args.output_dir))
-    seconds = time.perf_counter() - started
-    run_info = run_info_of(script_args, round_model_args, args)
-    run_info.update(trainer="improve", dataset=str(train_file))
-    finish_run(trainer, result, len(train_dataset), prompt_format, run_info)
+    round_script_args = script_args.round_arguments(str(train_file), script_args.prompt_format(start_model))
+    return round_script_args, args, round_model_args
+
+
+def train_round(train_file: Path, start_model: str, model_dir: Path, script_args, training_args, model_args) -> dict:
+    """Train a round with ``jssp_sft.sft.train`` (the one SFT trainer path; resumes from the last checkpoint in
+    ``model_dir``). Returns ``{"train_steps", "training_seconds"}``."""
+    from .sft import train
+
+    run = round_run(train_file, start_model, model_dir, script_args, training_args, model_args)
+    trainer = train(*run, run_info={"trainer": "improve"})
+    seconds = next((h["train_runtime"] for h in reversed(trainer.state.log_history) if "train_runtime" in h), None)
     return {"train_steps": trainer.state.global_step, "training_seconds": seconds}
 
 
@@ -345,7 +176,7 @@ def label_vs_random(records: list[dict], problems, num_samples: int, seed: int) 
     ratios = []
     for record in records:
         problem = by_id[record["id"]]
-        control = random_control(problem.instance, num_samples, seed + zlib.crc32(problem.id.encode()))
+        control = random_control(problem.instance, num_samples, seed)
         ratios.append(record["makespan"] / control.makespan)
     return sum(ratios) / len(ratios) - 1 if ratios else None
 

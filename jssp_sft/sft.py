@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from .data.templates import PromptFormat
 from .training.arguments import SFTScriptArguments, make_sft_parser
 from .training.run import finish_run, load_starting_model, resume_checkpoint, run_info_of, setup_logging, take_push
 
@@ -23,18 +24,20 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class SFTData:
-    """The datasets of a run: formatted train/eval examples, and the raw held-out records for the generation eval."""
+    """The datasets of a run: formatted train/eval examples, the raw held-out records for the generation eval, and
+    the prompt settings they were written with."""
 
     train: object
     eval: object | None
     eval_records: list[dict]
+    prompt_format: PromptFormat
 
 
-def load_sft_data(script_args: SFTScriptArguments, training_args, tokenizer) -> SFTData:
-    """Load, validate, filter and split Starjob records (``jssp_sft.data.loading``) and format them with the run's template."""
+def load_sft_data(script_args: SFTScriptArguments, training_args, tokenizer, prompt_format: PromptFormat) -> SFTData:
+    """Load, validate, filter and split Starjob records (``jssp_sft.data.loading``) and format them with
+    ``prompt_format``."""
     from .data.loading import format_dataset
 
-    prompt_format = script_args.prompt_format()
     length_filter = script_args.drop_long_examples and training_args.max_length is not None
     evaluating = training_args.eval_strategy != "no"
     raw = script_args.load_records(
@@ -64,11 +67,12 @@ def load_sft_data(script_args: SFTScriptArguments, training_args, tokenizer) -> 
         train_dataset = training_stream(
             settings, prompt_format, num_shards=max(1, training_args.dataloader_num_workers)
         )
-    return SFTData(train_dataset, eval_dataset, eval_records)
+    return SFTData(train_dataset, eval_dataset, eval_records, prompt_format)
 
 
 def build_trainer(script_args: SFTScriptArguments, training_args, model_args, callbacks: list | None = None):
-    """The ``SFTTrainer`` of a run, with its data and callbacks, before training: ``(trainer, data)``.
+    """The ``SFTTrainer`` of a run (``train`` and every ``improve`` round), with its data, levers and callbacks,
+    before training: ``(trainer, data)``.
 
     ``training_args.push_to_hub`` is taken out of the trainer's hands (``train`` pushes once at the end, with our
     model card) and left on ``trainer.push_after_training``.
@@ -91,13 +95,13 @@ def build_trainer(script_args: SFTScriptArguments, training_args, model_args, ca
     )
     logger.info("model %s, script %s", model_args, script_args)
 
-    prompt_format = script_args.prompt_format()
+    prompt_format = script_args.prompt_format(model_args.model_name_or_path)
     tokenizer = load_tokenizer(
         model_args.model_name_or_path, model_args.model_revision, training_args.trust_remote_code
     )
     if prompt_format.template == "messages" and training_args.assistant_only_loss:
         ensure_training_chat_template(tokenizer)
-    data = load_sft_data(script_args, training_args, tokenizer)
+    data = load_sft_data(script_args, training_args, tokenizer, prompt_format)
 
     model, peft_config = load_starting_model(model_args, training_args)
     push_to_hub = take_push(training_args)
@@ -132,16 +136,23 @@ def build_trainer(script_args: SFTScriptArguments, training_args, model_args, ca
     return trainer, data
 
 
-def train(script_args: SFTScriptArguments, training_args, model_args, callbacks: list | None = None):
-    """Train, evaluate, save (and push) one run; returns the trainer. ``callbacks`` are added to the trainer's."""
+def train(
+    script_args: SFTScriptArguments,
+    training_args,
+    model_args,
+    callbacks: list | None = None,
+    run_info: dict | None = None,
+):
+    """Train, evaluate, save (and push) one run; returns the trainer. ``callbacks`` are added to the trainer's;
+    ``run_info`` entries are added to the saved run info (``jssp_sft_run.json``)."""
     trainer, data = build_trainer(script_args, training_args, model_args, callbacks)
     train_result = trainer.train(resume_from_checkpoint=resume_checkpoint(training_args))
-    run_info = run_info_of(script_args, model_args, training_args)
+    run_info = {**run_info_of(script_args, model_args, training_args), **(run_info or {})}
     # a streamed train set has no length: count the examples the steps consumed
     batch = training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps
     streamed = trainer.state.global_step * batch * training_args.world_size
     num_train = len(data.train) if hasattr(data.train, "__len__") else streamed
-    finish_run(trainer, train_result, num_train, script_args.prompt_format(), run_info, data.eval)
+    finish_run(trainer, train_result, num_train, data.prompt_format, run_info, data.eval)
     return trainer
 
 

@@ -78,6 +78,23 @@ def one_layer_model(tokenizer, max_position_embeddings: int = 4096):
     )
 
 
+def weighted_loss_by_hand(model, batch: dict, weight: float) -> float:
+    """The job-choice-weighted training loss of ``batch`` computed by hand: each trained token's cross-entropy, the
+    job-choice tokens (``job_choice_mask``) counted ``weight`` times, over the number of trained tokens."""
+    import torch
+
+    from jssp_sft.training.job_choice import JOB_CHOICE_MASK
+
+    with torch.no_grad():
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        nll = torch.nn.functional.cross_entropy(
+            logits[:, :-1].transpose(1, 2), batch["labels"][:, 1:], ignore_index=-100, reduction="none"
+        )
+        trained = batch["labels"][:, 1:] != -100
+        weights = 1 + (weight - 1) * batch[JOB_CHOICE_MASK][:, 1:].float()
+        return ((nll * weights)[trained].sum() / trained.sum()).item()
+
+
 @pytest.fixture
 def example_instance() -> Instance:
     """The 2x3 instance of the Starjob format spec."""

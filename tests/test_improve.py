@@ -3,15 +3,18 @@ an SFTTrainer step, the held-out evaluation beside the controls), the best label
 every sample, a round killed mid-sampling resumed without duplicates or losses, and the recipes."""
 
 import json
+import random
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
+from conftest import serial_record, weighted_loss_by_hand
 
 from jssp_sft.core.codec import format_solution, parse_instance
 from jssp_sft.core.verifier import verify
-from jssp_sft.improve import ImproveScriptArguments, improve, make_parser, pool_problems
+from jssp_sft.improve import ImproveScriptArguments, improve, make_parser, pool_problems, round_run
+from jssp_sft.sft import build_trainer
 from jssp_sft.solve import Problem
 from jssp_sft.training import self_labeling as sl
 
@@ -136,6 +139,36 @@ def test_one_round_end_to_end(finished_round, tiny_model_dir):
     greedy = accumulator.Scalars("train/improve/greedy_gap")  # transformers prefixes train/ (rewrite_logs)
     assert [e.step for e in greedy] == [0, 1]
     assert [pytest.approx(e.value) for e in greedy] == [row["greedy_gap"] for row in rows]
+
+
+def test_a_round_trains_with_the_sft_levers(tiny_model_dir, tmp_path):
+    """A round's trainer is ``jssp_sft.sft``'s: ``job_choice_loss_weight: 4`` weights the loss it computes, and
+    ``drop_long_examples`` drops the records longer than ``max_length`` instead of truncating them."""
+    from jssp_sft.training.job_choice import JobChoiceSFTTrainer
+
+    rng = random.Random(0)
+    train_file = tmp_path / sl.TRAIN_FILE
+    sl.write_jsonl_atomic(train_file, [serial_record(rng, n, n) for n in (2, 2, 3, 3)])
+    script_args, training_args, model_args = tiny_args(
+        tiny_model_dir, tmp_path, "--job_choice_loss_weight", "4", "--per_device_train_batch_size", "4"
+    )
+    run = round_run(train_file, str(tiny_model_dir), tmp_path / "model", script_args, training_args, model_args)
+    assert run[0].job_choice_loss_weight == 4.0 and run[0].dataset_name == str(train_file)
+    trainer, data = build_trainer(*run)
+    assert isinstance(trainer, JobChoiceSFTTrainer) and trainer.job_choice_loss_weight == 4.0
+    batch = next(iter(trainer.get_train_dataloader()))
+    trainer.model.train()
+    with torch.no_grad():
+        loss = trainer.compute_loss(trainer.model, dict(batch)).item()
+    assert batch["job_choice_mask"].any()
+    assert loss == pytest.approx(weighted_loss_by_hand(trainer.model, batch, 4.0), rel=1e-4)
+    assert loss != pytest.approx(weighted_loss_by_hand(trainer.model, batch, 1.0), rel=1e-3)
+
+    lengths = sorted(len(example["input_ids"]) for example in data.train)
+    assert lengths[1] < lengths[2]  # two 2x2 records, two longer 3x3 ones
+    short = tiny_args(tiny_model_dir, tmp_path, "--max_length", str(lengths[1]))
+    trainer, data = build_trainer(*round_run(train_file, str(tiny_model_dir), tmp_path / "short", *short))
+    assert sorted(len(example["input_ids"]) for example in data.train) == lengths[:2]
 
 
 def test_best_label_is_the_minimum_over_the_verified_samples(finished_round):

@@ -8,7 +8,7 @@ import random
 
 import pytest
 import torch
-from conftest import one_layer_model, serial_record
+from conftest import one_layer_model, serial_record, weighted_loss_by_hand
 from datasets import Dataset
 from trl import SFTConfig
 
@@ -91,16 +91,9 @@ def test_job_choice_weight_changes_only_the_weighted_loss(tmp_path, records):
         loss_weighted = weighted.compute_loss(weighted.model, dict(batch))
         batch_without = {k: v for k, v in batch.items() if k != JOB_CHOICE_MASK}
         trl_loss = super(JobChoiceSFTTrainer, plain).compute_loss(plain.model, batch_without)
-        # by hand: the per-token losses of the job tokens counted 5 times
-        logits = plain.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-        nll = torch.nn.functional.cross_entropy(
-            logits[:, :-1].transpose(1, 2), batch["labels"][:, 1:], ignore_index=-100, reduction="none"
-        )
-        trained = batch["labels"][:, 1:] != -100
-        weights = 1 + 4 * batch[JOB_CHOICE_MASK][:, 1:].float()
-        expected = (nll * weights)[trained].sum() / trained.sum()
     assert loss_plain.item() == pytest.approx(trl_loss.item(), rel=1e-5)
-    assert loss_weighted.item() == pytest.approx(expected.item(), rel=1e-4)
+    # by hand: the per-token losses of the job tokens counted 5 times
+    assert loss_weighted.item() == pytest.approx(weighted_loss_by_hand(plain.model, batch, 5.0), rel=1e-4)
     assert loss_weighted.item() > loss_plain.item()
     assert plain._metrics["train"]["job_choice_accuracy"]  # the per-decision accuracy is logged
 

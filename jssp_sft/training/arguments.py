@@ -9,6 +9,8 @@ option has one help text and one default per entry point.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 from dataclasses import dataclass, field
 
@@ -17,6 +19,7 @@ from trl import GRPOConfig, ModelConfig, ScriptArguments, SFTConfig, TrlParser
 from ..data.loading import DEFAULT_TEST_SIZE
 from ..data.templates import TEMPLATES, PromptFormat
 from ..rewards import REWARDS, get_reward_funcs
+from ..solve.config import SolveConfig, SolverModelArguments
 from ..solve.sampling import SamplingSettings
 
 
@@ -26,6 +29,16 @@ DEFAULT_REWARD_FUNCS = ("format", "feasibility", "makespan_quality")
 def data_seed(training_args) -> int:
     """The seed of data choices (subset, held-out split): ``data_seed`` when set, else the run's ``seed``."""
     return training_args.data_seed if training_args.data_seed is not None else training_args.seed
+
+
+def option_of(source: type, name: str, default=dataclasses.MISSING, help: str | None = None):
+    """A field that repeats option ``name`` of the dataclass ``source`` (its default, help and choices), so that an
+    option offered by two commands is declared once; ``default`` and ``help`` may differ."""
+    original = source.__dataclass_fields__[name]
+    metadata = dict(original.metadata)
+    if help is not None:
+        metadata["help"] = help
+    return field(default=original.default if default is dataclasses.MISSING else default, metadata=metadata)
 
 
 def template_field(default: str | None, default_help: str):
@@ -79,6 +92,17 @@ class StarjobScriptArguments(ScriptArguments):
             PromptFormat(self.template, self.system_prompt)  # validate the template / system prompt pair early
         if self.eval_split_size < 0:
             raise ValueError(f"eval_split_size must be >= 0, got {self.eval_split_size}")
+
+    def prompt_format(self, model_name_or_path: str | None = None) -> PromptFormat:
+        """The run's prompt settings (saved beside its model, so that generation reuses them): ``template`` if given,
+        else those saved beside the starting model ``model_name_or_path`` (defaults without one); ``system_prompt``
+        overrides the saved one."""
+        if self.template is not None:
+            return PromptFormat(self.template, self.system_prompt)
+        saved = PromptFormat.from_pretrained(model_name_or_path) if model_name_or_path else PromptFormat()
+        if self.system_prompt is not None:
+            return PromptFormat(saved.template, self.system_prompt)
+        return saved
 
     def load_records(self, training_args, source: str | None = None, test_size: float | None = None, **options):
         """The run's Starjob records as a ``DatasetDict`` (``jssp_sft.data.loading.load_starjob``): ``source``
@@ -169,10 +193,6 @@ class SFTScriptArguments(StarjobScriptArguments):
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
             raise ValueError("early_stopping_patience must be >= 1")
 
-    def prompt_format(self) -> PromptFormat:
-        """The prompt settings of this run (saved beside the model so that generation reuses them)."""
-        return PromptFormat(template=self.template, system_prompt=self.system_prompt)
-
     def sampling_settings(self) -> SamplingSettings:
         """Sampling settings of the generation-eval callback."""
         return SamplingSettings(
@@ -236,14 +256,162 @@ class GRPOScriptArguments(StarjobScriptArguments):
         if self.eval_split_size and self.benchmarks is not None:
             raise ValueError("eval_split_size needs Starjob or generated records; benchmarks are not split")
 
-    def prompt_format(self, model_name_or_path: str | None = None) -> PromptFormat:
-        """The run's prompt settings: ``template`` if given, else those saved beside the starting model."""
-        if self.template is not None:
-            return PromptFormat(self.template, self.system_prompt)
-        saved = PromptFormat.from_pretrained(model_name_or_path) if model_name_or_path else PromptFormat()
-        if self.system_prompt is not None:
-            return PromptFormat(saved.template, self.system_prompt)
-        return saved
+
+# Improve settings that shape a round's data: a run resumed with other values would mix two experiments.
+IMPROVE_DATA_KEYS = (
+    "pool_source",
+    "pool_num_instances",
+    "pool_sizes",
+    "pool_seed",
+    "pool_max_duration",
+    "pool_instance_generator",
+    "dataset_name",
+    "pool_benchmarks",
+    "instances_per_round",
+    "num_samples",
+    "temperature",
+    "top_p",
+    "top_k",
+    "decoding",
+    "keep_existing_labels",
+    "replay_ratio",
+    "eval_dataset",
+    "eval_num_instances",
+    "eval_sizes",
+    "eval_seed",
+    "eval_time_limit",
+)
+
+
+@dataclass
+class ImproveScriptArguments(SFTScriptArguments):
+    """The options of an SFT run (every round is one, with every lever: ``drop_long_examples``,
+    ``job_choice_loss_weight``, ...) plus where the unlabelled instances come from, how they are sampled and
+    labelled, and the held-out evaluation.
+
+    The pool is one of: ``pool_num_instances`` random instances (``pool_sizes``, ``pool_seed``: the very instances
+    ``jssp-sft generate`` writes with those settings), ``dataset_name`` (Starjob records, with this run's subset and
+    size filters; their labels compete when ``keep_existing_labels``), or ``pool_benchmarks``. The held-out set is
+    ``eval_dataset`` (Starjob records with solver makespans) or ``eval_num_instances`` instances generated and solved
+    by CP-SAT (``eval_sizes``, ``eval_seed``, ``eval_time_limit``). The sampling options are ``jssp-sft solve``'s.
+    """
+
+    template: str | None = template_field(None, "default: the one the starting model's run saved.")
+    eval_split_size: float = eval_split_field(0.0, "each round's eval loss")
+    num_rounds: int = field(default=3, metadata={"help": "Self-labeling rounds (0: only evaluate the model)."})
+    pool_num_instances: int = field(
+        default=0, metadata={"help": "Generate this many unlabelled random instances as the pool."}
+    )
+    pool_sizes: str = field(default="6x6", metadata={"help": "Sizes of the generated pool, e.g. '6x6' or '5-6x5-6'."})
+    pool_seed: int = field(
+        default=1, metadata={"help": "Seed of the generated pool (pick another than the SFT data's)."}
+    )
+    pool_max_duration: int | None = field(
+        default=None, metadata={"help": "Longest duration of generated instances (default: the generator's)."}
+    )
+    pool_instance_generator: str = field(
+        default="uniform", metadata={"help": "uniform or taillard.", "choices": ["uniform", "taillard"]}
+    )
+    pool_benchmarks: str | None = field(
+        default=None, metadata={"help": "Pool of benchmark instances: names or groups (ft06,la01 / ta:15x15)."}
+    )
+    instances_per_round: int | None = field(
+        default=None,
+        metadata={
+            "help": "Instances sampled per round: round r takes the next ones of the pool, wrapping around "
+            "(default: the whole pool every round)."
+        },
+    )
+    num_samples: int = option_of(SolveConfig, "num_samples", default=16)
+    temperature: float = option_of(SolveConfig, "temperature")
+    top_p: float = option_of(SolveConfig, "top_p")
+    top_k: int | None = option_of(SolveConfig, "top_k")
+    decoding: str = option_of(SolveConfig, "decoding", default="guaranteed")
+    backend: str = option_of(SolverModelArguments, "backend")
+    sampling_batch_size: int = option_of(SolveConfig, "batch_size")
+    keep_sample_texts: bool = field(
+        default=False, metadata={"help": "Keep every sample's text in samples.jsonl (not only the best one)."}
+    )
+    keep_existing_labels: bool = field(
+        default=True,
+        metadata={"help": "When a pool record has a feasible label of lower makespan than every sample, keep it."},
+    )
+    replay_ratio: float = field(
+        default=0.5,
+        metadata={"help": "Records of earlier rounds replayed per new record (0: none), drawn with the run's seed."},
+    )
+    eval_dataset: str | None = field(
+        default=None, metadata={"help": "Held-out Starjob records (with solver makespans) evaluated every round."}
+    )
+    eval_num_instances: int = field(
+        default=32, metadata={"help": "Held-out instances generated and solved by CP-SAT (when no eval_dataset)."}
+    )
+    eval_sizes: str | None = field(default=None, metadata={"help": "Sizes of the held-out set (default: pool_sizes)."})
+    eval_seed: int = field(default=12345, metadata={"help": "Seed of the generated held-out set."})
+    eval_time_limit: float = field(default=10.0, metadata={"help": "CP-SAT seconds per held-out instance."})
+    eval_data_dir: str | None = field(
+        default=None, metadata={"help": "Where the held-out records are cached (default: <output_dir>/held-out)."}
+    )
+    eval_num_samples: int | None = field(
+        default=None,
+        metadata={"help": "N of the held-out best-of-N and of the random control (default: num_samples)."},
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        sources = [self.pool_num_instances > 0, self.dataset_name is not None, self.pool_benchmarks is not None]
+        if sum(sources) != 1 and self.num_rounds > 0:
+            raise ValueError(
+                "name exactly one pool: pool_num_instances > 0 (generated), dataset_name (Starjob records) or "
+                f"pool_benchmarks (got pool_num_instances={self.pool_num_instances}, dataset_name="
+                f"{self.dataset_name!r}, pool_benchmarks={self.pool_benchmarks!r})"
+            )
+        if self.stream_sizes is not None:
+            raise ValueError("stream_sizes does not apply to improve: each round trains on its own labels")
+        if self.num_rounds < 0 or self.num_samples < 1 or self.sampling_batch_size < 1:
+            raise ValueError("num_rounds must be >= 0, num_samples and sampling_batch_size >= 1")
+        if self.instances_per_round is not None and self.instances_per_round < 1:
+            raise ValueError(f"instances_per_round must be >= 1, got {self.instances_per_round}")
+        if self.replay_ratio < 0:
+            raise ValueError(f"replay_ratio must be >= 0, got {self.replay_ratio}")
+        if self.eval_dataset is None and self.eval_num_instances < 1:
+            raise ValueError("the held-out set is empty: set eval_dataset or eval_num_instances >= 1")
+        if (
+            self.eval_dataset is None
+            and self.pool_num_instances > 0
+            and self.eval_seed == self.pool_seed
+            and (self.eval_sizes or self.pool_sizes) == self.pool_sizes
+        ):
+            raise ValueError("eval_seed equals pool_seed at the same sizes: the held-out set would be the pool")
+
+    @property
+    def pool_source(self) -> str:
+        if self.pool_num_instances > 0:
+            return "generated"
+        return "dataset" if self.dataset_name is not None else "benchmarks"
+
+    @property
+    def held_out_num_samples(self) -> int:
+        return self.eval_num_samples or self.num_samples
+
+    def data_settings(self) -> dict:
+        """The settings that shape a round's data (``IMPROVE_DATA_KEYS``), as JSON values."""
+        return json.loads(json.dumps({key: getattr(self, key, None) for key in IMPROVE_DATA_KEYS}))
+
+    def round_arguments(self, train_file: str, prompt_format: PromptFormat) -> SFTScriptArguments:
+        """The SFT run of a round: this run's SFT options on the round's records (``train_file``, no subset or size
+        filter), written with ``prompt_format`` (the starting model's)."""
+        names = {f.name for f in dataclasses.fields(SFTScriptArguments) if f.init}
+        options = {name: getattr(self, name) for name in names}
+        options.update(
+            dataset_name=str(train_file),
+            dataset_subset_size=None,
+            max_jobs=None,
+            max_machines=None,
+            template=prompt_format.template,
+            system_prompt=prompt_format.system_prompt,
+        )
+        return SFTScriptArguments(**options)
 
 
 class RecipeParser(TrlParser):
@@ -263,6 +431,11 @@ class RecipeParser(TrlParser):
 def make_sft_parser(prog: str | None = None) -> RecipeParser:
     """The parser of ``jssp-sft train`` and ``python -m jssp_sft.sft``: script, training and model arguments."""
     return RecipeParser((SFTScriptArguments, SFTConfig, ModelConfig), prog=prog)
+
+
+def make_improve_parser(prog: str | None = None) -> RecipeParser:
+    """The parser of ``jssp-sft improve`` and ``python -m jssp_sft.improve``: script, SFT and model arguments."""
+    return RecipeParser((ImproveScriptArguments, SFTConfig, ModelConfig), prog=prog)
 
 
 def make_grpo_parser(prog: str | None = None) -> RecipeParser:
