@@ -1,5 +1,5 @@
 """Data pipeline speed: instances generated per second (CP-SAT, 1 vs 2 processes) and records per second through
-the whole loading path (read, validate, tokenize, length filter, split, format), in one run.
+the loading path (read, validate, split, format), in one run.
 
     python bench/data.py [--num_instances 400] [--num_records 20000]
 
@@ -8,13 +8,11 @@ Generation: ``--num_instances`` random 6x6 instances (durations 5-500) solved wi
 and the speed-up from the second process, and checks that both files are byte-identical.
 
 Loading: a ``--num_records`` JSONL file of Starjob records (2x2 to 10x10, schedules from a dispatching rule, so that
-writing it takes seconds) goes through ``jssp_sft.data.load_starjob`` (with the tiny tokenizer's token-length filter)
-and ``format_dataset``, which give the columns ``SFTTrainer`` trains on without tokenizing again (``input_ids`` and
-``completion_mask``). The baseline, timed in the same run (before and after, to cancel load drift), makes the same
-output one record at a time: ``json.loads``, ``record_problem``, ``PromptFormat.training_example``, the two tokenizer
-calls ``SFTTrainer`` makes per example (prompt, prompt + completion + EOS), the completion mask and the length check.
-Both must give identical ``input_ids`` and masks. For reference it also times the loop without the mask (one
-tokenizer call per record: the ids only, which ``SFTTrainer`` cannot train a completion-only loss from).
+writing it takes seconds) goes through ``jssp_sft.data.load_starjob`` and ``format_dataset``, which give the columns
+``SFTTrainer`` takes (``prompt``, ``completion``). The baseline, timed in the same run (before and after, to cancel load
+drift), makes the same output one record at a time: ``json.loads``, ``record_problem``,
+``PromptFormat.training_example``. Both must give identical examples. Tokenizing is the trainer's own step (TRL's
+preprocessing, then the length filter of ``drop_long_examples``), the same for either path: it is timed once, after.
 """
 
 from __future__ import annotations
@@ -93,49 +91,63 @@ def write_records(path: Path, num_records: int, seed: int = 0) -> None:
             handle.write(json.dumps(to_record(instance, dispatching_rule(instance, "MOPNR", "non_delay"))) + "\n")
 
 
-def naive_loading(path: Path, tokenizer, prompt_format, max_length: int, with_mask: bool = True) -> list:
-    """The baseline, one record at a time: parse, validate, format, tokenize as SFTTrainer does, length filter.
-    Returns ``(input_ids, completion_mask)`` of the kept records (``completion_mask`` is ``None`` without the mask)."""
+def naive_loading(path: Path, prompt_format) -> list:
+    """The baseline, one record at a time: parse, validate, format. Returns the formatted examples."""
     from jssp_sft.data.validation import record_problem
 
-    eos = tokenizer.eos_token
     kept = []
     with path.open() as handle:
         for line in handle:
             record = json.loads(line)
             if record_problem(record) is not None:
                 continue
-            example = prompt_format.training_example(record)
-            ids = tokenizer(example["prompt"] + example["completion"] + eos)["input_ids"]
-            if len(ids) > max_length:
-                continue
-            mask = None
-            if with_mask:
-                prompt_ids = tokenizer(example["prompt"])["input_ids"]
-                prompt_len = next((i for i, (a, b) in enumerate(zip(prompt_ids, ids)) if a != b), len(prompt_ids))
-                mask = [0] * prompt_len + [1] * (len(ids) - prompt_len)
-            kept.append((ids, mask))
+            kept.append(prompt_format.training_example(record))
     return kept
 
 
-def pipeline_loading(path: Path, tokenizer, prompt_format, max_length: int, cache_dir: str) -> tuple[list, dict]:
-    """The package's path: load_starjob (read, validate, tokenize once, length filter, split) -> format_dataset (the
-    columns SFTTrainer takes as processed). Returns ``(input_ids, completion_mask)`` of the kept records (train then
-    test) and each stage's seconds."""
+def pipeline_loading(path: Path, prompt_format, cache_dir: str) -> tuple[list, dict]:
+    """The package's path: load_starjob (read, validate, split) -> format_dataset (the columns SFTTrainer takes).
+    Returns the formatted examples (train then test) and each stage's seconds."""
     from jssp_sft.data import format_dataset, load_starjob
 
     seconds = {}
     began = time.perf_counter()
-    splits = load_starjob(str(path), tokenizer=tokenizer, max_length=max_length, cache_dir=cache_dir)
-    seconds["load_starjob (read, validate, tokenize, length filter, split)"] = time.perf_counter() - began
+    splits = load_starjob(str(path), cache_dir=cache_dir)
+    seconds["load_starjob (read, validate, split)"] = time.perf_counter() - began
     began = time.perf_counter()
     formatted = format_dataset(splits, prompt_format)
     seconds["format_dataset"] = time.perf_counter() - began
     kept = []
     for split in formatted.values():
         columns = split.with_format("arrow")[:]
-        kept += zip(columns["input_ids"].to_pylist(), columns["completion_mask"].to_pylist())
+        kept += [dict(zip(columns.column_names, row)) for row in zip(*(c.to_pylist() for c in columns.columns))]
     return kept, seconds
+
+
+def trainer_tokenization(examples: list, tokenizer, max_length: int, workdir: Path) -> float:
+    """Seconds TRL's ``SFTTrainer`` takes to tokenize ``examples`` and drop the long ones (``StarjobSFTTrainer``):
+    the step after loading, the same whichever path made the examples."""
+    from datasets import Dataset
+    from trl import SFTConfig
+
+    from jssp_sft.modeling.tiny import build_model
+    from jssp_sft.training.trainer import StarjobSFTTrainer
+
+    dataset = Dataset.from_list(examples)
+    args = SFTConfig(output_dir=str(workdir / "trainer"), use_cpu=True, report_to="none", max_length=max_length)
+    model = build_model(
+        tokenizer,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+    )
+    began = time.perf_counter()
+    StarjobSFTTrainer(
+        model=model, args=args, train_dataset=dataset, processing_class=tokenizer, drop_long_examples=True
+    )
+    return time.perf_counter() - began
 
 
 def bench_loading(args: BenchArguments, workdir: Path) -> None:
@@ -152,47 +164,37 @@ def bench_loading(args: BenchArguments, workdir: Path) -> None:
     print(
         f"wrote {args.num_records} records ({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - began:.1f} s"
     )
-    tokenizer = build_tokenizer()
     prompt_format = PromptFormat()
 
-    # The baselines run before and after the package's path, so that a change of load cancels; wall and CPU seconds
+    # The baseline runs before and after the package's path, so that a change of load cancels; wall and CPU seconds
     # (this process's, all threads) are both kept, since on busy cores the wall time mostly measures the neighbours.
-    naive_times, ids_only_times = [], []
+    naive_times = []
     for turn in range(2):
         if turn == 1:
             began, cpu_began = time.perf_counter(), time.process_time()
-            ours, stages = pipeline_loading(path, tokenizer, prompt_format, args.max_length, str(workdir / "cache"))
+            ours, stages = pipeline_loading(path, prompt_format, str(workdir / "cache"))
             pipeline = (time.perf_counter() - began, time.process_time() - cpu_began)
         began, cpu_began = time.perf_counter(), time.process_time()
-        naive = naive_loading(path, tokenizer, prompt_format, args.max_length)
+        naive = naive_loading(path, prompt_format)
         naive_times.append((time.perf_counter() - began, time.process_time() - cpu_began))
-        began, cpu_began = time.perf_counter(), time.process_time()
-        naive_loading(path, tokenizer, prompt_format, args.max_length, with_mask=False)
-        ids_only_times.append((time.perf_counter() - began, time.process_time() - cpu_began))
     naive_wall, naive_cpu = (sum(t[k] for t in naive_times) / 2 for k in (0, 1))
-    ids_wall, ids_cpu = (sum(t[k] for t in ids_only_times) / 2 for k in (0, 1))
     identical = sorted(map(repr, ours)) == sorted(map(repr, naive))  # the split reorders; compare as multisets
-    tokens = sum(len(ids) for ids, _ in naive)
     n = args.num_records
     print(
-        f"naive loop, same output (json.loads, record_problem, training_example, prompt and prompt+completion "
-        f"tokenized, completion mask, length check): {n / naive_wall:,.0f} records/s, {n / naive_cpu:,.0f} per CPU s "
-        f"({tokens:,} tokens; {naive_times[0][0]:.1f} s before, {naive_times[1][0]:.1f} s after)"
-    )
-    print(
-        f"naive loop, ids only (one tokenizer call per record, no mask): {n / ids_wall:,.0f} records/s, "
-        f"{n / ids_cpu:,.0f} per CPU s"
+        f"naive loop, same output (json.loads, record_problem, training_example): {n / naive_wall:,.0f} records/s, "
+        f"{n / naive_cpu:,.0f} per CPU s ({naive_times[0][0]:.2f} s before, {naive_times[1][0]:.2f} s after)"
     )
     print(
         f"jssp_sft loading path: {n / pipeline[0]:,.0f} records/s, {n / pipeline[1]:,.0f} per CPU s, to "
-        f"SFTTrainer-ready columns; identical input_ids and masks: {identical}"
+        f"SFTTrainer's input columns; identical examples: {identical}"
     )
     for stage, seconds in stages.items():
-        print(f"  {stage}: {seconds:.1f} s ({n / seconds:,.0f} records/s)")
+        print(f"  {stage}: {seconds:.2f} s ({n / seconds:,.0f} records/s)")
+    print(f"ratio to the naive loop: {naive_wall / pipeline[0]:.2f}x wall, {naive_cpu / pipeline[1]:.2f}x CPU")
+    seconds = trainer_tokenization(naive, build_tokenizer(), args.max_length, workdir)
     print(
-        f"ratio to the naive loop with the same output: {naive_wall / pipeline[0]:.2f}x wall, "
-        f"{naive_cpu / pipeline[1]:.2f}x CPU; to the ids-only loop: {ids_wall / pipeline[0]:.2f}x wall, "
-        f"{ids_cpu / pipeline[1]:.2f}x CPU"
+        f"then, for either path: SFTTrainer's own tokenization and the length filter, {n / seconds:,.0f} records/s "
+        f"({seconds:.1f} s)"
     )
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 

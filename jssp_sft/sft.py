@@ -33,21 +33,13 @@ class SFTData:
     prompt_format: PromptFormat
 
 
-def load_sft_data(script_args: SFTScriptArguments, training_args, tokenizer, prompt_format: PromptFormat) -> SFTData:
+def load_sft_data(script_args: SFTScriptArguments, training_args, prompt_format: PromptFormat) -> SFTData:
     """Load, validate, filter and split Starjob records (``jssp_sft.data.loading``) and format them with
-    ``prompt_format``."""
+    ``prompt_format``; the trainer tokenizes them (and drops the long ones, ``drop_long_examples``)."""
     from .data.loading import format_dataset
 
-    length_filter = script_args.drop_long_examples and training_args.max_length is not None
     evaluating = training_args.eval_strategy != "no"
-    raw = script_args.load_records(
-        training_args,
-        test_size=script_args.eval_split_size if evaluating else 0,
-        tokenizer=tokenizer if length_filter else None,
-        max_length=training_args.max_length if length_filter else None,
-        prompt_format=prompt_format,
-        assistant_only_loss=training_args.assistant_only_loss,  # the masks of the one tokenization pass depend on it
-    )
+    raw = script_args.load_records(training_args, test_size=script_args.eval_split_size if evaluating else 0)
     formatted = format_dataset(raw, prompt_format)
     eval_dataset = formatted["test"] if "test" in formatted else None
     eval_records = []
@@ -82,7 +74,7 @@ def build_trainer(script_args: SFTScriptArguments, training_args, model_args, ca
 
     from .modeling.loading import ensure_training_chat_template, load_tokenizer
     from .training.callbacks import GenerationEvalCallback
-    from .training.job_choice import JobChoiceSFTTrainer
+    from .training.trainer import StarjobSFTTrainer
 
     setup_logging(training_args)
     set_seed(training_args.seed)
@@ -101,11 +93,11 @@ def build_trainer(script_args: SFTScriptArguments, training_args, model_args, ca
     )
     if prompt_format.template == "messages" and training_args.assistant_only_loss:
         ensure_training_chat_template(tokenizer)
-    data = load_sft_data(script_args, training_args, tokenizer, prompt_format)
+    data = load_sft_data(script_args, training_args, prompt_format)
 
     model, peft_config = load_starting_model(model_args, training_args)
     push_to_hub = take_push(training_args)
-    trainer = JobChoiceSFTTrainer(
+    trainer = StarjobSFTTrainer(
         model=model,
         args=training_args,
         train_dataset=data.train,
@@ -114,6 +106,7 @@ def build_trainer(script_args: SFTScriptArguments, training_args, model_args, ca
         peft_config=peft_config,
         quantization_config=get_quantization_config(model_args) if isinstance(model, str) else None,
         callbacks=callbacks,
+        drop_long_examples=script_args.drop_long_examples,
         job_choice_loss_weight=script_args.job_choice_loss_weight,
     )
     trainer.push_after_training = push_to_hub

@@ -294,7 +294,9 @@ def test_split_defaults_and_determinism(tmp_path, cache_dir, records):
     assert len(load_starjob(path, cache_dir=cache_dir, test_size=10.0)["test"]) == 10  # a count from a YAML float
 
 
-def test_token_length_filter_removes_exactly_the_long_records(tmp_path, cache_dir, records, caplog):
+def test_token_lengths_count_the_tokens_sfttrainer_makes(tmp_path, cache_dir, records):
+    """The reports' token count (``jssp-sft data-report``); training drops long examples from the trainer's own
+    tokenization (tests/test_data_tokenization.py)."""
     from jssp_sft.modeling.tiny import build_tokenizer
 
     tokenizer = build_tokenizer(vocab_size=300, corpus_size=20)
@@ -302,6 +304,7 @@ def test_token_length_filter_removes_exactly_the_long_records(tmp_path, cache_di
     for template in ("prompt_completion", "messages", "alpaca"):
         prompt_format = PromptFormat(template)
         lengths = token_lengths(load_records(path, cache_dir=cache_dir), tokenizer, prompt_format)
+        assert len(lengths) == len(records)
         # independently: the formatted example, tokenized as SFTTrainer does (EOS appended / chat template)
         for record, length in zip(records[:5], lengths):
             example = prompt_format.training_example(record)
@@ -311,24 +314,6 @@ def test_token_length_filter_removes_exactly_the_long_records(tmp_path, cache_di
                 text = example.get("text") or example["prompt"] + example["completion"]
                 ids = tokenizer(text + tokenizer.eos_token)["input_ids"]
             assert length == len(ids)
-        max_length = sorted(lengths)[len(lengths) // 2]
-        expected_removed = sum(length > max_length for length in lengths)
-        with caplog.at_level("WARNING", logger="jssp_sft.data.loading"):
-            split, report = load_starjob(
-                path,
-                cache_dir=cache_dir,
-                tokenizer=tokenizer,
-                max_length=max_length,
-                prompt_format=prompt_format,
-                test_size=0,
-                return_report=True,
-            )
-        assert 0 < expected_removed < len(records) and report.num_too_long == expected_removed
-        kept = as_list(split["train"])
-        assert kept == [r for r, length in zip(records, lengths) if length <= max_length]
-        assert f"removed {expected_removed} of {len(records)} records" in caplog.text
-    with pytest.raises(ValueError, match="needs both tokenizer and max_length"):
-        load_starjob(path, tokenizer=tokenizer)
 
 
 def test_verify_outputs_reports_the_datas_own_rates(tmp_path, cache_dir, records):

@@ -1,17 +1,19 @@
-"""One-pass tokenization: ``load_starjob`` with a tokenizer makes exactly the columns ``SFTTrainer``'s own
-preprocessing makes, ``format_dataset`` keeps them, and ``SFTTrainer`` then builds the same input_ids and labels without
-tokenizing again, for every template."""
+"""``drop_long_examples`` filters the trainer's own tokenized dataset: for every template, the examples
+``StarjobSFTTrainer`` keeps have exactly the input_ids and labels of TRL's ``SFTTrainer`` run without truncation, and
+the dropped ones are exactly those longer than ``max_length`` (packed afterwards when the run packs); without the
+lever TRL truncates as usual. ``token_lengths`` (reports) counts the same tokens."""
 
 import pytest
 from conftest import one_layer_model
 from datasets import Dataset
-from test_data import make_records, write_jsonl
+from test_data import make_records
 from trl import SFTConfig, SFTTrainer
 
-from jssp_sft.data import PromptFormat, format_dataset, load_starjob
+from jssp_sft.data import PromptFormat, format_dataset
 from jssp_sft.data.templates import CHAT_TEMPLATE
-from jssp_sft.data.tokenization import tokenize_for_sft
+from jssp_sft.data.tokenization import token_lengths
 from jssp_sft.modeling.tiny import build_tokenizer
+from jssp_sft.training.trainer import StarjobSFTTrainer
 
 
 @pytest.fixture(scope="module")
@@ -31,24 +33,13 @@ def model(tokenizer):
     return one_layer_model(tokenizer)
 
 
-class CallCounter:
-    """Counts the tokenizer's encoding calls (``__call__`` and ``apply_chat_template``) while active."""
-
-    def __init__(self, tokenizer, monkeypatch):
-        self.calls = 0
-        for name in ("__call__", "apply_chat_template"):
-            original = getattr(type(tokenizer), name)
-
-            def counted(*args, _original=original, **kwargs):
-                self.calls += 1
-                return _original(*args, **kwargs)
-
-            monkeypatch.setattr(type(tokenizer), name, counted)
-
-
-def processed(tmp_path, model, tokenizer, dataset, **config):
-    args = SFTConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="none", max_length=4096, **config)
-    return SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer).train_dataset
+def trainer(tmp_path, model, tokenizer, dataset, max_length, cls=SFTTrainer, **options):
+    config = {k: v for k, v in options.items() if k not in ("drop_long_examples",)}
+    args = SFTConfig(
+        output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="none", max_length=max_length, **config
+    )
+    extra = {"drop_long_examples": options["drop_long_examples"]} if "drop_long_examples" in options else {}
+    return cls(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, **extra)
 
 
 CASES = [
@@ -60,73 +51,58 @@ CASES = [
 
 
 @pytest.mark.parametrize(("template", "config"), CASES)
-def test_one_pass_columns_equal_sfttrainers_own_preprocessing(
-    tmp_path, monkeypatch, model, tokenizer, records, template, config
-):
+def test_dropping_keeps_trls_own_ids_and_labels(tmp_path, model, tokenizer, records, template, config):
     prompt_format = PromptFormat(template, system_prompt="You schedule jobs." if template == "messages" else None)
-    path = write_jsonl(tmp_path / "s.jsonl", records)
-    assistant_only_loss = config.get("assistant_only_loss") if template == "messages" else None
-    raw = load_starjob(
-        path,
-        cache_dir=str(tmp_path / "cache"),
-        tokenizer=tokenizer,
-        max_length=4096,
-        prompt_format=prompt_format,
-        assistant_only_loss=assistant_only_loss,
-        test_size=0,
-    )["train"]
-    ours = format_dataset(raw, prompt_format)
-    assert "input_ids" in ours.column_names
-    mask = {"prompt_completion": "completion_mask", "messages": "assistant_masks"}.get(template)
-    if mask and (template != "messages" or assistant_only_loss):
-        assert mask in ours.column_names
+    dataset = format_dataset(Dataset.from_list(records), prompt_format)
+    whole = trainer(tmp_path / "whole", model, tokenizer, dataset, None, **config).train_dataset
+    lengths = [len(row["input_ids"]) for row in whole]
+    max_length = sorted(lengths)[len(lengths) // 2]
+    assert 0 < sum(n > max_length for n in lengths) < len(lengths)
 
-    reference = processed(
-        tmp_path / "a", model, tokenizer, format_dataset(Dataset.from_list(records), prompt_format), **config
+    ours = trainer(
+        tmp_path / "ours", model, tokenizer, dataset, max_length, StarjobSFTTrainer, drop_long_examples=True, **config
     )
-    counter = CallCounter(tokenizer, monkeypatch)
-    mine = processed(tmp_path / "b", model, tokenizer, ours, **config)
-    encoding_calls = counter.calls
-    monkeypatch.undo()
-
-    assert len(mine) == len(reference) == len(records)
-    for ref, got in zip(reference, mine):
-        assert got["input_ids"] == ref["input_ids"]
-        assert got["labels"] == ref["labels"]
-    assert any(-100 in row["labels"] for row in mine) == (
+    expected = [row for row, n in zip(whole, lengths) if n <= max_length]
+    assert [row["input_ids"] for row in ours.train_dataset] == [row["input_ids"] for row in expected]
+    assert [row["labels"] for row in ours.train_dataset] == [row["labels"] for row in expected]
+    assert ours.num_dropped_long == {"train": sum(n > max_length for n in lengths)}
+    assert any(-100 in row["labels"] for row in ours.train_dataset) == (
         template != "alpaca" and config.get("assistant_only_loss", True)
     )
-    # SFTTrainer took the dataset as processed: at most its template checks encode, never one call per example.
-    assert encoding_calls < len(records), encoding_calls
+
+    # without the lever: TRL's truncation, every example kept
+    truncated = trainer(tmp_path / "cut", model, tokenizer, dataset, max_length, StarjobSFTTrainer, **config)
+    assert len(truncated.train_dataset) == len(records) and truncated.num_dropped_long == {}
+    assert max(len(row["input_ids"]) for row in truncated.train_dataset) == max_length
+
+    # the reports' token count is the trainer's
+    raw = Dataset.from_list(records)
+    if template != "messages" or not config.get("assistant_only_loss"):  # TRL's training template only adds markers
+        assert token_lengths(raw, tokenizer, prompt_format) == lengths
 
 
-def test_messages_without_assistant_only_loss_given_keeps_no_token_columns(tmp_path, tokenizer, records):
-    path = write_jsonl(tmp_path / "s.jsonl", records)
-    raw = load_starjob(
-        path,
-        cache_dir=str(tmp_path / "cache"),
-        tokenizer=tokenizer,
-        max_length=4096,
-        prompt_format=PromptFormat("messages"),
-        test_size=0,
-    )["train"]
-    assert "input_ids" not in raw.column_names and "input_ids" not in format_dataset(raw).column_names
-
-
-def test_length_filter_reads_the_one_tokenization(tmp_path, tokenizer, records):
-    path = write_jsonl(tmp_path / "s.jsonl", records)
-    tokenized = tokenize_for_sft(Dataset.from_list(records), tokenizer)
-    lengths = [len(ids) for ids in tokenized["input_ids"]]
+def test_dropping_then_packing(tmp_path, model, tokenizer, records):
+    dataset = format_dataset(Dataset.from_list(records), PromptFormat())
+    whole = trainer(tmp_path / "whole", model, tokenizer, dataset, None).train_dataset
+    lengths = [len(row["input_ids"]) for row in whole]
     max_length = sorted(lengths)[len(lengths) // 2]
-    split, report = load_starjob(
-        path,
-        cache_dir=str(tmp_path / "cache"),
-        tokenizer=tokenizer,
-        max_length=max_length,
-        test_size=0,
-        return_report=True,
+    packed = trainer(
+        tmp_path / "packed",
+        model,
+        tokenizer,
+        dataset,
+        max_length,
+        StarjobSFTTrainer,
+        drop_long_examples=True,
+        packing=True,
     )
-    kept = split["train"]
-    assert report.num_too_long == sum(n > max_length for n in lengths) > 0
-    assert kept["input_ids"] == [ids for ids, n in zip(tokenized["input_ids"], lengths) if n <= max_length]
-    assert all(len(m) == len(ids) for m, ids in zip(kept["completion_mask"], kept["input_ids"]))
+    kept = [row["input_ids"] for row, n in zip(whole, lengths) if n <= max_length]
+    assert sorted(sum(packed.train_dataset["input_ids"], [])) == sorted(sum(kept, []))  # every kept token, once
+    assert all(len(row) <= max_length for row in packed.train_dataset["input_ids"])
+    assert len(packed.train_dataset) < len(kept)
+
+
+def test_every_example_too_long_is_an_error(tmp_path, model, tokenizer, records):
+    dataset = format_dataset(Dataset.from_list(records), PromptFormat())
+    with pytest.raises(ValueError, match="longer than max_length=3"):
+        trainer(tmp_path, model, tokenizer, dataset, 3, StarjobSFTTrainer, drop_long_examples=True)

@@ -144,7 +144,7 @@ def test_one_round_end_to_end(finished_round, tiny_model_dir):
 def test_a_round_trains_with_the_sft_levers(tiny_model_dir, tmp_path):
     """A round's trainer is ``jssp_sft.sft``'s: ``job_choice_loss_weight: 4`` weights the loss it computes, and
     ``drop_long_examples`` drops the records longer than ``max_length`` instead of truncating them."""
-    from jssp_sft.training.job_choice import JobChoiceSFTTrainer
+    from jssp_sft.training.trainer import StarjobSFTTrainer
 
     rng = random.Random(0)
     train_file = tmp_path / sl.TRAIN_FILE
@@ -154,8 +154,8 @@ def test_a_round_trains_with_the_sft_levers(tiny_model_dir, tmp_path):
     )
     run = round_run(train_file, str(tiny_model_dir), tmp_path / "model", script_args, training_args, model_args)
     assert run[0].job_choice_loss_weight == 4.0 and run[0].dataset_name == str(train_file)
-    trainer, data = build_trainer(*run)
-    assert isinstance(trainer, JobChoiceSFTTrainer) and trainer.job_choice_loss_weight == 4.0
+    trainer, _ = build_trainer(*run)
+    assert isinstance(trainer, StarjobSFTTrainer) and trainer.job_choice_loss_weight == 4.0
     batch = next(iter(trainer.get_train_dataloader()))
     trainer.model.train()
     with torch.no_grad():
@@ -164,11 +164,12 @@ def test_a_round_trains_with_the_sft_levers(tiny_model_dir, tmp_path):
     assert loss == pytest.approx(weighted_loss_by_hand(trainer.model, batch, 4.0), rel=1e-4)
     assert loss != pytest.approx(weighted_loss_by_hand(trainer.model, batch, 1.0), rel=1e-3)
 
-    lengths = sorted(len(example["input_ids"]) for example in data.train)
+    lengths = sorted(len(example["input_ids"]) for example in trainer.train_dataset)
     assert lengths[1] < lengths[2]  # two 2x2 records, two longer 3x3 ones
     short = tiny_args(tiny_model_dir, tmp_path, "--max_length", str(lengths[1]))
-    trainer, data = build_trainer(*round_run(train_file, str(tiny_model_dir), tmp_path / "short", *short))
-    assert sorted(len(example["input_ids"]) for example in data.train) == lengths[:2]
+    trainer, _ = build_trainer(*round_run(train_file, str(tiny_model_dir), tmp_path / "short", *short))
+    assert sorted(len(example["input_ids"]) for example in trainer.train_dataset) == lengths[:2]
+    assert trainer.num_dropped_long == {"train": 2}
 
 
 def test_best_label_is_the_minimum_over_the_verified_samples(finished_round):

@@ -17,7 +17,8 @@ from jssp_sft.data.loading import format_dataset
 from jssp_sft.data.templates import PromptFormat
 from jssp_sft.modeling.tiny import build_model, build_tokenizer
 from jssp_sft.training.arguments import make_sft_parser
-from jssp_sft.training.job_choice import JOB_CHOICE_MASK, JobChoiceSFTTrainer
+from jssp_sft.training.job_choice import JOB_CHOICE_MASK
+from jssp_sft.training.trainer import StarjobSFTTrainer
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def _trainer(tmp_path, tokenizer, records, weight: float, template: str = "promp
         seed=0,
     )
     dataset = format_dataset(Dataset.from_list(records), PromptFormat(template))
-    return JobChoiceSFTTrainer(
+    return StarjobSFTTrainer(
         model=model, args=args, train_dataset=dataset, processing_class=tokenizer, job_choice_loss_weight=weight
     )
 
@@ -90,12 +91,12 @@ def test_job_choice_weight_changes_only_the_weighted_loss(tmp_path, records):
         loss_plain = plain.compute_loss(plain.model, dict(batch))
         loss_weighted = weighted.compute_loss(weighted.model, dict(batch))
         batch_without = {k: v for k, v in batch.items() if k != JOB_CHOICE_MASK}
-        trl_loss = super(JobChoiceSFTTrainer, plain).compute_loss(plain.model, batch_without)
+        trl_loss = super(StarjobSFTTrainer, plain).compute_loss(plain.model, batch_without)
     assert loss_plain.item() == pytest.approx(trl_loss.item(), rel=1e-5)
     # by hand: the per-token losses of the job tokens counted 5 times
     assert loss_weighted.item() == pytest.approx(weighted_loss_by_hand(plain.model, batch, 5.0), rel=1e-4)
     assert loss_weighted.item() > loss_plain.item()
-    assert plain._metrics["train"]["job_choice_accuracy"]  # the per-decision accuracy is logged
+    assert plain._metrics["train"]["job_token_accuracy"]  # the job-number tokens' top-1 accuracy is logged
 
 
 def test_job_choice_loss_weight_is_a_recipe_option():
@@ -116,7 +117,7 @@ def test_job_choice_loss_weight_is_a_recipe_option():
     )
     assert script_args.job_choice_loss_weight == 4.0
     with pytest.raises(ValueError, match="job_choice_loss_weight"):
-        JobChoiceSFTTrainer.__init__(object.__new__(JobChoiceSFTTrainer), job_choice_loss_weight=-1.0)
+        StarjobSFTTrainer.__init__(object.__new__(StarjobSFTTrainer), job_choice_loss_weight=-1.0)
 
 
 def test_stream_is_reproducible_and_follows_the_curriculum():

@@ -3,9 +3,9 @@
 ``load_starjob(source, ...)`` composes the steps of the data package, each a function of its own so that training
 scripts can compose them with their own arguments: read (``sources.load_source``: local ``.json``/``.jsonl``/
 ``.parquet``, a directory of those, or a Hub dataset id), validate (``validation.validate_records``), verify the
-outputs (``quality.check_outputs``), filter by size, take a seeded subset, tokenize once and filter by token length
-(``tokenization``), split. ``format_dataset`` then maps raw records to the columns ``SFTTrainer`` expects, through
-``templates.PromptFormat``, keeping the token columns so that ``SFTTrainer`` does not tokenize again.
+outputs (``quality.check_outputs``), filter by size, take a seeded subset, split. ``format_dataset`` then maps raw
+records to the columns ``SFTTrainer`` expects, through ``templates.PromptFormat``; the trainer tokenizes them and drops
+the examples longer than ``max_length`` (``jssp_sft.training.trainer``).
 """
 
 from __future__ import annotations
@@ -20,13 +20,7 @@ from .quality import OutputQuality, check_outputs
 from .records import SPEC_FIELDS, normalize_record, starjob_features
 from .sources import SourceNotFoundError, SourcePart, describe_index, is_hub_id, load_records, load_source
 from .templates import PromptFormat
-from .tokenization import (
-    TOKEN_COLUMNS,
-    filter_by_token_length,
-    token_lengths,
-    tokenize_for_sft,
-    training_token_length,
-)
+from .tokenization import token_lengths, training_token_length
 from .validation import find_invalid_records, format_problems, record_problem, validate_records
 
 
@@ -46,7 +40,6 @@ __all__ = [
     "check_outputs",
     "describe_index",
     "filter_by_size",
-    "filter_by_token_length",
     "find_invalid_records",
     "format_dataset",
     "format_problems",
@@ -61,7 +54,6 @@ __all__ = [
     "split_train_test",
     "starjob_features",
     "token_lengths",
-    "tokenize_for_sft",
     "training_token_length",
     "validate_records",
 ]
@@ -146,7 +138,6 @@ class LoadReport:
     invalid: list[tuple[int, str]] = field(default_factory=list)
     num_too_large: int = 0
     num_outside_subset: int = 0
-    num_too_long: int = 0
     split_sizes: dict[str, int] = field(default_factory=dict)
     output_quality: OutputQuality | None = None
 
@@ -174,10 +165,6 @@ def load_starjob(
     subset_size: int | None = None,
     max_jobs: int | None = None,
     max_machines: int | None = None,
-    tokenizer=None,
-    max_length: int | None = None,
-    prompt_format: PromptFormat | None = None,
-    assistant_only_loss: bool | None = None,
     test_size: float | int = DEFAULT_TEST_SIZE,
     seed: int = DEFAULT_SEED,
     skip_invalid: bool = False,
@@ -196,18 +183,9 @@ def load_starjob(
     unless ``skip_invalid`` drops and counts it; ``require_solution=False`` keeps records without a solution, for
     their prompts) -> optionally verify the outputs and log the data's feasibility and makespan-match rates
     (``verify_outputs``) -> keep sizes up to ``max_jobs`` x ``max_machines`` -> a seeded random ``subset_size`` ->
-    tokenize each training example once with ``tokenizer`` (formatted with ``prompt_format``, default
-    prompt-completion) and drop those longer than ``max_length`` tokens (last because it is the costly step, so it may
-    leave fewer than ``subset_size``) -> split off ``test_size`` (the authors' 2%, seed 42; 0 for no test split).
-
-    With a tokenizer the records keep the token columns ``SFTTrainer`` would make (``tokenization.tokenize_for_sft``),
-    which ``format_dataset`` passes on so that ``SFTTrainer`` does not tokenize again. For ``template='messages'``
-    this needs the run's ``assistant_only_loss`` (the masks depend on it); when it is ``None`` only the lengths are
-    kept. With ``return_report=True`` returns ``(DatasetDict, LoadReport)``, whose counts say what each step removed.
+    split off ``test_size`` (the authors' 2%, seed 42; 0 for no test split). With ``return_report=True`` returns
+    ``(DatasetDict, LoadReport)``, whose counts say what each step removed.
     """
-    if (tokenizer is None) != (max_length is None):
-        raise ValueError("the token-length filter needs both tokenizer and max_length")
-    prompt_format = prompt_format or PromptFormat()
     report = LoadReport(source=str(source))
     dataset, parts = load_source(source, split, cache_dir, num_proc, revision, token)
     report.num_read = len(dataset)
@@ -230,13 +208,6 @@ def load_starjob(
     before = len(dataset)
     dataset = select_subset(dataset, subset_size, seed)
     report.num_outside_subset = before - len(dataset)
-    if tokenizer is not None and len(dataset):
-        keep_tokens = prompt_format.template != "messages" or assistant_only_loss is not None
-        tokenized = tokenize_for_sft(dataset, tokenizer, prompt_format, bool(assistant_only_loss), num_proc=num_proc)
-        lengths = token_lengths(tokenized, tokenizer)
-        dataset, report.num_too_long = filter_by_token_length(
-            tokenized if keep_tokens else dataset, max_length, lengths
-        )
     if len(dataset) == 0:
         raise ValueError(f"{source}: no records left after validation and filtering ({report.to_dict()})")
     dataset_dict = split_train_test(dataset, test_size=test_size, seed=seed)
@@ -253,15 +224,14 @@ def format_dataset(
 ) -> Dataset | DatasetDict:
     """Raw records -> the training columns of ``prompt_format``'s template (``prompt``/``completion``,
     ``messages`` or ``text``), built by ``PromptFormat.training_example``; every raw column is removed so that
-    ``SFTTrainer`` sees nothing else, except the token columns of records tokenized by ``load_starjob``
-    (``input_ids`` and the masks), which make ``SFTTrainer`` take the dataset as already processed."""
+    ``SFTTrainer`` sees nothing else."""
     prompt_format = prompt_format or PromptFormat()
     columns = dataset.column_names
     if isinstance(columns, dict):  # a DatasetDict: every split has the same raw columns
         columns = next(iter(columns.values()), [])
     return dataset.map(
         prompt_format.training_example,
-        remove_columns=[name for name in columns if name not in TOKEN_COLUMNS],
+        remove_columns=columns,
         num_proc=num_proc,
         desc=f"Formatting ({prompt_format.template})",
     )
