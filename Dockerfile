@@ -25,7 +25,7 @@ ENV VIRTUAL_ENV=/opt/venv \
 RUN test -x /opt/venv/bin/python || python3 -m venv /opt/venv
 RUN python -c "import torch" 2>/dev/null || pip install $PIP_ARGS --index-url "$TORCH_INDEX" "$TORCH_SPEC"
 
-COPY pyproject.toml setup.cfg README.md LICENSE /src/
+COPY pyproject.toml README.md LICENSE /src/
 COPY jssp_sft /src/jssp_sft
 RUN pip install $PIP_ARGS "/src[$EXTRAS]" && rm -rf /src/build
 

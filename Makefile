@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 test: install
-	$(PYTHON) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -n 2 --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
 test-slow: install
 	$(PYTHON) -m pytest -m slow $(PYTEST_ARGS)
