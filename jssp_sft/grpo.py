@@ -22,13 +22,10 @@ from pathlib import Path
 from .data.templates import PromptFormat
 from .rewards import get_reward_funcs
 from .training.arguments import GRPOScriptArguments, make_grpo_parser
-from .training.run import finish_run, load_starting_model, resume_checkpoint, run_info_of, setup_logging, take_push
+from .training.run import finish_run, resume_checkpoint, run_info_of, start_run, take_push, trainer_model
 
 
 logger = logging.getLogger(__name__)
-
-# Columns of a GRPO prompt dataset besides the prompt; the rewards receive them as keyword arguments.
-PROMPT_COLUMNS = ("prompt", "reference_makespan", "num_jobs", "num_machines")
 
 
 def make_parser(prog: str | None = None):
@@ -119,37 +116,21 @@ def load_prompt_datasets(script_args: GRPOScriptArguments, training_args, prompt
 
 def train(script_args: GRPOScriptArguments, training_args, model_args):
     """Train, save (and push) one GRPO run; returns the trainer."""
-    from transformers import set_seed
-    from trl import GRPOTrainer, get_quantization_config
+    from trl import GRPOTrainer
 
-    from .modeling.loading import load_tokenizer
-
-    setup_logging(training_args)
-    set_seed(training_args.seed)
-    logger.info("model %s, script %s", model_args, script_args)
+    prompt_format, tokenizer = start_run(script_args, training_args, model_args)
     checkpoint = resume_checkpoint(training_args)
-
-    prompt_format = script_args.prompt_format(model_args.model_name_or_path)
-    logger.info("prompts: %s", prompt_format)
-    tokenizer = load_tokenizer(
-        model_args.model_name_or_path, model_args.model_revision, training_args.trust_remote_code
-    )
     with training_args.main_process_first(desc="GRPO prompts"):  # one process generates/caches, the others read
         train_dataset, eval_dataset = load_prompt_datasets(script_args, training_args, prompt_format)
-    model, peft_config = load_starting_model(model_args, training_args)
-
     push_to_hub = take_push(training_args)
     trainer = GRPOTrainer(
-        model=model,
+        **trainer_model(model_args, training_args),
         reward_funcs=get_reward_funcs(script_args.reward_funcs),
         args=training_args,
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,
         processing_class=tokenizer,
-        peft_config=peft_config,
-        quantization_config=get_quantization_config(model_args) if isinstance(model, str) else None,
     )
-
     trainer.push_after_training = push_to_hub
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
     run_info = run_info_of(script_args, model_args, training_args)

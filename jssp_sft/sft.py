@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .data.templates import PromptFormat
 from .training.arguments import SFTScriptArguments, make_sft_parser
-from .training.run import finish_run, load_starting_model, resume_checkpoint, run_info_of, setup_logging, take_push
+from .training.run import finish_run, resume_checkpoint, run_info_of, start_run, take_push, trainer_model
 
 
 logger = logging.getLogger(__name__)
@@ -69,42 +69,23 @@ def build_trainer(script_args: SFTScriptArguments, training_args, model_args, ca
     ``training_args.push_to_hub`` is taken out of the trainer's hands (``train`` pushes once at the end, with our
     model card) and left on ``trainer.push_after_training``.
     """
-    from transformers import EarlyStoppingCallback, set_seed
-    from trl import get_quantization_config
+    from transformers import EarlyStoppingCallback
 
-    from .modeling.loading import ensure_training_chat_template, load_tokenizer
+    from .modeling.loading import ensure_training_chat_template
     from .training.callbacks import GenerationEvalCallback
     from .training.trainer import StarjobSFTTrainer
 
-    setup_logging(training_args)
-    set_seed(training_args.seed)
-    logger.warning(
-        "process rank %d of %d (%s), device %s",
-        training_args.process_index,
-        training_args.world_size,
-        training_args.distributed_state.distributed_type,
-        training_args.device,
-    )
-    logger.info("model %s, script %s", model_args, script_args)
-
-    prompt_format = script_args.prompt_format(model_args.model_name_or_path)
-    tokenizer = load_tokenizer(
-        model_args.model_name_or_path, model_args.model_revision, training_args.trust_remote_code
-    )
+    prompt_format, tokenizer = start_run(script_args, training_args, model_args)
     if prompt_format.template == "messages" and training_args.assistant_only_loss:
         ensure_training_chat_template(tokenizer)
     data = load_sft_data(script_args, training_args, prompt_format)
-
-    model, peft_config = load_starting_model(model_args, training_args)
     push_to_hub = take_push(training_args)
     trainer = StarjobSFTTrainer(
-        model=model,
+        **trainer_model(model_args, training_args),
         args=training_args,
         train_dataset=data.train,
         eval_dataset=data.eval,
         processing_class=tokenizer,
-        peft_config=peft_config,
-        quantization_config=get_quantization_config(model_args) if isinstance(model, str) else None,
         callbacks=callbacks,
         drop_long_examples=script_args.drop_long_examples,
         job_choice_loss_weight=script_args.job_choice_loss_weight,

@@ -366,7 +366,8 @@ def render(diagnostics: Diagnostics) -> str:
             if d.unjudged_decisions
             else ""
         ),
-        f"per-decision accuracy (teacher-forced, optimal next job): {pct(d.decision_accuracy)}  "
+        f"per-decision accuracy (teacher-forced argmax among the unfinished jobs' tokens, against the optimal next "
+        f"job; not training's job_token_accuracy, an argmax over the whole vocabulary): {pct(d.decision_accuracy)}  "
         f"chance (uniform over the unfinished jobs): {pct(d.chance_accuracy)}",
         f"prompt swap ({d.swapped_records} records with a same-size partner): identical greedy answers "
         f"{pct(d.identical_under_swap)}; accuracy with the swapped prompt {pct(d.swapped_decision_accuracy)}; greedy "

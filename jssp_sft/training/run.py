@@ -34,6 +34,31 @@ def setup_logging(training_args) -> None:
     transformers.utils.logging.enable_explicit_format()
 
 
+def start_run(script_args, training_args, model_args):
+    """The opening of every training run (SFT, GRPO, each improve round): logging, the seed, and the run's prompt
+    settings and tokenizer, ``(prompt_format, tokenizer)``."""
+    from transformers import set_seed
+
+    from ..modeling.loading import load_tokenizer
+
+    setup_logging(training_args)
+    set_seed(training_args.seed)
+    logger.warning(
+        "process rank %d of %d (%s), device %s",
+        training_args.process_index,
+        training_args.world_size,
+        training_args.distributed_state.distributed_type,
+        training_args.device,
+    )
+    logger.info("model %s, script %s", model_args, script_args)
+    prompt_format = script_args.prompt_format(model_args.model_name_or_path)
+    logger.info("prompts: %s", prompt_format)
+    tokenizer = load_tokenizer(
+        model_args.model_name_or_path, model_args.model_revision, training_args.trust_remote_code
+    )
+    return prompt_format, tokenizer
+
+
 def last_checkpoint(output_dir: str) -> str | None:
     """The newest ``checkpoint-N`` in ``output_dir`` (open-r1's resume rule), or ``None``."""
     from transformers.trainer_utils import get_last_checkpoint
@@ -91,6 +116,16 @@ def load_starting_model(model_args, training_args):
         trust_remote_code=training_args.trust_remote_code,
     )
     return model, None
+
+
+def trainer_model(model_args, training_args) -> dict:
+    """The model keyword arguments of a TRL trainer (``model``, ``peft_config``, ``quantization_config``), from
+    ``load_starting_model``."""
+    from trl import get_quantization_config
+
+    model, peft_config = load_starting_model(model_args, training_args)
+    quantization = get_quantization_config(model_args) if isinstance(model, str) else None
+    return {"model": model, "peft_config": peft_config, "quantization_config": quantization}
 
 
 def run_info_of(script_args, model_args, training_args) -> dict:
