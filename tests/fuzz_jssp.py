@@ -1,32 +1,40 @@
 """A deliberately simple reference reader and checker of Starjob texts, and random generators of instances, solutions
 and their mutations, for the property tests (tests/test_fuzz_verifier.py) and the fuzz counts (bench/fuzz.py).
 
-The reference reads characters one at a time (no regular expressions for operations or jobs) and checks feasibility
-by brute force (every pair of operations), so that it shares no code and no technique with ``jssp_sft.core``. It
-follows the grammar the codec documents:
+The reference reads characters one at a time (no regular expressions) and checks feasibility by brute force (every
+pair of operations), so that it shares no code and no technique with ``jssp_sft.core``. It follows the rule that
+docs/verification.md states:
 
-- a solution's operations start after the last ``Solution:`` header (ASCII letters, any case) that an operation
-  follows, else at the first operation in the text; with neither, a header followed by a makespan line or nothing is
-  an empty schedule; an operation is ``J<j>-M<m>:<start>+<duration>-><end>`` with spaces or tabs around the symbols,
-  start/duration/end optionally negative; operations are separated by a comma or a line break (any whitespace
-  around); a list that goes on after a separator with something that is not an operation is an error when the
-  separator had a comma or the thing starts like an operation ('J', blanks, a digit); the declared makespan is the
-  first ``Makespan: <number>`` after the list;
-- an instance is read from the first line ``J0:`` on (a job header line before it is an error): headers ``J<k>:``
-  and items ``M<m>:<d>``, any ASCII whitespace between them, the listing ending at the end of a line;
-- every number has 1 to ``MAX_DIGITS`` ASCII digits; more is an error.
+- numbers: 1 to ``MAX_DIGITS`` ASCII digits, never followed by a digit of any script (a number is never cut);
+- a solution: every line that starts (after spaces or tabs) with ``Next:`` is a well-formed candidate line, which
+  counts as blank, or the text does not read. Operations start at the first ``J`` that a digit of any script follows
+  (spaces of any script and invisible characters allowed between); an operation is ``J<j>-M<m>:<start>+<duration>
+  -><end>`` with spaces or tabs around the symbols, start/duration/end optionally negative; operations are separated
+  by a comma or a line break (ASCII whitespace around); a list that goes on after a separator with something that is
+  not an operation is unreadable when the separator had a comma or the thing starts like an operation; after the
+  list only ASCII whitespace, then the end or a makespan line, after which nothing starts like an operation. Without
+  any operation, the last ``Solution:`` header (ASCII letters, any case) followed by the end or a makespan line is an
+  empty schedule;
+- an instance: a BOM at the start is dropped; the listing starts at the first line ``J0:``; jobs in order, each a
+  header ``J<k>:`` and its operations on the header's line or on the next non-blank line; the listing ends at the end
+  of a line; before the ``J0:`` line and after the listing no line may hold text like a job header or an operations
+  item, however written (markup, spaces of any script, invisible characters, digits of any script, ``Job 1:``).
 """
 
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 
 
 MAX_DIGITS = 15
+MAX_VALUE = 10**MAX_DIGITS - 1
 BLANKS = " \t\r\n"
 SPACES = " \t"
+INVISIBLE = set("\u00ad\u180e\ufeff") | {
+    chr(c) for r in ((0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x2064)) for c in range(r[0], r[1] + 1)
+}
+INSTRUCTION = "Optimize schedule for "
 
 
 class Unreadable(Exception):
@@ -42,63 +50,129 @@ def _skip(text: str, i: int, chars: str) -> int:
     return i
 
 
-def _digits(text: str, i: int, limit: int | None = MAX_DIGITS) -> tuple[int, int] | None:
-    """``(value, end)`` of the ASCII digits at ``i``; ``None`` when there are none or more than ``limit``."""
+def _is_gap(ch: str) -> bool:
+    """A space of any script but a line break, or an invisible character."""
+    return ch != "\n" and (ch.isspace() or ch in INVISIBLE)
+
+
+def _skip_gap(text: str, i: int) -> int:
+    while i < len(text) and _is_gap(text[i]):
+        i += 1
+    return i
+
+
+def _digits(text: str, i: int) -> tuple[int, int] | None:
+    """``(value, end)`` of the ASCII number at ``i``; ``None`` when there is none, it has more than ``MAX_DIGITS``
+    digits, or a digit of another script follows it."""
     j = i
     while j < len(text) and "0" <= text[j] <= "9":
         j += 1
-    if j == i or (limit is not None and j - i > limit):
+    if j == i or j - i > MAX_DIGITS or (j < len(text) and text[j].isdecimal()):
         return None
     return int(text[i:j]), j
 
 
-def _signed(text: str, i: int, limit: int | None) -> tuple[int, int] | None:
+def _signed(text: str, i: int) -> tuple[int, int] | None:
     if i < len(text) and text[i] == "-":
-        got = _digits(text, i + 1, limit)
+        got = _digits(text, i + 1)
         return None if got is None else (-got[0], got[1])
-    return _digits(text, i, limit)
-
-
-def _literal(text: str, i: int, word: str) -> int | None:
-    return i + len(word) if text.startswith(word, i) else None
+    return _digits(text, i)
 
 
 def _ascii_lower(text: str) -> str:
     return "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in text)
 
 
-def operation_at(text: str, i: int, limit: int | None = MAX_DIGITS) -> tuple[tuple[int, ...], int] | None:
+def _line_starts(text: str) -> list[int]:
+    return [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
+
+
+def _line_end(text: str, i: int) -> int:
+    end = text.find("\n", i)
+    return len(text) if end < 0 else end
+
+
+# ------------------------------------------------------------------------------------------------ candidate lines
+
+
+def _candidate_field(field: str) -> str | None:
+    """``"job"``, ``"other"`` or ``None`` (not a field)."""
+    if field.startswith("J"):
+        number = field[1:]
+        return "job" if number.isascii() and number.isdigit() and len(number) <= MAX_DIGITS else None
+    if not field or not (("a" <= field[0] <= "z") or field[0] == "M"):
+        return None
+    number = field[1:].removeprefix("-")
+    return "other" if number.isascii() and number.isdigit() and len(number) <= MAX_DIGITS else None
+
+
+def is_candidate_line(line: str) -> bool:
+    """``Next:``, then entries separated by ``|``, each space-separated fields with exactly one ``J<int>``."""
+    i = _skip(line, 0, SPACES)
+    if not line.startswith("Next:", i):
+        return False
+    i += len("Next:")
+    if _skip(line, i, SPACES) == i:
+        return False
+    body = line[i:].rstrip(" \t\r")
+    for entry in body.split("|"):
+        fields = entry.replace("\t", " ").split(" ")
+        fields = [f for f in fields if f != ""]
+        if not fields or "\r" in entry:
+            return False
+        kinds = [_candidate_field(f) for f in fields]
+        if None in kinds or kinds.count("job") != 1:
+            return False
+    return True
+
+
+def _blank_candidate_lines(text: str) -> str:
+    out = []
+    for start in _line_starts(text):
+        end = _line_end(text, start)
+        line = text[start:end]
+        if line.lstrip(SPACES).startswith("Next:"):
+            if not is_candidate_line(line):
+                raise Unreadable("a malformed candidate line")
+            line = " " * len(line)
+        out.append(line)
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------------------------------------------ reference reader
+
+
+def _starts_like_operation(text: str, i: int) -> bool:
+    """A 'J' that a digit of any script follows (spaces of any script or invisible characters between)."""
+    if not text.startswith("J", i):
+        return False
+    j = _skip_gap(text, i + 1)
+    return j < len(text) and text[j].isdecimal()
+
+
+def operation_at(text: str, i: int) -> tuple[tuple[int, ...], int] | None:
     """The operation written at ``i`` and where it ends, or ``None``."""
     values = []
-    pos: int | None = i
+    pos = i
     for kind, symbol in (("J", None), ("int", "-"), ("M", None), ("int", ":"), ("signed", "+"), ("signed", "->")):
         if kind in ("J", "M"):
-            pos = _literal(text, pos, kind)
-            if pos is None:
+            if not text.startswith(kind, pos):
                 return None
-            pos = _skip(text, pos, SPACES)
+            pos = _skip(text, pos + 1, SPACES)
             continue
-        got = (_digits if kind == "int" else _signed)(text, pos, limit)
+        got = (_digits if kind == "int" else _signed)(text, pos)
         if got is None:
             return None
         values.append(got[0])
         pos = _skip(text, got[1], SPACES)
-        pos = _literal(text, pos, symbol)
-        if pos is None:
+        if not text.startswith(symbol, pos):
             return None
-        pos = _skip(text, pos, SPACES)
-    got = _signed(text, pos, limit)
+        pos = _skip(text, pos + len(symbol), SPACES)
+    got = _signed(text, pos)
     if got is None:
         return None
     values.append(got[0])
     return tuple(values), got[1]
-
-
-def _starts_like_operation(text: str, i: int) -> bool:
-    if not text.startswith("J", i):
-        return False
-    j = _skip(text, i + 1, SPACES)
-    return j < len(text) and "0" <= text[j] <= "9"
 
 
 def _separator(text: str, i: int) -> tuple[int, bool] | None:
@@ -109,6 +183,48 @@ def _separator(text: str, i: int) -> tuple[int, bool] | None:
     if "\n" in text[i:j]:
         return j, False
     return None
+
+
+def _makespan_line(text: str, i: int) -> tuple[int | float, int] | None:
+    """``(declared makespan, end)`` of a makespan line at ``i``; ``None`` when none is there or its number does not
+    read; ``Unreadable`` for a number longer than ``MAX_DIGITS`` digits before its point."""
+    lowered = _ascii_lower(text[i : i + 60])
+    k = len("maximum end completion time or ") if lowered.startswith("maximum end completion time or ") else 0
+    if not lowered.startswith("makespan", k):
+        return None
+    j = _skip(text, i + k + len("makespan"), SPACES)
+    if not text.startswith(":", j):
+        return None
+    start = j = _skip(text, j + 1, SPACES)
+    if text.startswith("-", j):
+        j += 1
+    digits_start = j
+    while j < len(text) and "0" <= text[j] <= "9":
+        j += 1
+    if j == digits_start:
+        return None
+    integral_end = j
+    if j + 1 < len(text) and text[j] == "." and "0" <= text[j + 1] <= "9":
+        j += 1
+        while j < len(text) and "0" <= text[j] <= "9":
+            j += 1
+    if j < len(text) and (text[j].isdecimal() or (text[j] == "." and j + 1 < len(text) and text[j + 1].isdecimal())):
+        return None
+    if integral_end - digits_start > MAX_DIGITS:
+        raise Unreadable("declared makespan too long")
+    value = float(text[start:j]) if "." in text[start:j] else int(text[start:j])
+    return (int(value) if isinstance(value, float) and value.is_integer() else value), j
+
+
+def _after_operations(text: str, i: int) -> int | float | None:
+    if i == len(text):
+        return None
+    line = _makespan_line(text, i)
+    if line is None:
+        raise Unreadable("something other than the makespan line after the operations")
+    if any(_starts_like_operation(text, k) for k in range(line[1], len(text))):
+        raise Unreadable("an operation after the makespan line")
+    return line[0]
 
 
 def _header_ends(text: str) -> list[int]:
@@ -122,49 +238,15 @@ def _header_ends(text: str) -> list[int]:
     return ends
 
 
-def _declared_makespan(text: str, i: int) -> int | float | None:
-    lowered = _ascii_lower(text)
-    k = lowered.find("makespan", i)
-    while k >= 0:
-        j = _skip(text, k + len("makespan"), SPACES)
-        if j < len(text) and text[j] == ":":
-            j = _skip(text, j + 1, SPACES)
-            got = _signed(text, j, None)
-            if got is not None:
-                integral = text[j : got[1]].lstrip("-")
-                if len(integral) > MAX_DIGITS:
-                    raise Unreadable("declared makespan too long")
-                end = got[1]
-                if end + 1 < len(text) and text[end] == "." and "0" <= text[end + 1] <= "9":
-                    fraction = _digits(text, end + 1, None)
-                    value = float(text[j : fraction[1]])
-                    return int(value) if value.is_integer() else value
-                return got[0]
-        k = lowered.find("makespan", k + 1)
-    return None
-
-
-# ------------------------------------------------------------------------------------------------ reference reader
-
-
 def read_solution(text: str) -> tuple[list[tuple[int, ...]], int | float | None]:
-    """``(operations in text order, declared makespan)``; ``Unreadable`` when there is no solution to read."""
-    start = None
-    headers = _header_ends(text)
-    for end in headers:
-        after = _skip(text, end, BLANKS)
-        if operation_at(text, after, limit=None) is not None:
-            start = after
+    """``(operations in text order, declared makespan)``; ``Unreadable`` when the text does not read."""
+    text = _blank_candidate_lines(text)
+    start = next((i for i in range(len(text)) if _starts_like_operation(text, i)), None)
     if start is None:
-        start = next((i for i in range(len(text)) if operation_at(text, i, limit=None) is not None), None)
-    if start is None:
+        headers = _header_ends(text)
         if not headers:
             raise Unreadable("no operations")
-        after = _skip(text, headers[-1], BLANKS)
-        lowered = _ascii_lower(text[after:])
-        if after == len(text) or lowered.startswith(("makespan", "maximum end completion time or makespan")):
-            return [], _declared_makespan(text, after)
-        raise Unreadable("a header with no operation after it")
+        return [], _after_operations(text, _skip(text, headers[-1], BLANKS))
     first = operation_at(text, start)
     if first is None:
         raise Unreadable("malformed first operation")
@@ -180,22 +262,49 @@ def read_solution(text: str) -> tuple[list[tuple[int, ...]], int | float | None]
             break
         ops.append(following[0])
         end = following[1]
-    return ops, _declared_makespan(text, end)
+    return ops, _after_operations(text, _skip(text, end, BLANKS))
 
 
-def _line_end_follows(text: str, i: int) -> bool:
-    j = _skip(text, i, " \t\r")
-    return j == len(text) or text[j] == "\n"
+def looks_like_instance_line(line: str) -> bool:
+    """A line that holds, anywhere, text like a job header (``J``/``Job``/``job``/``JOB``, digits of any script, then
+    ``:`` with characters that are no letter or digit between) or like an operations item (``M``, digits, ``:``,
+    digits not followed by ``+`` or another digit), spaces of any script or invisible characters allowed between."""
+    for i in range(len(line)):
+        for word in ("J", "Job", "job", "JOB"):
+            if line.startswith(word, i):
+                j = k = _skip_gap(line, i + len(word))
+                while k < len(line) and line[k].isdecimal():
+                    k += 1
+                if k > j:
+                    while k < len(line) and not line[k].isalnum() and line[k] != ":":
+                        k += 1
+                    if line.startswith(":", k):
+                        return True
+        if line.startswith("M", i):
+            j = k = _skip_gap(line, i + 1)
+            while k < len(line) and line[k].isdecimal():
+                k += 1
+            if k > j:
+                k = _skip_gap(line, k)
+                if line.startswith(":", k):
+                    j = k = _skip_gap(line, k + 1)
+                    while k < len(line) and line[k].isdecimal():
+                        k += 1
+                    after = _skip_gap(line, k)
+                    if k > j and not (after < len(line) and (line[after] == "+" or line[after].isdecimal())):
+                        return True
+    return False
 
 
-def _job_header_at(text: str, i: int, limit: int | None = MAX_DIGITS) -> tuple[int, int] | None:
+def _job_header_at(text: str, i: int) -> tuple[int, int] | None:
+    """``(job number, end after ':')`` of a strict header ``J<digits>[ \\t]*:`` at ``i``."""
     if not text.startswith("J", i):
         return None
-    got = _digits(text, i + 1, limit)
+    got = _digits(text, i + 1)
     if got is None:
         return None
     j = _skip(text, got[1], SPACES)
-    return (got[0], j + 1) if j < len(text) and text[j] == ":" else None
+    return (got[0], j + 1) if text.startswith(":", j) else None
 
 
 def _item_at(text: str, i: int) -> tuple[tuple[int, int], int] | None:
@@ -211,71 +320,94 @@ def _item_at(text: str, i: int) -> tuple[tuple[int, int], int] | None:
     return None if duration is None else ((machine[0], duration[0]), duration[1])
 
 
+def _job_at(text: str, i: int) -> tuple[int, list[tuple[int, int]], int] | None:
+    """``(job number, items, end)`` of a whole job at ``i`` (its header and its one operations line), or ``None``."""
+    header = _job_header_at(text, i)
+    if header is None:
+        return None
+    q = _skip(text, header[1], SPACES)
+    if not text.startswith("M", q):  # the operations on the next non-blank line
+        q = _skip(text, header[1], " \t\r")
+        if not text.startswith("\n", q):
+            return None
+        q = _skip(text, q, BLANKS)
+    items = []
+    while True:
+        item = _item_at(text, q if not items else _skip(text, q, SPACES))
+        if item is None:
+            break
+        items.append(item[0])
+        q = item[1]
+    return (header[0], items, q) if items else None
+
+
 def read_instance(text: str) -> tuple[list[list[tuple[int, int]]], int]:
     """``(jobs, num_machines)``; ``Unreadable`` when the text holds no well-formed instance."""
-    start = None
-    for line_start in [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]:
-        i = _skip(text, line_start, SPACES)
-        header = _job_header_at(text, i)
-        if header is not None and header[0] == 0 and _digits(text, i + 1) == (0, i + 2):
-            start = i
+    text = text.removeprefix("\ufeff")
+    lines = [(start, text[start : _line_end(text, start)]) for start in _line_starts(text)]
+    first = first_line = None
+    for start, line in lines:
+        i = _skip(line, 0, SPACES)
+        if line.startswith("J0", i) and line.startswith(":", _skip(line, i + 2, SPACES)):
+            first, first_line = start + i, start
             break
-    if start is None:
+    if first is None:
         raise Unreadable("no J0 line")
-    for line_start in [0] + [i + 1 for i, c in enumerate(text[:start]) if c == "\n"]:
-        at = _skip(text, line_start, SPACES)
-        if at < start and _job_header_at(text, at, limit=None) is not None:
-            raise Unreadable("a job header line before J0")
+    if any(looks_like_instance_line(line) for start, line in lines if start < first_line):
+        raise Unreadable("a job header or operations line before J0")
     jobs: list[list[tuple[int, int]]] = []
-    pos = start
-    end = None  # where the listing ended, when it ended by itself (not at a second listing)
+    pos = first
     while True:
-        at = start if not jobs else _skip(text, pos, BLANKS)
-        header = _job_header_at(text, at)
-        if header is None:
-            end = pos
-            break
-        if header[0] < len(jobs) and _item_at(text, _skip(text, header[1], BLANKS)) is not None:
-            break  # a second listing: the first one is the instance
-        if header[0] < len(jobs):  # not a listing of operations: the instance ended before it
-            end = pos
-            break
-        if header[0] > len(jobs):
-            raise Unreadable("jobs out of order")
-        items, q = [], header[1]
-        while True:
-            item = _item_at(text, _skip(text, q, BLANKS))
-            if item is None:
+        at = first if not jobs else pos
+        if jobs:  # the next job starts on a later line
+            gap_end = _skip(text, pos, " \t\r")
+            if not text.startswith("\n", gap_end):
                 break
-            items.append(item[0])
-            q = item[1]
-        if not items:
+            at = _skip(text, gap_end, BLANKS)
+        job = _job_at(text, at)
+        if job is None:
             if not jobs:
-                raise Unreadable("job 0 has no operations")
-            end = pos
+                raise Unreadable("job 0 does not read")
             break
-        jobs.append(items)
-        pos = q
-    if end is not None:
-        if not _line_end_follows(text, end):
-            raise Unreadable("something else after operations on their line")
-        after = _skip(text, end, BLANKS)
-        header = _job_header_at(text, after, limit=None)
-        if header is not None and header[0] >= len(jobs):
-            raise Unreadable("a job header without operations or out of order")
-        if text.startswith("M", after) and _skip(text, after + 1, SPACES) < len(text):
-            if "0" <= text[_skip(text, after + 1, SPACES)] <= "9":
-                raise Unreadable("a malformed operation")
-    declared = re.search(
-        r"Optimize schedule for ([0-9]{1,9}) Jobs \(denoted as J\) across ([0-9]{1,9}) Machines", text
-    )
-    if declared is not None and int(declared.group(1)) != len(jobs):
+        if job[0] != len(jobs):
+            raise Unreadable("jobs out of order, or a second listing")
+        jobs.append(job[1])
+        pos = job[2]
+    rest = _skip(text, pos, " \t\r")
+    if rest < len(text) and text[rest] != "\n":
+        raise Unreadable("something else after operations on their line")
+    for start, line in lines:
+        if start > pos and looks_like_instance_line(line):
+            raise Unreadable("a job header or operations line after the listing")
+    declared = _instruction(text)
+    if declared is not None and declared[0] != len(jobs):
         raise Unreadable("the instruction counts other jobs")
     largest = max(m for job in jobs for m, _ in job)
-    num_machines = int(declared.group(2)) if declared is not None else largest + 1
+    num_machines = declared[1] if declared is not None else largest + 1
     if largest >= num_machines:
         raise Unreadable("a machine beyond the instruction's count")
+    if sum(d for job in jobs for _, d in job) > MAX_VALUE:
+        raise Unreadable("durations add up to more than the limit")
     return jobs, num_machines
+
+
+def _instruction(text: str) -> tuple[int, int] | None:
+    """``(N, M)`` of the first ``Optimize schedule for N Jobs (denoted as J) across M Machines``, if any."""
+    i = text.find(INSTRUCTION)
+    while i >= 0:
+        j = i + len(INSTRUCTION)
+        k = j
+        while k < len(text) and "0" <= text[k] <= "9":
+            k += 1
+        middle = " Jobs (denoted as J) across "
+        if 0 < k - j <= 9 and text.startswith(middle, k):
+            m = n = k + len(middle)
+            while n < len(text) and "0" <= text[n] <= "9":
+                n += 1
+            if 0 < n - m <= 9 and text.startswith(" Machines", n):
+                return int(text[j:k]), int(text[m:n])
+        i = text.find(INSTRUCTION, i + 1)
+    return None
 
 
 # ---------------------------------------------------------------------------------------------- reference checker
@@ -359,12 +491,79 @@ HEADERS = [
     "\u017folution:\n",  # a long s: not an ASCII letter, so no header
 ]
 TRAILERS = ["", "<|im_end|>", "\nThis schedule is optimal.", "\n\nIs this solution: correct?", "\n", "  \n\n"]
-UNICODE = ["é", "日本", "🚀", "\u00a0", "\u2003", "٣", "ſ", "K", "\u200b", "Ⅻ"]
+UNICODE = ["é", "日本", "🚀", "\u00a0", "\u2003", "٣", "ſ", "K", "\u200b", "Ⅻ", "０", "²"]
+NON_ASCII_DIGITS = ["٠", "٣", "۵", "०", "০", "０", "９", "𝟘", "᠐", "߁"]  # decimal digits of other scripts
+NON_ASCII_SPACES = ["\u00a0", "\u2003", "\u2009", "\u3000", "\u200b", "\ufeff", "\u2060", "\u180e", "\u202f"]
+# Lines inserted into answers and instances: junk of every kind, things that look like job headers or operations
+# lines, headers, makespan lines, candidate lines, blank lines.
+JUNK_LINES = [
+    "# job 1 follows",
+    "Job 1:",
+    "**J1:**",
+    "\u00a0J1:",
+    "\u200bJ1:",
+    "J\u0661:",
+    "- J2: M0:1",
+    "J 1 :",
+    "M\u0663:5",
+    "M0:5 M1:3",
+    "J1 is the longest job.",
+    "Note: see below",
+    "",
+    "   ",
+    "Solution:",
+    "Makespan: 5",
+    "Maximum end completion time or Makespan: 7",
+    "J0:",
+    "<|im_end|>",
+    "日本語 🚀",
+    "Next: s0 d3 J1",
+    "Next: J1-M0: 0+3 -> 3",
+    "The makespan is 12.",
+]
+JUNCTION_TEXTS = [
+    " ",
+    "\t",
+    "  ",
+    "\n",
+    "\r\n",
+    "\n\n",
+    ",",
+    ", ",
+    ";",
+    "; ",
+    ".",
+    ".0",
+    ".0, ",
+    "*",
+    "x",
+    "#",
+    " J5-M9: 1+1 -> 2 ",
+    *NON_ASCII_SPACES[:4],
+    *NON_ASCII_DIGITS[:4],
+]
+# What may follow the last operation on its line (issue 20's second reproducer): operations after junk.
+TRAILING_OPERATIONS = [
+    " J0-M0: 0+99 -> 5 J5-M9: 1+1 -> 2",
+    "; J0-M0: 0+99 -> 5",
+    ".0, J5-M9: 1+1 -> 2",
+    " and J1-M0: 3+1 -> 4",
+    "\u00a0J0-M0: 0+1 -> 1",
+]
 OP_STYLES = ["J{}-M{}: {}+{} -> {}", "J{} - M{} : {} + {} -> {}", "J{}-M{}:{}+{}->{}", "J{}-M{}:\t{}+{} ->  {}"]
-MUTATIONS = (
+ROW_MUTATIONS = (
     "unknown_job unknown_machine wrong_machine wrong_duration wrong_end negative_start precedence machine_overlap "
     "missing_operation duplicate_operation extra_operation makespan_mismatch huge_number long_number negative_number "
-    "shuffle unicode truncate delete_char insert_whitespace crlf garbage"
+    "shuffle"
+).split()
+TEXT_MUTATIONS = (
+    "unicode truncate delete_char insert_whitespace crlf garbage junk_line junction trailing_operations "
+    "non_ascii_digit non_ascii_space candidate_lines bad_candidate_line"
+).split()
+MUTATIONS = (*ROW_MUTATIONS, *TEXT_MUTATIONS)
+INSTANCE_MUTATIONS = (
+    "insert_whitespace unicode truncate delete_char crlf garbage long again before junk_line junction "
+    "non_ascii_digit non_ascii_space bom"
 ).split()
 MAKESPAN_LINES = [
     "Maximum end completion time or Makespan: {}",
@@ -373,6 +572,71 @@ MAKESPAN_LINES = [
     "Makespan: {}.0",
     "MAKESPAN : {}",
 ]
+BAD_CANDIDATE_LINES = [
+    "Next: J3-M0: 0+3 -> 3",
+    "Next:",
+    "Next: s0",
+    "Next: s0 J1 J2",
+    "Next: s0 J1 |",
+    "Next: S0 J1",
+    "Next: s0 J\u0661",
+    "Next: s0\u00a0J1",
+    "Next: s 0 J1",
+    "Next: J1 then J2",
+    "Next: s1234567890123456 J1",
+    "  Next: | J1",
+    "Next:J1",
+]
+
+
+def inserted_line(rng: random.Random) -> str:
+    """A line to insert anywhere: junk, a well-formed candidate line or a malformed one."""
+    return rng.choice([*JUNK_LINES, candidate_line(rng), rng.choice(BAD_CANDIDATE_LINES)])
+
+
+def candidate_line(rng: random.Random) -> str:
+    """A well-formed candidate line: entries of random fields, spaces and tabs of random widths."""
+    entries = []
+    for _ in range(rng.randint(1, 4)):
+        fields = [f"{rng.choice('sdwnqfM')}{'-' if rng.random() < 0.05 else ''}{rng.randint(0, 999)}"]
+        fields += [f"{rng.choice('sdwnqf')}{rng.randint(0, 99999)}" for _ in range(rng.randint(0, 3))]
+        fields.insert(rng.randint(0, len(fields)), f"J{rng.randint(0, 20)}")
+        entries.append(rng.choice([" ", "  ", "\t"]).join(fields))
+    separator = rng.choice([" | ", "|", " |\t"])
+    return rng.choice(["", " ", "\t"]) + "Next:" + rng.choice([" ", "  ", "\t"]) + separator.join(entries)
+
+
+def line_boundaries(text: str) -> list[int]:
+    """Where a whole line can be inserted: the start, after each line break, and the end."""
+    return sorted({0, len(text), *(i + 1 for i, c in enumerate(text) if c == "\n")})
+
+
+def insert_line(text: str, line: str, at: int) -> str:
+    """``text`` with ``line`` inserted as a whole line at the boundary ``at`` (see ``line_boundaries``)."""
+    if at == len(text) and text and not text.endswith("\n"):
+        return text + "\n" + line
+    return text[:at] + line + "\n" + text[at:]
+
+
+def junctions(text: str) -> list[int]:
+    """Where junction text can go: between two characters that are not both letters or both digits (nor inside
+    ``->``), so that no word or number is split."""
+    out = []
+    for i in range(len(text) + 1):
+        a, b = text[i - 1 : i], text[i : i + 1]
+        if a and b and ((a.isalpha() and b.isalpha()) or (a.isdigit() and b.isdigit()) or a + b == "->"):
+            continue
+        out.append(i)
+    return out
+
+
+def insert_junction(text: str, junction: str, rng: random.Random) -> str:
+    """``junction`` inserted at a random junction of ``text``; a text that starts or ends with a digit gets a space
+    between it and a neighbouring digit, so that no number of the text changes."""
+    i = rng.choice(junctions(text))
+    if junction[:1].isdigit() and text[i - 1 : i].isdigit() or junction[-1:].isdigit() and text[i : i + 1].isdigit():
+        junction = f" {junction} "
+    return text[:i] + junction + text[i:]
 
 
 def mutate_rows(rows: list[list[int]], jobs, num_machines: int, kind: str, rng: random.Random) -> None:
@@ -432,12 +696,13 @@ def solution_text(rows: list[list[int]], rng: random.Random, declared: int | Non
             value = int("9" * rng.randint(16, 25))
         line = rng.choice(MAKESPAN_LINES)
         makespan = "\n" + line.format(value)
-    text = rng.choice(HEADERS) + body + makespan + rng.choice(TRAILERS)
-    return mutate_text(text, kind, rng) if kind else text
+    trailer = rng.choice(TRAILERS) if makespan or rng.random() < 0.3 else ""
+    text = rng.choice(HEADERS) + body + makespan + trailer
+    return mutate_text(text, kind, rng) if kind in TEXT_MUTATIONS else text
 
 
 def mutate_text(text: str, kind: str, rng: random.Random) -> str:
-    """Apply one text-level mutation (unicode, truncation, whitespace, CRLF, garbage)."""
+    """Apply one text-level mutation of an answer (or of an instance, for the kinds they share)."""
     if not text:
         return text
     i = rng.randrange(len(text) + 1)
@@ -454,6 +719,26 @@ def mutate_text(text: str, kind: str, rng: random.Random) -> str:
     if kind == "garbage":
         noise = "".join(rng.choice("JM0123456789:+->, \n\tSolution") for _ in range(rng.randint(1, 8)))
         return text[:i] + noise + text[i:]
+    if kind == "junk_line":
+        return insert_line(text, rng.choice(JUNK_LINES), rng.choice(line_boundaries(text)))
+    if kind == "junction":
+        return insert_junction(text, rng.choice(JUNCTION_TEXTS), rng)
+    if kind == "non_ascii_digit":  # next to a number, before or after it
+        spots = [k for k in range(len(text) + 1) if text[k - 1 : k].isdigit() or text[k : k + 1].isdigit()]
+        k = rng.choice(spots) if spots else i
+        return text[:k] + rng.choice(NON_ASCII_DIGITS) + text[k:]
+    if kind == "non_ascii_space":
+        return insert_junction(text, rng.choice(NON_ASCII_SPACES), rng)
+    if kind == "trailing_operations":  # after the last operation, on its line
+        ends = [k for k in range(1, len(text) + 1) if text[k - 1].isdigit() and text[k : k + 1] in ("", "\n", "\r")]
+        k = ends[-2] if len(ends) > 1 and rng.random() < 0.7 else (ends[-1] if ends else len(text))
+        return text[:k] + rng.choice(TRAILING_OPERATIONS) + text[k:]
+    if kind == "candidate_lines":
+        for _ in range(rng.randint(1, 4)):
+            text = insert_line(text, candidate_line(rng), rng.choice(line_boundaries(text)))
+        return text
+    if kind == "bad_candidate_line":
+        return insert_line(text, rng.choice(BAD_CANDIDATE_LINES), rng.choice(line_boundaries(text)))
     return text
 
 
@@ -477,17 +762,34 @@ def instance_text(jobs: list[list[tuple]], num_machines: int, rng: random.Random
     return text
 
 
-def mutate_instance_text(text: str, rng: random.Random) -> str:
-    """A text-level mutation of an instance (whitespace, unicode, truncation, long numbers, a second listing)."""
-    kinds = ["insert_whitespace", "unicode", "truncate", "delete_char", "crlf", "garbage", "long", "again", "before"]
-    kind = rng.choice(kinds)
+def mutate_instance_text(text: str, rng: random.Random, kind: str | None = None) -> str:
+    """A text-level mutation of an instance (``kind`` one of ``INSTANCE_MUTATIONS``; random when ``None``)."""
+    kind = kind or rng.choice(INSTANCE_MUTATIONS)
     if kind == "before":  # a job header line before J0 (an error), or prose that only looks like one (not)
         return rng.choice(["J1:\nM0:1 \n", "  J2 : M1:3\n", "J3 is the longest job.\n", "Jobs: 2\n"]) + text
     if kind == "long":
-        return re.sub(r"M(\d+):(\d+)", lambda m: f"M{m.group(1)}:{'7' * rng.randint(14, 20)}", text, count=1)
-    if kind == "again":
+        return _replace_first_duration(text, "7" * rng.randint(14, 20))
+    if kind == "again":  # a second listing after the first: one text holds one instance
         return text + "\nExample:\nJ0:\nM0:1 \n"
+    if kind == "bom":
+        return "\ufeff" + text
     return mutate_text(text, kind, rng)
+
+
+def _replace_first_duration(text: str, digits: str) -> str:
+    i = text.find("M")
+    while i >= 0:
+        j = i + 1
+        while j < len(text) and text[j].isdigit():
+            j += 1
+        if j > i + 1 and text.startswith(":", j):
+            k = j + 1
+            while k < len(text) and text[k].isdigit():
+                k += 1
+            if k > j + 1:
+                return text[: j + 1] + digits + text[k:]
+        i = text.find("M", i + 1)
+    return text
 
 
 @dataclass
@@ -502,12 +804,13 @@ class FuzzCase:
     kind: str | None
 
 
-def fuzz_case(rng: random.Random, mutate_probability: float = 0.7) -> FuzzCase:
+def fuzz_case(rng: random.Random, mutate_probability: float = 0.7, kinds: tuple[str, ...] = MUTATIONS) -> FuzzCase:
+    """A random instance and answer, mutated with ``mutate_probability`` by one of ``kinds``."""
     jobs, num_machines = random_jobs(rng)
     rows = feasible_operations(jobs, rng)
     declared = max(r[4] for r in rows)
-    kind = rng.choice(MUTATIONS) if rng.random() < mutate_probability else None
-    if kind is not None:
+    kind = rng.choice(kinds) if rng.random() < mutate_probability else None
+    if kind in ROW_MUTATIONS:
         mutate_rows(rows, jobs, num_machines, kind, rng)
     return FuzzCase(
         jobs, num_machines, instance_text(jobs, num_machines, rng), solution_text(rows, rng, declared, kind), kind

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from jssp_sft import Instance, format_solution, verify
 from jssp_sft.benchmarks.instances import load_benchmark
+from jssp_sft.core.codec import scan_solution
 from jssp_sft.solvers.dispatching import dispatch, dispatching_rule
 from jssp_sft.solvers.repair import job_choices, repair, repair_details
 
@@ -122,7 +123,7 @@ def test_benchmark_outputs_of_every_kind():
     valid = format_solution(dispatching_rule(instance, "MWKR"))
     for text in ["", "I cannot solve this.", valid[: len(valid) // 2], valid.replace("J5", "J9"), valid * 2, None]:
         assert_repaired(instance, repair(instance, text))
-    assert repair(instance, "", rule="SPT") == dispatching_rule(instance, "SPT")
+    assert repair(instance, "", rule="SPT") == dispatching_rule(instance, "SPT", "insertion")
 
 
 def test_unknown_rule_or_placement_is_named():
@@ -133,14 +134,13 @@ def test_unknown_rule_or_placement_is_named():
         repair(instance, "", placement="late")
 
 
-def test_job_choices_follow_the_codecs_last_solution_header():
-    # A draft answer, then the final one: the verifier reads the operations after the last header an operation
-    # follows, and repair keeps the same choices (not the draft's).
-    text = (
-        "My solution: first try\nSolution:\nJ0-M0: 0+3 -> 3\n"
-        "Wait, better:\nSolution:\nJ1-M1: 0+4 -> 4, J0-M0: 0+3 -> 3\nMakespan: 4\n"
-        "That is the solution: done."
-    )
-    assert job_choices(text) == [1, 0]
+def test_job_choices_follow_the_codecs_rule():
+    # An answer that reads: exactly its operations, candidate lines skipped.
+    good = "Here is my solution:\nSolution:\nJ3-M0: 0+1 -> 1\nNext: s0 J1 | s2 J2\nJ1-M0: 1+1 -> 2\nMakespan: 2"
+    assert job_choices(good) == [3, 1] == scan_solution(good).entries[:, 0].tolist()
+    # One that does not: every 'J<job>-' from its first operation to the makespan line, as the codec bounds them.
+    text = "Solution:\nJ0-M0: 0+3 -> 3\nWait, better:\nJ1-M1: 0+4 -> 4, J0-M0: 0+3 -> 3\nMakespan: 4\nJ2-M0: 9+1 -> 10"
+    assert not verify(load_benchmark("ft06")[0], text).parsed and job_choices(text) == [0, 1, 0]
     assert job_choices("no header J2-M0: 0+1 -> 1") == [2]
-    assert job_choices("Here is my solution:\nSolution:\nJ3-M0: 0+1 -> 1") == [3]
+    assert job_choices("J\u0663-M0: 0+1 -> 1, J1-M0: 1+1 -> 2") == [1]  # ASCII digits only: 'J\u0663' is no choice
+    assert job_choices("Next: J5-M0\nJ1-M0: 0+1 -> 1") == [1]  # a malformed candidate line holds no operation

@@ -60,8 +60,6 @@ _DECIMAL_RE = re.compile(rf"-?[0-9]{{1,{MAX_DIGITS}}}(?:\.[0-9]{{1,{MAX_DIGITS}}
 # Characters that look like nothing or like a space: they may not stand inside a listing, but they must not hide one.
 _INVISIBLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
 _GAP = rf"(?:[^\S\n]|[{_INVISIBLE}])*"  # any run of spaces of any script and invisible characters, within a line
-_MARKUP = r"[*_#>`~|]"
-
 _INSTRUCTION_RE = re.compile(r"Optimize schedule for ([0-9]{1,9}) Jobs \(denoted as J\) across ([0-9]{1,9}) Machines")
 _FIRST_JOB_RE = re.compile(r"^[ \t]*J0[ \t]*:", re.MULTILINE)
 # Job listing. A job: its header, then its operations on the header's line or on the next non-blank line; jobs on
@@ -76,11 +74,11 @@ _JOB_HEADER_RE = re.compile(r"J([0-9]+)[ \t]*:")
 _BLANKS_RE = re.compile(r"[ \t\r\n]*")
 _LINE_TAIL_RE = re.compile(r"[ \t\r]*(?:\n|\Z)")
 _INSTANCE_TO_SPACES = bytes.maketrans(b"JM:", b"   ")
-# A line that looks like a job header or an operations line, however written: what may not hide outside the listing.
-_INSTANCE_LIKE_RE = re.compile(
-    rf"^(?:{_GAP}{_MARKUP})*{_GAP}(?:(?:J|[Jj]ob|JOB){_GAP}\d+(?:{_GAP}[*_])*{_GAP}:|M{_GAP}\d+{_GAP}:{_GAP}\d)",
-    re.MULTILINE,
-)
+# Text that looks like a job header or an operations item, however written, anywhere in a line: 'J' (or 'Job') and
+# digits of any script then ':' (non-letters between: '**J1:**'), or 'M', digits, ':' and digits not followed by '+'
+# (which makes it an answer's operation, 'J0-M2: 0+7'). Spaces of any script and invisible characters are allowed
+# between. No line outside the listing may hold it.
+_INSTANCE_LIKE_RE = re.compile(rf"(?:J|[Jj]ob|JOB){_GAP}\d+(?:[^\w\n:]|_)*:|M{_GAP}\d+{_GAP}:{_GAP}\d+(?!{_GAP}[+\d])")
 
 # One operation as models write it: optional spaces around the symbols; signed start/duration/end so that a negative
 # start reaches the verifier as a violation rather than a parse error.
@@ -276,11 +274,9 @@ def _check_listing_end(text: str, end: int, num_jobs: int) -> None:
     if _LINE_TAIL_RE.match(text, end) is None:  # something else follows the operations on their line
         raise _bad_line(text, end, num_jobs)
     after = _BLANKS_RE.match(text, end).end()
-    if after == len(text):
-        return
-    if _INSTANCE_LIKE_RE.match(text, text.rfind("\n", 0, after) + 1):
-        raise _bad_line(text, after, num_jobs)
     like = _INSTANCE_LIKE_RE.search(text, after)
+    if like is not None and text.find("\n", after, like.start()) < 0:  # on the first line after the listing
+        raise _bad_line(text, after, num_jobs)
     if like is not None:
         raise InstanceFormatError(
             None,

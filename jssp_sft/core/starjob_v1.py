@@ -34,7 +34,7 @@ import re
 from collections.abc import Mapping
 
 from .codec import format_instance, format_instruction, format_matrix, format_solution, parse_matrix
-from .instance import Instance
+from .instance import MAX_DIGITS, Instance
 from .schedule import Operation, Schedule
 from .verifier import verify
 
@@ -42,25 +42,25 @@ from .verifier import verify
 LEGACY_PROMPT_FIELDS = ("prompt_jobs_first", "prompt_machines_first")
 LEGACY_FIELDS = (*LEGACY_PROMPT_FIELDS, "output", "matrix")
 
-_NUM = r"\d{1,15}"
-_SIZE_RE = re.compile(r"Optimize schedule for (\d{1,9}) Jobs across (\d{1,9}) Machines")
+_NUM = rf"[0-9]{{1,{MAX_DIGITS}}}(?!\d)"  # ASCII digits, never cut (as every reader of the package)
+_SIZE_RE = re.compile(r"Optimize schedule for ([0-9]{1,9}) Jobs across ([0-9]{1,9}) Machines")
 _PROBLEM_RE = re.compile(r"Problem[ \t]*:")
-_JOB_HEADER_RE = re.compile(r"Job[ \t]+(\d{1,9})[ \t]+consists of the following Operations[ \t]*:")
+_JOB_HEADER_RE = re.compile(r"Job[ \t]+([0-9]{1,9})[ \t]+consists of the following Operations[ \t]*:")
 _MINS = r"(?:[ \t]*mins?)?[ \t]*\.?"
 _JOB_ITEM_RE = re.compile(
-    rf"Operation[ \t]+(\d{{1,9}})[ \t]+on[ \t]+Machine[ \t]+(\d{{1,9}})[ \t]+duration[ \t]+({_NUM}){_MINS}"
+    rf"Operation[ \t]+([0-9]{{1,9}})[ \t]+on[ \t]+Machine[ \t]+([0-9]{{1,9}})[ \t]+duration[ \t]+({_NUM}){_MINS}"
 )
-_MACHINE_HEADER_RE = re.compile(r"Machine[ \t]+(\d{1,9})[ \t]+is used for the following Operations[ \t]*:")
+_MACHINE_HEADER_RE = re.compile(r"Machine[ \t]+([0-9]{1,9})[ \t]+is used for the following Operations[ \t]*:")
 _MACHINE_ITEM_RE = re.compile(
-    rf"Job[ \t]+(\d{{1,9}})[ \t]+Operation[ \t]+(\d{{1,9}})[ \t]+duration[ \t]+({_NUM}){_MINS}"
+    rf"Job[ \t]+([0-9]{{1,9}})[ \t]+Operation[ \t]+([0-9]{{1,9}})[ \t]+duration[ \t]+({_NUM}){_MINS}"
 )
 _SOLUTION_RE = re.compile(r"Solution[ \t]*:")
 _OUTPUT_OP_RE = re.compile(
-    rf"Job[ \t]+(\d{{1,9}})[ \t]+Operation[ \t]+(\d{{1,9}})[ \t]+on[ \t]+Machine[ \t]+(\d{{1,9}})[ \t]*:[ \t]*"
+    rf"Job[ \t]+([0-9]{{1,9}})[ \t]+Operation[ \t]+([0-9]{{1,9}})[ \t]+on[ \t]+Machine[ \t]+([0-9]{{1,9}})[ \t]*:[ \t]*"
     rf"({_NUM})[ \t]*\+[ \t]*({_NUM})[ \t]*->[ \t]*({_NUM})"
 )
-_MAKESPAN_RE = re.compile(rf"Makespan[ \t]*:[ \t]*({_NUM}(?:\.\d{{1,9}})?)(?:[ \t]*,[^\n]*)?")
-_SPACE_RE = re.compile(r"\s*")
+_MAKESPAN_RE = re.compile(rf"Makespan[ \t]*:[ \t]*({_NUM}(?:\.[0-9]{{1,9}})?)(?:[ \t]*,[^\n]*)?")
+_SPACE_RE = re.compile(r"[ \t\r\n]*")
 
 
 def _line(text: str, pos: int) -> int:

@@ -6,22 +6,27 @@
     DELETE /v1/jobs/{id}    cancel
     GET    /health, /v1/info, /metrics (Prometheus), /docs and /openapi.json
 
-Refusals: a body over ``max_body_bytes`` 413; an instance that cannot be read, or is larger than the limits, 422
-naming the field or line; an unknown method 400; a full queue 503 with Retry-After; a request slower than its
-timeout 504. A failing request is answered (500 at worst) and never stops the server or other requests.
+Refusals: a body over ``max_body_bytes`` 413; an instance that cannot be read, or is larger than the limits, and any
+number out of range (NaN, Infinity, a seed beyond int64, a duration of more than ``MAX_DIGITS`` digits) 422 naming
+the field or line; an unknown method 400; a full queue 503 with Retry-After; a request slower than its timeout 504.
+A failing request is answered (500 at worst, for a bug) and never stops the server, other requests or its own
+keep-alive connection: the 500 is made inside the app, so the server never sees an exception.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..solvers.dispatching import VARIANTS
@@ -89,6 +94,18 @@ class BodySizeLimit:
             {"detail": f"request body larger than {self.max_bytes} bytes (the server's max_body_bytes)"}, 413
         )
         await response({"type": "http"}, None, send)
+
+
+def _quotable(value):
+    """``value`` with every non-finite float written as JSON writes it in a request (``NaN``, ``Infinity``), so that
+    a refusal can quote the offending value: a JSON answer cannot hold the float itself."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _quotable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_quotable(item) for item in value]
+    return value
 
 
 def _params(service: SchedulingService, body: SolveRequest) -> SolveParams:
@@ -166,18 +183,30 @@ def create_app(args: ServeArguments, service: SchedulingService | None = None) -
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, err: RequestValidationError):
         metrics.errors.labels("invalid_request").inc()
-        return await request_validation_exception_handler(request, err)  # FastAPI's 422, naming each field
+        return JSONResponse({"detail": _quotable(jsonable_encoder(err.errors()))}, 422)  # FastAPI's, naming each field
 
-    @app.exception_handler(Exception)
-    async def internal_error(request: Request, err: Exception):
-        logger.exception("request to %s failed", request.url.path)
-        metrics.errors.labels("internal").inc()
-        return JSONResponse({"detail": f"internal error: {type(err).__name__}: {err}"}, 500)
+    @app.exception_handler(StarletteHTTPException)
+    async def unreadable_body(request: Request, err: StarletteHTTPException):
+        # FastAPI answers 400 to a body json cannot decode for a reason other than its syntax: a number of more than
+        # 4300 digits (Python's limit) or arrays nested too deeply. Both are numbers or values out of range: 422.
+        cause = err.__cause__
+        if err.status_code == 400 and isinstance(cause, ValueError | RecursionError):
+            metrics.errors.labels("invalid_request").inc()
+            why = "arrays or objects nested too deeply" if isinstance(cause, RecursionError) else str(cause)
+            return JSONResponse({"detail": f"the body does not read as JSON: {why}"}, 422)
+        return await http_exception_handler(request, err)
 
     @app.middleware("http")
     async def count_requests(request: Request, call_next):
+        """Count and time every request; turn a bug into a 500 here, where the connection survives it (Starlette's
+        handler for ``Exception`` answers but re-raises, and uvicorn then drops the keep-alive connection)."""
         started = time.perf_counter()
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception as err:  # noqa: BLE001 - a bug answers 500; the server and the connection go on
+            logger.exception("request to %s failed", request.url.path)
+            metrics.errors.labels("internal").inc()
+            response = JSONResponse({"detail": f"internal error: {type(err).__name__}: {err}"}, 500)
         route = request.scope.get("route")
         path = route.path if route is not None else "unmatched"
         metrics.requests.labels(path, request.method, str(response.status_code)).inc()

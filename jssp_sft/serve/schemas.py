@@ -1,4 +1,9 @@
-"""Request and response bodies of the service (pydantic models: FastAPI validates them and writes the OpenAPI schema)."""
+"""Request and response bodies of the service (pydantic models: FastAPI validates them and writes the OpenAPI schema).
+
+Every number of a request is checked here or by the instance readers, so that a bad one is a 422 naming its field,
+never a 500: floats must be finite (no NaN or Infinity), integers lie in the ranges below, and an instance's numbers
+follow the package's one integer limit (``MAX_DIGITS`` digits, docs/verification.md).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,16 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+MAX_SEED = 2**63 - 1  # the largest seed every seeded library takes (torch, numpy, CP-SAT after its modulo)
+MAX_TEMPERATURE = 100.0  # far beyond any useful sampling temperature; larger is refused rather than passed on
+
+
 class SolveRequest(BaseModel):
     """One instance to schedule, and how."""
 
     model_config = ConfigDict(
         extra="forbid",
+        allow_inf_nan=False,
         json_schema_extra={
             "examples": [
                 {"instance": "J0:\nM2:7 M0:12 M1:5 \nJ1:\nM0:9 M2:4 M1:11 \n", "method": "model", "num_samples": 8},
@@ -40,8 +50,10 @@ class SolveRequest(BaseModel):
         description="guaranteed: constrained so every answer is feasible (default with the transformers backend); "
         "free: plain sampling (default with vllm, which cannot constrain).",
     )
-    temperature: float | None = Field(default=None, ge=0, description="Sampling temperature (default: the server's).")
-    seed: int = Field(default=0, description="Seed of the sampling and of the random control.")
+    temperature: float | None = Field(
+        default=None, ge=0, le=MAX_TEMPERATURE, description="Sampling temperature (default: the server's)."
+    )
+    seed: int = Field(default=0, ge=0, le=MAX_SEED, description="Seed of the sampling and of the random control.")
     time_limit: float | None = Field(default=None, gt=0, description="CP-SAT's search limit in seconds (default 10).")
     timeout: float | None = Field(
         default=None, gt=0, description="Answer within this many seconds or get 504 (default: the server's limit)."

@@ -1,7 +1,9 @@
 """Repair: turn any model output (infeasible, truncated, garbled) into a feasible schedule that keeps what it can.
 
-The output's operations are read leniently in text order as a sequence of job choices (``J3-M..`` means "job 3's next
-operation"); choices of unknown jobs or of jobs already complete are dropped; the operations still missing are
+The output's operations are read in text order as a sequence of job choices (``J3-M..`` means "job 3's next
+operation"): by the codec's rule when the output reads (its operations, nothing else), else leniently in the region the
+codec's rule gives them (from the first operation to the makespan line, candidate lines skipped, ASCII digits); choices
+of unknown jobs or of jobs already complete are dropped; the operations still missing are
 scheduled by a named dispatching rule (``jssp_sft.solvers.dispatching``, MWKR by default); every operation is placed by a
 ``ScheduleBuilder``, so the result is feasible by construction. A feasible output written in start order (as Starjob
 outputs are) comes back with a makespan no larger than its own. Plain Python: no torch.
@@ -13,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from ..core.builder import ScheduleBuilder
-from ..core.codec import SOLUTION_HEADER_RE
+from ..core.codec import operations_region, scan_solution
 from ..core.instance import Instance
 from ..core.schedule import Schedule
 from .dispatching import PLACEMENTS, dispatch
@@ -23,7 +25,7 @@ DEFAULT_RULE = "MWKR"
 DEFAULT_PLACEMENT = "insert"
 
 # "J<job>-" opens an operation (optional spaces, as models write them); the machine and times are not trusted.
-_JOB_CHOICE_RE = re.compile(r"J[ \t]*(\d{1,9})[ \t]*-")
+_JOB_CHOICE_RE = re.compile(r"J[ \t]*([0-9]{1,9})[ \t]*-")
 
 
 @dataclass(frozen=True)
@@ -42,15 +44,15 @@ class Repair:
 
 
 def job_choices(output_text: str) -> list[int]:
-    """The job of every operation written in ``output_text``, in text order (from ``Solution:`` on when present)."""
+    """The job of every operation written in ``output_text``, in text order: the codec's operations when the text
+    reads, else every ``J<job>-`` in the region where the codec's rule puts operations."""
     if not isinstance(output_text, str):
         return []
-    # The codec's rule: operations follow the last "Solution:" header that one follows (a preamble may say it too).
-    start = 0
-    for header in SOLUTION_HEADER_RE.finditer(output_text):
-        if _JOB_CHOICE_RE.match(output_text, len(output_text) - len(output_text[header.end() :].lstrip())):
-            start = header.end()
-    return [int(number) for number in _JOB_CHOICE_RE.findall(output_text, start)]
+    try:
+        return scan_solution(output_text).entries[:, 0].tolist()
+    except ValueError:
+        text, start, end = operations_region(output_text)
+        return [int(number) for number in _JOB_CHOICE_RE.findall(text, start, end)]
 
 
 def repair_details(

@@ -109,6 +109,8 @@ def decode(text: str, source: str) -> tuple:
         raise InstanceFormatError(
             source, err.lineno, None, f"not valid JSON: {err.msg} (column {err.colno})"
         ) from None
+    except RecursionError:
+        raise InstanceFormatError(source, None, None, "not an instance: arrays or objects nested too deeply") from None
 
     def line_of(value) -> int:
         return text.count("\n", 0, getattr(value, "offset", 0)) + 1

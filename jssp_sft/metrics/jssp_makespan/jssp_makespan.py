@@ -17,6 +17,8 @@ A thin adapter: the logic lives in ``jssp_sft.core.scoring`` so that rewards and
 copies this file into its cache before importing it, so it imports the package by name, one import per line.
 """
 
+import re
+
 import datasets
 import evaluate
 
@@ -26,10 +28,19 @@ from jssp_sft.core.scoring import NotText, score_predictions
 # evaluate accepts only strings for its string features: a value that is not one travels to `_compute` as this marker
 # (prefix + type name), where a prediction becomes an unparseable answer and a reference a clear error.
 _NOT_TEXT = "\x00jssp_makespan:not-text:"
+# Arrow stores UTF-8, which a lone surrogate (e.g. from a bad decode) cannot be written in: it becomes U+FFFD, which
+# every reader of the package treats alike (a character that is no digit, space or letter of the grammar).
+_LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
 def _as_text(value):
-    return value if isinstance(value, str) else f"{_NOT_TEXT}{type(value).__name__}"
+    if not isinstance(value, str):
+        return f"{_NOT_TEXT}{type(value).__name__}"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE_RE.sub("\ufffd", value)
+    return value
 
 
 def _marked(value):
