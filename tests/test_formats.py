@@ -338,3 +338,48 @@ def test_schedule_json_text_and_csv(example_instance):
         "M1: J0 op 2 starts at 20, while J1 op 2 runs there until 24",
     ]
     assert schedule_to_dict(example_instance, None)["feasible"] is False
+
+
+# ------------------------------------------------------------------------------ verify and gantt read them all
+
+
+def test_verify_and_gantt_read_every_instance_format_and_every_schedule_format_solve_writes(tmp_path, capsys):
+    """``jssp-sft verify`` and ``jssp-sft gantt`` on the instance in each of the six formats, against each schedule
+    format ``solve`` writes (json, csv, starjob text): feasible as solved (exit 0), infeasible once an operation is
+    moved (exit 1), never "no instance found" nor "unparseable"."""
+    from jssp_sft.cli.main import EXIT_NEGATIVE, EXIT_OK, main
+    from jssp_sft.core.formats import SCHEDULE_FORMATS, read_solution_file
+
+    instance = Instance((((2, 7), (0, 12), (1, 5)), ((0, 9), (2, 4), (1, 11)), ((1, 3), (2, 6), (0, 2))), 3)
+    paths = {}
+    for fmt in FORMATS:
+        paths[fmt] = tmp_path / f"shop-{fmt}.{ {'json': 'json', 'csv': 'csv'}.get(fmt, 'txt') }"
+        paths[fmt].write_text(write_instance(instance, fmt))
+    suffixes = {"json": "json", "csv": "csv", "starjob": "txt"}
+    schedules = {}
+    for fmt, suffix in suffixes.items():  # solve's own outputs, from the standard file
+        schedules[fmt] = tmp_path / f"solved.{suffix}"
+        argv = ["solve", "--instance", str(paths["standard"]), "--method", "MWKR", "--output", str(schedules[fmt])]
+        assert main(argv, exit_on_error=True) == EXIT_OK
+    solved = read_solution_file(schedules["json"])
+    last = solved.operations[-1]  # the last operation to start, moved to time 0: before its job's earlier ones
+    moved = type(solved)(solved.operations[:-1] + (last._replace(start=0, end=last.duration),))
+    assert not verify(instance, moved).feasible
+    for fmt, suffix in suffixes.items():
+        schedules[f"infeasible {fmt}"] = tmp_path / f"moved.{suffix}"
+        schedules[f"infeasible {fmt}"].write_text(write_schedule(instance, moved, fmt, method="edited"))
+    capsys.readouterr()
+    for fmt, instance_path in paths.items():
+        for name, schedule_path in schedules.items():
+            feasible = not name.startswith("infeasible")
+            argv = ["verify", "--instance", str(instance_path), "--solution", str(schedule_path)]
+            status = main(argv, exit_on_error=True)
+            out, err = capsys.readouterr()
+            assert status == (EXIT_OK if feasible else EXIT_NEGATIVE), (fmt, name, out, err)
+            assert out.startswith("feasible" if feasible else "INFEASIBLE") and "unparseable" not in out, (fmt, name)
+            png = tmp_path / f"{fmt}-{name.replace(' ', '-')}.png"
+            argv = ["gantt", "--instance", str(instance_path), "--solution", str(schedule_path), "--output", str(png)]
+            assert main(argv, exit_on_error=True) == EXIT_OK, (fmt, name, capsys.readouterr().err)
+            out = capsys.readouterr().out
+            assert ("feasible" if feasible else "infeasible (") in out and png.read_bytes().startswith(b"\x89PNG")
+    assert set(SCHEDULE_FORMATS) == set(suffixes)
