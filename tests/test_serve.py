@@ -189,6 +189,8 @@ def test_concurrent_requests_share_generation_calls(server):
     assert calls == batches
 
 
+JSON_BODY = {"content-type": "application/json"}
+TRUNC = "J0:\nM0:5 M1:3\n# job 1 follows\nJ1:\nM1:4 M0:2\n"  # issue 20: a junk line between jobs
 BAD_REQUESTS = [
     # (name, request kwargs, status, text the message must hold)
     ("malformed text", {"json": {"instance": "J0:\nM0:3 M1:x\n"}}, 422, "line 2"),
@@ -207,8 +209,75 @@ BAD_REQUESTS = [
     ),
     ("bad decoding", {"json": {"instance": "J0:\nM0:3\n", "decoding": "beam"}}, 422, "decoding"),
     ("unknown field", {"json": {"instance": "J0:\nM0:3\n", "samples": 3}}, 422, "samples"),
-    ("not json", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "JSON"),
+    ("not json", {"content": b"{not json", "headers": JSON_BODY}, 422, "JSON"),
     ("oversize body", {"json": {"instance": "J0:\n" + "M0:3 " * 5000}}, 413, "larger than 20000 bytes"),
+    # issue 20: every non-finite, out-of-range or huge number is a 422 naming its field, never a 500
+    (
+        "temperature NaN",
+        {"content": b'{"instance": "J0: M0:3", "temperature": NaN}', "headers": JSON_BODY},
+        422,
+        "finite",
+    ),
+    (
+        "timeout Infinity",
+        {"content": b'{"instance": "J0: M0:3", "timeout": Infinity}', "headers": JSON_BODY},
+        422,
+        "finite",
+    ),
+    (
+        "time_limit -Infinity",
+        {"content": b'{"instance": "J0: M0:3", "method": "cpsat", "time_limit": -Infinity}', "headers": JSON_BODY},
+        422,
+        "time_limit",
+    ),
+    ("body NaN", {"content": b"NaN", "headers": JSON_BODY}, 422, "NaN"),
+    ("seed 2^64", {"json": {"instance": "J0:\nM0:3\n", "seed": 2**64}}, 422, "seed"),
+    ("negative seed", {"json": {"instance": "J0:\nM0:3\n", "method": "spt", "seed": -1}}, 422, "seed"),
+    ("temperature 1e308", {"json": {"instance": "J0:\nM0:3\n", "temperature": 1e308}}, 422, "temperature"),
+    (
+        "duration Infinity",
+        {"content": b'{"instance": [[[0, Infinity]]], "method": "cpsat"}', "headers": JSON_BODY},
+        422,
+        "job 0 operation 0 duration: expected a whole number >= 0, got Infinity",
+    ),
+    (
+        "duration 1e400",
+        {"content": b'{"instance": [[[0, 1e400]]], "method": "cpsat"}', "headers": JSON_BODY},
+        422,
+        "job 0 operation 0 duration",
+    ),
+    (
+        "duration of 16 digits",
+        {"json": {"instance": [[[0, 10**15]]], "method": "cpsat"}},
+        422,
+        "a number longer than 15 digits",
+    ),
+    (
+        "duration 3x2^62",
+        {"json": {"instance": {"jobs": [[[0, 3 * 2**62]], [[0, 1]]]}, "method": "cpsat"}},
+        422,
+        "a number longer than 15 digits",
+    ),
+    (
+        "durations over the limit",
+        {"json": {"instance": [[[0, 10**15 - 1]], [[0, 10**15 - 1]]], "method": "spt"}},
+        422,
+        "the durations add up to",
+    ),
+    (
+        "a 5000-digit number",
+        {"content": b'{"instance": [[[0, ' + b"9" * 5000 + b"]]]}", "headers": JSON_BODY},
+        422,
+        "does not read as JSON",
+    ),
+    (
+        "nested too deeply",
+        {"content": b'{"instance": ' + b"[" * 400 + b"]" * 400 + b', "method": "cpsat"}', "headers": JSON_BODY},
+        422,
+        "nested too deeply",
+    ),
+    ("digit of another script", {"json": {"instance": "J0:\nM0:3 M1:\u0662\n"}}, 422, "ASCII digits"),
+    ("junk line between jobs", {"json": {"instance": TRUNC, "method": "spt"}}, 422, "line 3"),
 ]
 
 
@@ -240,6 +309,71 @@ def test_bad_requests_leave_the_server_healthy(server):
     assert metric(server, "jssp_errors_total") - errors_before == len(BAD_REQUESTS) * 2
     assert httpx.get(f"{server}/health").json()["status"] == "ok"
     assert httpx.post(f"{server}/v1/solve", json={"instance": "J0:\nM0:3 M1:2\n"}, timeout=60).json()["feasible"]
+
+
+def exchange(sock, reader, method: str, path: str, body: bytes = b"") -> tuple[int, dict, bytes]:
+    """One HTTP/1.1 request on an open (keep-alive) socket: ``(status, headers, body)`` of its answer."""
+    head = f"{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
+    sock.sendall(head.encode() + b"\r\n\r\n" + body)
+    status = int(reader.readline().split()[1])
+    headers = {}
+    while (line := reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode().partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, reader.read(int(headers.get("content-length", 0)))
+
+
+def test_refusals_keep_the_keep_alive_connection(server):
+    """Every bad request, then a health check, on one connection: each refusal is answered and the connection lives
+    on (a 500 that escaped the app would make uvicorn drop it)."""
+    host, port = server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=120) as sock:
+        reader = sock.makefile("rb")
+        for name, kwargs, status, _ in BAD_REQUESTS:
+            if name == "oversize body":  # refused unread by its Content-Length: the server must close to skip it
+                continue
+            body = kwargs["content"] if "content" in kwargs else json.dumps(kwargs["json"]).encode()
+            got, headers, _ = exchange(sock, reader, "POST", "/v1/solve", body)
+            assert (got, headers.get("connection")) == (status, None), name
+            got, _, payload = exchange(sock, reader, "GET", "/health")
+            assert got == 200 and json.loads(payload)["status"] == "ok", name
+
+
+def test_a_bug_answers_500_and_the_connection_goes_on(monkeypatch):
+    """A request that hits a bug gets a 500 made inside the app; the same connection then answers the next one."""
+    import threading
+
+    import uvicorn
+
+    from jssp_sft.serve.app import create_app
+    from jssp_sft.serve.config import ServeArguments
+    from jssp_sft.serve.service import SchedulingService
+
+    args = ServeArguments(port=free_port(), log_level="critical")
+    service = SchedulingService.from_arguments(args)
+
+    async def broken(params, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(service, "solve", broken)
+    server = uvicorn.Server(uvicorn.Config(create_app(args, service), port=args.port, log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        with socket.create_connection(("127.0.0.1", args.port), timeout=60) as sock:
+            reader = sock.makefile("rb")
+            body = json.dumps({"instance": "J0:\nM0:3\n", "method": "spt"}).encode()
+            status, headers, payload = exchange(sock, reader, "POST", "/v1/solve", body)
+            assert status == 500 and "internal error: RuntimeError: a bug" in payload.decode()
+            assert headers.get("connection") is None
+            status, _, payload = exchange(sock, reader, "GET", "/health")
+            assert status == 200 and json.loads(payload)["status"] == "ok"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 def test_jobs_run_report_best_and_cancel(server):
