@@ -18,13 +18,14 @@ preprocessing, then the length filter of ``drop_long_examples``), the same for e
 from __future__ import annotations
 
 import json
-import os
 import random
 import resource
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from common import machine_line, parse
 
 
 @dataclass
@@ -196,19 +197,12 @@ def bench_loading(args: BenchArguments, workdir: Path) -> None:
         f"then, for either path: SFTTrainer's own tokenization and the length filter, {n / seconds:,.0f} records/s "
         f"({seconds:.1f} s)"
     )
-    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    print(machine_line("at the end"))
 
 
 def main() -> None:
-    # Imported here, not at the top: the generator's worker processes re-import this script, and should not pay for
-    # transformers.
-    from transformers import HfArgumentParser
-
-    (args,) = HfArgumentParser(BenchArguments).parse_args_into_dataclasses()
-    load = os.getloadavg()[0]
-    print(
-        f"{os.cpu_count()} CPUs, load average {load:.2f} at start" + (" (busy: timings are noisy)" if load > 1 else "")
-    )
+    args = parse(BenchArguments)
+    print(machine_line())
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_generation:
             bench_generation(args, Path(tmp))

@@ -20,17 +20,14 @@ Each section is a function ``section_<name>(context, args) -> bool`` (True: its 
 from __future__ import annotations
 
 import logging
-import random
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from transformers import HfArgumentParser
+from common import machine_line, parse, random_instances, tiny_solver
 
-from jssp_sft import Instance
-from jssp_sft.modeling.tiny import TinyModelArguments, build_tiny
 from jssp_sft.solve import JSSPSolver, Problem, SolverResult
 
 
@@ -58,13 +55,8 @@ class Context:
 
 
 def make_problems(args: BenchArguments) -> list[Problem]:
-    rng = random.Random(args.seed)
-    problems = []
-    for i in range(args.num_prompts):
-        n, m = rng.randint(args.min_size, args.max_size), rng.randint(args.min_size, args.max_size)
-        jobs = tuple(tuple((machine, rng.randint(1, 99)) for machine in rng.sample(range(m), m)) for _ in range(n))
-        problems.append(Problem.from_instance(Instance(jobs, m), id=f"random-{i}"))
-    return problems
+    instances = random_instances(args.num_prompts, args.seed, args.min_size, args.max_size)
+    return [Problem.from_instance(instance, id=f"random-{i}") for i, instance in enumerate(instances)]
 
 
 def generated_tokens(results: list[SolverResult]) -> int:
@@ -163,21 +155,17 @@ SECTIONS: dict[str, Callable[[Context, BenchArguments], bool]] = {
 
 
 def build_context(args: BenchArguments, directory: str) -> Context:
-    build_tiny(TinyModelArguments(output_dir=directory))
-    solver = JSSPSolver.from_pretrained(directory, device="cpu")
-    return Context(solver, make_problems(args))
+    return Context(tiny_solver(directory), make_problems(args))
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
-    (args,) = HfArgumentParser(BenchArguments).parse_args_into_dataclasses(argv)
+    args = parse(BenchArguments, argv)
     names = [name.strip() for name in args.sections.split(",") if name.strip()]
     unknown = [name for name in names if name not in SECTIONS]
     if unknown:
         raise SystemExit(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
-    import torch
-
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(machine_line())
     with tempfile.TemporaryDirectory() as directory:
         context = build_context(args, directory)
         results = {name: SECTIONS[name](context, args) for name in names}

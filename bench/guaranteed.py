@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transformers import HfArgumentParser
+from common import machine_line, parse
 
 from jssp_sft import verify
 from jssp_sft.benchmarks.instances import benchmark_names, load_benchmark
@@ -270,7 +270,8 @@ def compare_rules(args: BenchArguments, model, tokenizer) -> None:
 
 def main() -> int:
     logging.basicConfig(level=logging.WARNING)
-    (args,) = HfArgumentParser(BenchArguments).parse_args_into_dataclasses()
+    args = parse(BenchArguments)
+    print(machine_line())
     model, tokenizer = untrained_model(args)
     print(
         f"untrained tiny model: {model.num_parameters():,} parameters, vocabulary {len(tokenizer)}; "

@@ -33,11 +33,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from transformers import HfArgumentParser  # noqa: E402
+from common import ensure_trained_run, parse  # noqa: E402 (sets OMP_WAIT_POLICY and HF_HUB_OFFLINE)
 
 
 logger = logging.getLogger("bench.quality")
@@ -73,17 +71,6 @@ class QualityBenchArguments:
     zero_shot_records: int = field(default=16, metadata={"help": "Fresh instances per zero-shot size."})
     zero_shot_best_of: int = field(default=8, metadata={"help": "N of the zero-shot best-of-N rows."})
     output: str = field(default="outputs/bench_quality.json", metadata={"help": "Where the results go (JSON)."})
-
-
-def ensure_run(run_dir: str) -> None:
-    """Run the quickstart (what ``make train`` runs) when the default run is missing."""
-    if (Path(run_dir) / "config.json").is_file() or (Path(run_dir) / "adapter_config.json").is_file():
-        return
-    from jssp_sft.quickstart import QuickstartArguments
-    from jssp_sft.quickstart import main as quickstart
-
-    logger.info("%s is missing: running the quickstart (make train) first", run_dir)
-    quickstart(QuickstartArguments(output_dir=run_dir))
 
 
 def max_new_tokens(run_dir: str) -> int:
@@ -221,7 +208,7 @@ def main(args: QualityBenchArguments) -> int:
     if len(args.best_of) not in (1, len(args.runs)):
         raise ValueError(f"--best_of: give one N or one per run ({len(args.runs)}), got {args.best_of}")
     if DEFAULT_RUN in args.runs:
-        ensure_run(DEFAULT_RUN)
+        ensure_trained_run(DEFAULT_RUN)
     results = []
     for index, run_dir in enumerate(args.runs):
         best_of = args.best_of[0] if len(args.best_of) == 1 else args.best_of[index]
@@ -244,5 +231,5 @@ def main(args: QualityBenchArguments) -> int:
 
 
 if __name__ == "__main__":
-    (bench_args,) = HfArgumentParser(QualityBenchArguments).parse_args_into_dataclasses()
+    bench_args = parse(QualityBenchArguments)
     sys.exit(main(bench_args))
