@@ -1,4 +1,5 @@
-"""Bad input against every ``jssp-sft`` subcommand: how many cases end in a raw traceback, how many in a clear error.
+"""Bad input against every ``jssp-sft`` subcommand and the HTTP service: how many cases end in a raw traceback, how
+many in a clear error; how many service requests get a 500 or lose their keep-alive connection.
 
 Each case runs ``jssp-sft COMMAND ARGS`` in a subprocess (offline, in a scratch directory holding a tiny model, a
 valid instance, solution and data file, and a set of broken files) and is classified by what it printed on stderr:
@@ -12,7 +13,12 @@ Each case states the exit status the CLI documents for it (0 success or feasible
 input, 3 internal error); ``status ok`` counts the cases that got it. A bad value the command silently accepted shows
 as a wrong status (0 instead of 2).
 
-    python bench/bad_input.py [--jobs 2] [--only verify,gantt] [--verbose]
+The service part (``serve``) starts ``jssp-sft serve`` with the tiny model and sends tests/test_serve.py's bad
+requests (malformed instances, NaN, Infinity, out-of-range seeds and temperatures, huge and 5000-digit numbers, deep
+nesting, other scripts' digits, ...) on one keep-alive connection, each followed by a health check on the same
+connection; it counts the answers of 500 and the connections lost (both must be 0).
+
+    python bench/bad_input.py [--jobs 2] [--only verify,gantt,serve] [--verbose]
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import json
 import os
 import random
 import shlex
+import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +42,7 @@ from transformers import HfArgumentParser
 
 JSSP_SFT = str(Path(sys.executable).parent / "jssp-sft")
 TRACEBACK = "Traceback (most recent call last)"
+TESTS = Path(__file__).resolve().parents[1] / "tests"
 
 
 @dataclass
@@ -128,6 +136,33 @@ def make_fixtures(root: Path) -> None:
         "unknown_key.yaml": "no_such_option: 3\n",
         "not_a_run/readme.txt": "an empty directory would do\n",
         "binary.txt": "",
+        # issue 20: a junk line between jobs, text after the operations, digits of other scripts, huge numbers
+        "trunc.txt": "J0:\nM0:5 M1:3\n# job 1 follows\nJ1:\nM1:4 M0:2\n",
+        "sol0.txt": "Solution:\nJ0-M0: 0+5 -> 5, J0-M1: 5+3 -> 8\nMaximum end completion time or Makespan: 8\n",
+        "trailing_ops.txt": SOLUTION.replace("4+2 -> 6", "4+2 -> 6 J0-M0: 0+99 -> 5 J5-M9: 1+1 -> 2"),
+        "arabic_digit.txt": SOLUTION.replace("4+2 -> 6", "4+2 -> 6\u0660"),
+        "fullwidth_makespan.txt": SOLUTION.replace("Makespan: 6", "Makespan: 6\uff10"),
+        "bad_candidate.txt": SOLUTION.replace("\nMakespan", "\nNext: J1-M0: 4+1 -> 5\nMakespan"),
+        "huge.json": json.dumps([[[0, 3 * 2**62]], [[0, 1]]]),
+        "infinite.json": "[[[0, 1e400]], [[0, 1]]]",
+        "nan.json": '{"jobs": [[[0, 1]], [[1, NaN]]]}',
+        "deep.json": "[" * 5000 + "]" * 5000,
+        "superscript.txt": "2 \u00b2\n0 1 1 2\n1 3 0 4\n",
+        "taillard_extra.txt": "2 3\n7 12 5 9\n9 4 11\n3 1 2\n1 3 2\n",
+        "bom_instance.txt": "\ufeff" + INSTANCE,
+        "standard.txt": "2 2\n0 3 1 2\n1 4 0 1\n",
+        "schedule.json": json.dumps(
+            {
+                "makespan": 6,
+                "operations": [
+                    {"job": 0, "operation": 0, "machine": 0, "start": 0, "end": 3, "duration": 3},
+                    {"job": 1, "operation": 0, "machine": 1, "start": 0, "end": 4, "duration": 4},
+                    {"job": 1, "operation": 1, "machine": 0, "start": 4, "end": 5, "duration": 1},
+                    {"job": 0, "operation": 1, "machine": 1, "start": 4, "end": 6, "duration": 2},
+                ],
+            }
+        ),
+        "schedule.csv": "job,operation,machine,start,end,duration\n0,0,0,0,3,3\n1,0,1,0,4,4\n1,1,0,4,5,1\n0,1,1,4,6,2\n",
     }
     for name, text in files.items():
         path = root / name
@@ -172,6 +207,22 @@ def cases() -> list[Case]:
         ),
         Case(v, "solution on stdin: empty", "--instance instance.txt", 1, stdin=""),
         Case(v, "--json not a boolean", "--instance instance.txt --solution solution.txt --json maybe"),
+        # issue 20
+        Case(v, "junk line between jobs", "--instance trunc.txt --solution sol0.txt"),
+        Case(v, "operations after the list (unparseable)", "--instance instance.txt --solution trailing_ops.txt", 1),
+        Case(v, "digit of another script in an end", "--instance instance.txt --solution arabic_digit.txt", 1),
+        Case(v, "fullwidth digit in the makespan", "--instance instance.txt --solution fullwidth_makespan.txt", 1),
+        Case(v, "malformed candidate line", "--instance instance.txt --solution bad_candidate.txt", 1),
+        Case(v, "JSON duration 3x2^62", "--instance huge.json --solution solution.txt"),
+        Case(v, "JSON duration 1e400", "--instance infinite.json --solution solution.txt"),
+        Case(v, "JSON duration NaN", "--instance nan.json --solution solution.txt"),
+        Case(v, "JSON nested 5000 deep", "--instance deep.json --solution solution.txt"),
+        Case(v, "superscript digit in a standard file", "--instance superscript.txt --solution solution.txt"),
+        Case(v, "Taillard file with a number too many", "--instance taillard_extra.txt --solution solution.txt"),
+        Case(v, "instance with a BOM (reads)", "--instance bom_instance.txt --solution solution.txt", 0),
+        Case(v, "standard instance (reads)", "--instance standard.txt --solution solution.txt", 0),
+        Case(v, "solve's JSON schedule (reads)", "--instance standard.txt --solution schedule.json", 0),
+        Case(v, "solve's CSV schedule (reads)", "--instance standard.txt --solution schedule.csv", 0),
         # generate
         Case(g, "--num_instances 0", "--output gen.jsonl --num_instances 0 --sizes 2x2"),
         Case(g, "--num_instances -5", "--output gen.jsonl --num_instances -5 --sizes 2x2"),
@@ -223,6 +274,9 @@ def cases() -> list[Case]:
         Case(
             s, "output under a file, not a directory", f"--model tiny-model --output instance.txt/o.jsonl {SOLVE_FAST}"
         ),
+        Case(s, "junk line between jobs", "--instance trunc.txt --method MOPNR --output o8.json"),
+        Case(s, "JSON duration 3x2^62", "--instance huge.json --method MOPNR --output o9.json"),
+        Case(s, "JSON duration 1e400", "--instance infinite.json --method cpsat --output o10.json"),
         # evaluate
         Case(e, "no --results", ""),
         Case(e, "missing results file", "--results missing.jsonl"),
@@ -245,6 +299,8 @@ def cases() -> list[Case]:
             "output under a file, not a directory",
             "--instance instance.txt --solution solution.txt --output instance.txt/g.png",
         ),
+        Case(ga, "junk line between jobs", "--instance trunc.txt --solution sol0.txt --output g.png"),
+        Case(ga, "solve's CSV schedule (draws)", "--instance standard.txt --solution schedule.csv --output g.png", 0),
         # train
         Case(t, "no config, no arguments", ""),
         Case(t, "missing config file", "--config missing.yaml"),
@@ -361,17 +417,89 @@ def run_case(case: Case, root: Path, timeout: int) -> Outcome:
     )
 
 
+# ---------------------------------------------------------------------------------------------------- service
+
+
+@dataclass
+class ServiceOutcome:
+    name: str
+    expected: int
+    status: int | None  # None: no answer (the connection was lost)
+    connection_kept: bool
+
+
+def run_service_cases(root: Path, timeout: int) -> list[ServiceOutcome]:
+    """tests/test_serve.py's bad requests against ``jssp-sft serve`` (its server's limits), on one keep-alive
+    connection, each followed by ``GET /health`` on the same connection."""
+    sys.path.insert(0, str(TESTS))
+    from test_serve import BAD_REQUESTS, exchange, free_port
+
+    port = free_port()
+    command = [JSSP_SFT, "serve", "--model", "tiny-model", "--port", str(port), "--log_level", "warning"]
+    command += ["--max_jobs", "12", "--max_machines", "10", "--max_samples", "64", "--max_body_bytes", "20000"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    log = (root / "serve.log").open("w")
+    server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    outcomes = []
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.25)
+        sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        reader = sock.makefile("rb")
+        for name, kwargs, expected, _ in BAD_REQUESTS:
+            body = kwargs["content"] if "content" in kwargs else json.dumps(kwargs["json"]).encode()
+            try:
+                status, headers, _ = exchange(sock, reader, "POST", "/v1/solve", body)
+                kept = headers.get("connection") != "close" and exchange(sock, reader, "GET", "/health")[0] == 200
+            except OSError:
+                status, kept = None, False
+            outcomes.append(ServiceOutcome(name, expected, status, kept))
+            if not kept:  # a refused body the server did not read (413) ends the connection by design: open another
+                sock.close()
+                sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+                reader = sock.makefile("rb")
+        sock.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    tracebacks = (root / "serve.log").read_text().count(TRACEBACK)
+    outcomes.append(ServiceOutcome(f"(server log: {tracebacks} tracebacks)", 0, 0 if not tracebacks else 500, True))
+    return outcomes
+
+
+def print_service(outcomes: list[ServiceOutcome], verbose: bool) -> None:
+    if verbose:
+        for o in outcomes:
+            print(
+                f"serve        {o.name:40} status {o.status} (want {o.expected}) connection kept {o.connection_kept}"
+            )
+        print()
+    cases = [o for o in outcomes if not o.name.startswith("(")]
+    lost = [o for o in cases if not o.connection_kept and o.expected != 413]
+    print(
+        f"serve: {len(cases)} bad requests, {sum(o.status == 500 for o in outcomes)} answers of 500, "
+        f"{sum(o.status == o.expected for o in cases)} with the documented status, {len(lost)} connections lost "
+        f"(besides the 413s, refused unread), {outcomes[-1].name.strip('()')}"
+    )
+
+
 def main() -> None:
     (args,) = HfArgumentParser(BenchArguments).parse_args_into_dataclasses()
     selected = cases()
-    if args.only:
-        wanted = set(args.only.split(","))
+    wanted = set(args.only.split(",")) if args.only else None
+    if wanted:
         selected = [c for c in selected if c.command in wanted]
     with tempfile.TemporaryDirectory(prefix="jssp-bad-input-") as tmp:
         root = Path(tmp)
         make_fixtures(root)
         with ThreadPoolExecutor(args.jobs) as pool:
             outcomes = list(pool.map(lambda c: run_case(c, root, args.timeout), selected))
+        service = run_service_cases(root, args.timeout) if wanted is None or "serve" in wanted else None
 
     by_command: dict[str, list[Outcome]] = defaultdict(list)
     for outcome in outcomes:
@@ -391,6 +519,9 @@ def main() -> None:
             f"{command:12} {len(group):5d} {sum(o.traceback for o in group):9d} {sum(o.one_line for o in group):8d} "
             f"{sum(not o.traceback for o in group):5d} {sum(o.status == o.case.expected for o in group):9d}  {statuses}"
         )
+    if service is not None:
+        print()
+        print_service(service, args.verbose)
 
 
 if __name__ == "__main__":

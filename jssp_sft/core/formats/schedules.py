@@ -145,7 +145,10 @@ def read_solution_file(path: str | Path, format: str | None = None) -> Schedule 
     if str(path) == "-":
         return read_solution(sys.stdin.read(), format, "<stdin>")
     path = Path(path)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such file") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
