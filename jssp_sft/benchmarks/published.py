@@ -1,8 +1,9 @@
 """Published results to compare against: mean gaps (%) of PDRs, L2D and the Starjob paper's fine-tuned LLM.
 
 Gap % = (makespan - best known upper bound) / best known upper bound x 100, averaged over the instances of a size
-group; lower is better. An evaluation report prints these rows beside its own, with their sources and caveats.
-Data only: no dependencies.
+group; lower is better. Each cell is as its source prints it and names that source (``PublishedRow.cell_sources``);
+tests/test_published.py compares every cell with a table transcribed from its source. An evaluation report prints
+these rows beside its own, with their sources and caveats. Data only: no dependencies.
 """
 
 from __future__ import annotations
@@ -20,19 +21,34 @@ SIZES: dict[str, tuple[str, ...]] = {
 # The published averages run over these sizes (Taillard up to 50x20, DMU up to 50x15), as in the Starjob paper.
 AVERAGED_SIZES: dict[str, tuple[str, ...]] = {"ta": SIZES["ta"][:7], "dmu": SIZES["dmu"][:7]}
 
-L2D_SOURCE = (
-    "Zhang et al., 'Learning to Dispatch for Job Shop Scheduling via Deep Reinforcement Learning', NeurIPS 2020 "
-    "(Taillard: Table 3; DMU: supplementary tables), restated to two decimals by the Starjob paper (arXiv 2503.01877) "
-    "where it gives them; Taillard 100x20 and DMU 50x20 from L2D only (its policy trained on 30x20)"
+# Where each cell comes from. The L2D rows (its four dispatching rules and its policy) are L2D's own tables; most of
+# their cells are quoted as the Starjob paper restates them to two decimals (which agrees with L2D's tables to
+# rounding), and the 21 cells where that restatement does not agree with L2D's tables, and the sizes the Starjob paper
+# does not restate (Taillard 100x20, DMU 50x20), are L2D's own values. docs/verification.md lists them.
+L2D_PAPER = (
+    "Zhang et al., 'Learning to Dispatch for Job Shop Scheduling via Deep Reinforcement Learning', NeurIPS 2020"
 )
-STARJOB_SOURCE = (
-    "Starjob paper (arXiv 2503.01877): Llama-3.1-8B in 4 bit with rsLoRA fine-tuned on Starjob, best of 20 samples"
+STARJOB_PAPER = "Abgaryan et al., 'Starjob: Dataset for LLM-Driven Job Shop Scheduling', arXiv 2503.01877"
+L2D_TABLE = {"ta": f"{L2D_PAPER}, Table 3 (Taillard)", "dmu": f"{L2D_PAPER}, Table 4 (DMU)"}
+STARJOB_RESTATED = {
+    benchmark: f"{STARJOB_PAPER}, restating {table} to two decimals" for benchmark, table in L2D_TABLE.items()
+}
+STARJOB_LLM = f"{STARJOB_PAPER}: Llama-3.1-8B in 4 bit with rsLoRA fine-tuned on Starjob, best of 20 samples"
+L2D, RESTATED, LLM = "L2D", "restated", "LLM"  # the cell source keys of the table below
+_SOURCES = {L2D: L2D_TABLE, RESTATED: STARJOB_RESTATED, LLM: {"ta": STARJOB_LLM, "dmu": STARJOB_LLM}}
+
+L2D_ROWS_NOTE = (
+    "No average: the Starjob paper's averages are over its restated cells, 21 of which differ from L2D's tables by "
+    "more than rounding (e.g. DMU 50x15 FDD/MWKR 37.58 restated, 52.55 in L2D's table); those cells are L2D's own here."
 )
 PDR_NOTE = (
-    "PDR numbers depend heavily on the implementation. Measured with jssp_sft.solvers.dispatching: the 'insertion' variant "
-    "(L2D's environment) reproduces the SPT rows (Taillard average 60.9 vs 60.6, DMU 59.5 vs 60.6) but is far "
-    "stronger than the MWKR, MOPNR and FDD/MWKR rows (Taillard 28.2 / 27.9 / 25.9 vs 55.3 / 43.0 / 46.8); no variant "
-    "tried reproduces all four rules."
+    "PDR numbers depend heavily on the implementation. Measured with jssp_sft.solvers.dispatching (python "
+    "bench/l2d_rules.py): the 'insertion' variant (L2D's environment) comes near the SPT row but is far stronger than "
+    "the MWKR, FDD/MWKR and MOPNR rows, which no correct variant tried reproduces. " + L2D_ROWS_NOTE
+)
+L2D_POLICY_NOTE = (
+    "Taillard 50x15 and 50x20 and DMU 50x15 are L2D's main results; its policy trained on 30x20 gives 22.37 and "
+    "26.52 (Taillard) and 36.20 (DMU 50x15); Taillard 100x20 and DMU 50x20 are that 30x20 policy's. " + L2D_ROWS_NOTE
 )
 LLM_FT_NOTE = (
     "Covers only the instances where the model produced a feasible answer (e.g. Taillard 50x20 lists ta63-ta66 and "
@@ -42,48 +58,60 @@ LLM_FT_NOTE = (
 
 @dataclass(frozen=True)
 class PublishedRow:
-    """One method's published mean gaps (%) on one benchmark, per size group, with the average the source gives."""
+    """One method's published mean gaps (%) on one benchmark, per size group, each cell with its source, and the
+    average the source gives (``None`` where none applies to these cells)."""
 
     method: str
     benchmark: str
     kind: str  # "pdr" | "drl" | "llm"
     gaps: Mapping[str, float]
     average: float | None
-    source: str
+    source: str  # every source of the row's cells, in order
     notes: str = ""
     averaged_sizes: tuple[str, ...] = field(default=())
+    cell_sources: Mapping[str, str] = field(default_factory=dict)  # size -> the source of that cell
 
     def gap(self, size: str) -> float | None:
         """The published mean gap for a size group, ``None`` where the source gives none."""
         return self.gaps.get(size)
 
 
-def _row(method: str, benchmark: str, kind: str, values: tuple, source: str, notes: str = "") -> PublishedRow:
-    *per_size, average = values
-    gaps = {size: value for size, value in zip(SIZES[benchmark], per_size) if value is not None}
+def _row(method: str, benchmark: str, kind: str, cells: tuple, average: float | None, notes: str) -> PublishedRow:
+    """A row from ``(value, source key)`` cells in ``SIZES[benchmark]`` order (``None``: no cell for that size)."""
+    gaps, sources = {}, {}
+    for size, cell in zip(SIZES[benchmark], cells):
+        if cell is not None:
+            gaps[size], sources[size] = cell[0], _SOURCES[cell[1]][benchmark]
+    source = "; ".join(dict.fromkeys(sources.values()))
     return PublishedRow(
-        method, benchmark, kind, MappingProxyType(gaps), average, source, notes, AVERAGED_SIZES[benchmark]
+        method,
+        benchmark,
+        kind,
+        MappingProxyType(gaps),
+        average,
+        source,
+        notes,
+        AVERAGED_SIZES[benchmark],
+        MappingProxyType(sources),
     )
 
 
-# Values: one per size of SIZES[benchmark], then the published average (None: not given). One row per line, as the
-# papers print them: the formatter is told to leave this table alone (fmt: skip below).
+# One row per line, each cell (value, source), as the sources print them: the formatter is told to leave this table
+# alone (fmt: skip below). R: the Starjob paper's restatement of L2D's table; L: L2D's table itself.
+R, L = RESTATED, L2D
 PUBLISHED_ROWS: tuple[PublishedRow, ...] = (
-    _row("SPT", "ta", "pdr", (54.64, 65.24, 64.11, 61.61, 66.03, 51.37, 61.00, 41.0, 60.57), L2D_SOURCE, PDR_NOTE),
-    _row("MWKR", "ta", "pdr", (56.74, 60.65, 55.60, 52.61, 63.93, 41.90, 55.62, 32.9, 55.29), L2D_SOURCE, PDR_NOTE),
-    _row("FDD/MWKR", "ta", "pdr", (47.45, 50.57, 47.57, 45.01, 56.30, 37.72, 42.80, 23.4, 46.77), L2D_SOURCE, PDR_NOTE),
-    _row("MOPNR", "ta", "pdr", (44.98, 47.97, 43.68, 45.59, 48.23, 31.25, 39.24, 20.2, 42.99), L2D_SOURCE, PDR_NOTE),
-    _row("L2D", "ta", "drl", (25.95, 30.03, 31.60, 33.02, 33.62, 26.15, 26.40, 13.6, 29.54), L2D_SOURCE),
-    _row("LLM-FT", "ta", "llm", (19.34, 18.00, 21.11, 21.44, 30.05, 17.57, 24.32, None, 21.69), STARJOB_SOURCE,
-         LLM_FT_NOTE),
-    _row("SPT", "dmu", "pdr", (64.12, 64.55, 62.57, 65.92, 55.89, 62.99, 47.83, 62.2, 60.55), L2D_SOURCE, PDR_NOTE),
-    _row("MWKR", "dmu", "pdr", (62.14, 58.16, 60.96, 63.15, 52.40, 61.09, 43.23, 56.4, 57.30), L2D_SOURCE, PDR_NOTE),
-    _row("FDD/MWKR", "dmu", "pdr", (53.58, 52.51, 54.12, 60.08, 50.76, 55.52, 37.58, 57.3, 52.02), L2D_SOURCE,
-         PDR_NOTE),
-    _row("MOPNR", "dmu", "pdr", (49.17, 45.18, 47.14, 51.97, 43.23, 49.22, 31.73, 49.6, 45.38), L2D_SOURCE, PDR_NOTE),
-    _row("L2D", "dmu", "drl", (38.95, 37.74, 41.86, 39.48, 36.68, 41.18, 26.60, 38.8, 37.50), L2D_SOURCE),
-    _row("LLM-FT", "dmu", "llm", (19.90, 22.26, 22.11, 24.82, 18.44, 30.61, 16.85, None, 22.14), STARJOB_SOURCE,
-         LLM_FT_NOTE),
+    _row("SPT", "ta", "pdr", ((54.84, L), (65.24, R), (64.11, R), (61.61, R), (66.03, R), (51.37, R), (59.50, L), (41.0, L)), None, PDR_NOTE),
+    _row("MWKR", "ta", "pdr", ((56.74, R), (60.65, R), (55.60, R), (52.61, R), (63.93, R), (40.91, L), (53.91, L), (32.9, L)), None, PDR_NOTE),
+    _row("FDD/MWKR", "ta", "pdr", ((47.16, L), (50.57, R), (47.57, R), (45.01, R), (56.30, R), (34.77, L), (41.50, L), (23.4, L)), None, PDR_NOTE),
+    _row("MOPNR", "ta", "pdr", ((44.98, R), (47.67, L), (42.84, L), (45.59, R), (48.23, R), (30.15, L), (37.89, L), (20.2, L)), None, PDR_NOTE),
+    _row("L2D", "ta", "drl", ((25.95, R), (30.03, R), (31.60, R), (33.02, R), (33.62, R), (23.71, L), (26.97, L), (13.6, L)), None, L2D_POLICY_NOTE),
+    _row("LLM-FT", "ta", "llm", ((19.34, LLM), (18.00, LLM), (21.11, LLM), (21.44, LLM), (30.05, LLM), (17.57, LLM), (24.32, LLM), None), 21.69, LLM_FT_NOTE),
+    _row("SPT", "dmu", "pdr", ((64.12, R), (64.55, R), (62.57, R), (65.92, R), (55.89, R), (62.99, R), (50.38, L), (62.2, L)), None, PDR_NOTE),
+    _row("MWKR", "dmu", "pdr", ((62.14, R), (58.16, R), (60.96, R), (63.15, R), (52.86, L), (61.09, R), (48.94, L), (56.4, L)), None, PDR_NOTE),
+    _row("FDD/MWKR", "dmu", "pdr", ((53.58, R), (52.51, R), (54.12, R), (60.08, R), (51.42, L), (55.52, R), (52.55, L), (57.3, L)), None, PDR_NOTE),
+    _row("MOPNR", "dmu", "pdr", ((49.17, R), (45.18, R), (47.14, R), (51.97, R), (44.71, L), (49.22, R), (40.78, L), (49.6, L)), None, PDR_NOTE),
+    _row("L2D", "dmu", "drl", ((38.95, R), (37.74, R), (41.86, R), (39.48, R), (36.68, R), (41.18, R), (40.72, L), (38.8, L)), None, L2D_POLICY_NOTE),
+    _row("LLM-FT", "dmu", "llm", ((19.90, LLM), (22.26, LLM), (22.11, LLM), (24.82, LLM), (18.44, LLM), (30.61, LLM), (16.85, LLM), None), 22.14, LLM_FT_NOTE),
 )  # fmt: skip
 
 # L2D on its own generated instances (durations 1-99), mean gap % to OR-Tools with a 3600 s limit.
