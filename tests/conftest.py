@@ -78,6 +78,20 @@ def one_layer_model(tokenizer, max_position_embeddings: int = 4096):
     )
 
 
+def argv(**options) -> list[str]:
+    """Command-line flags from keyword options, as the recipe parsers read them: ``argv(max_steps=2)`` is
+    ``["--max_steps", "2"]``."""
+    return [item for name, value in options.items() for item in (f"--{name}", str(value))]
+
+
+def sft_config(output_dir, **overrides):
+    """The ``SFTConfig`` of the tests' small trainers: CPU, float32, no reporting, no truncation unless given."""
+    from trl import SFTConfig
+
+    options = {"use_cpu": True, "bf16": False, "report_to": "none", "max_length": None, **overrides}
+    return SFTConfig(output_dir=str(output_dir), **options)
+
+
 def weighted_loss_by_hand(model, batch: dict, weight: float) -> float:
     """The job-choice-weighted training loss of ``batch`` computed by hand: each trained token's cross-entropy, the
     job-choice tokens (``job_choice_mask``) counted ``weight`` times, over the number of trained tokens."""

@@ -4,10 +4,10 @@ the dropped ones are exactly those longer than ``max_length`` (packed afterwards
 lever TRL truncates as usual. ``token_lengths`` (reports) counts the same tokens."""
 
 import pytest
-from conftest import one_layer_model
+from conftest import one_layer_model, sft_config
 from datasets import Dataset
 from test_data import make_records
-from trl import SFTConfig, SFTTrainer
+from trl import SFTTrainer
 
 from jssp_sft.data import PromptFormat, format_dataset
 from jssp_sft.data.templates import CHAT_TEMPLATE
@@ -33,12 +33,9 @@ def model(tokenizer):
     return one_layer_model(tokenizer)
 
 
-def trainer(tmp_path, model, tokenizer, dataset, max_length, cls=SFTTrainer, **options):
-    config = {k: v for k, v in options.items() if k not in ("drop_long_examples",)}
-    args = SFTConfig(
-        output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="none", max_length=max_length, **config
-    )
-    extra = {"drop_long_examples": options["drop_long_examples"]} if "drop_long_examples" in options else {}
+def trainer(tmp_path, model, tokenizer, dataset, max_length, cls=SFTTrainer, drop_long_examples=None, **config):
+    args = sft_config(tmp_path, max_length=max_length, **config)
+    extra = {} if drop_long_examples is None else {"drop_long_examples": drop_long_examples}
     return cls(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, **extra)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from conftest import serial_record, weighted_loss_by_hand
+from conftest import argv, serial_record, weighted_loss_by_hand
 
 from jssp_sft.core.codec import format_solution, parse_instance
 from jssp_sft.core.verifier import verify
@@ -27,54 +27,31 @@ IMPROVE_RECIPES = sorted(RECIPES.glob("*/improve/*.yaml"))
 
 def tiny_args(model_dir, output_dir, *extra: str):
     """A one-round run small enough for a test: 4 pool instances of 3x3, N=4, 3 held-out instances, 2 SFT steps."""
-    argv = [
-        "--model_name_or_path",
-        str(model_dir),
-        "--output_dir",
-        str(output_dir),
-        "--pool_num_instances",
-        "4",
-        "--pool_sizes",
-        "3x3",
-        "--pool_max_duration",
-        "20",
-        "--num_rounds",
-        "1",
-        "--num_samples",
-        "4",
-        "--sampling_batch_size",
-        "4",
-        "--eval_num_instances",
-        "3",
-        "--eval_time_limit",
-        "5",
-        "--keep_sample_texts",
-        "true",
-        "--use_cpu",
-        "true",
-        "--bf16",
-        "false",
-        "--max_steps",
-        "2",
-        "--per_device_train_batch_size",
-        "2",
-        "--learning_rate",
-        "1e-3",
-        "--save_strategy",
-        "steps",
-        "--save_steps",
-        "1",
-        "--logging_steps",
-        "1",
-        "--report_to",
-        "tensorboard",
-        "--max_length",
-        "1024",
-        "--dtype",
-        "float32",
-        *extra,
-    ]
-    return make_parser().parse_args_and_config(argv)
+    small = argv(
+        model_name_or_path=model_dir,
+        output_dir=output_dir,
+        pool_num_instances=4,
+        pool_sizes="3x3",
+        pool_max_duration=20,
+        num_rounds=1,
+        num_samples=4,
+        sampling_batch_size=4,
+        eval_num_instances=3,
+        eval_time_limit=5,
+        keep_sample_texts="true",
+        use_cpu="true",
+        bf16="false",
+        max_steps=2,
+        per_device_train_batch_size=2,
+        learning_rate=1e-3,
+        save_strategy="steps",
+        save_steps=1,
+        logging_steps=1,
+        report_to="tensorboard",
+        max_length=1024,
+        dtype="float32",
+    )
+    return make_parser().parse_args_and_config([*small, *extra])
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,8 @@ import random
 
 import pytest
 import torch
-from conftest import one_layer_model, serial_record, weighted_loss_by_hand
+from conftest import one_layer_model, serial_record, sft_config, weighted_loss_by_hand
 from datasets import Dataset
-from trl import SFTConfig
 
 from jssp_sft.core.codec import parse_solution
 from jssp_sft.data.loading import format_dataset
@@ -29,17 +28,7 @@ def records() -> list[dict]:
 
 def _trainer(tmp_path, tokenizer, records, weight: float, template: str = "prompt_completion"):
     model = one_layer_model(tokenizer)
-    args = SFTConfig(
-        output_dir=str(tmp_path),
-        use_cpu=True,
-        bf16=False,
-        report_to="none",
-        max_length=None,
-        per_device_train_batch_size=len(records),
-        max_steps=1,
-        learning_rate=1e-3,
-        seed=0,
-    )
+    args = sft_config(tmp_path, per_device_train_batch_size=len(records), max_steps=1, learning_rate=1e-3, seed=0)
     dataset = format_dataset(Dataset.from_list(records), PromptFormat(template))
     return StarjobSFTTrainer(
         model=model, args=args, train_dataset=dataset, processing_class=tokenizer, job_choice_loss_weight=weight

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import TINY_LORA_ARGS
+from conftest import TINY_LORA_ARGS, argv
 
 from jssp_sft.data.templates import SETTINGS_FILE, PromptFormat
 from jssp_sft.sft import train
@@ -30,40 +30,24 @@ def dataset_path(tmp_path_factory) -> Path:
 
 def sft_args(model_dir, dataset_path, output_dir, *overrides):
     """The tiny recipe, shrunk to a few steps of a few examples."""
-    argv = [
-        "--config",
-        str(RECIPE),
-        "--model_name_or_path",
-        str(model_dir),
-        "--dataset_name",
-        str(dataset_path),
-        "--output_dir",
-        str(output_dir),
-        "--max_steps",
-        "4",
-        "--per_device_train_batch_size",
-        "4",
-        "--per_device_eval_batch_size",
-        "8",
-        "--logging_steps",
-        "1",
-        "--eval_steps",
-        "2",
-        "--save_steps",
-        "2",
-        "--eval_split_size",
-        "8",
-        "--generation_eval_problems",
-        "3",
-        "--generation_eval_max_new_tokens",
-        "24",
-        "--max_length",
-        "512",
-        "--learning_rate",
-        "1e-2",
-        *overrides,
-    ]
-    return make_sft_parser().parse_args_and_config(argv)
+    shrunk = argv(
+        config=RECIPE,
+        model_name_or_path=model_dir,
+        dataset_name=dataset_path,
+        output_dir=output_dir,
+        max_steps=4,
+        per_device_train_batch_size=4,
+        per_device_eval_batch_size=8,
+        logging_steps=1,
+        eval_steps=2,
+        save_steps=2,
+        eval_split_size=8,
+        generation_eval_problems=3,
+        generation_eval_max_new_tokens=24,
+        max_length=512,
+        learning_rate=1e-2,
+    )
+    return make_sft_parser().parse_args_and_config([*shrunk, *overrides])
 
 
 @pytest.fixture(scope="module")
@@ -282,27 +266,18 @@ def test_messages_template_with_assistant_only_loss(tiny_model_dir, dataset_path
 def test_train_command(tiny_model_dir, dataset_path, tmp_path):
     from jssp_sft.cli.main import main
 
-    argv = [
-        "--config",
-        str(RECIPE),
-        "--model_name_or_path",
-        str(tiny_model_dir),
-        "--dataset_name",
-        str(dataset_path),
-        "--output_dir",
-        str(tmp_path),
-        "--max_steps",
-        "1",
-        "--eval_strategy",
-        "no",
-        "--save_strategy",
-        "no",
-        "--load_best_model_at_end",
-        "false",
-        "--per_device_train_batch_size",
-        "2",
-    ]
-    assert main(["train", *argv]) == 0
+    flags = argv(
+        config=RECIPE,
+        model_name_or_path=tiny_model_dir,
+        dataset_name=dataset_path,
+        output_dir=tmp_path,
+        max_steps=1,
+        eval_strategy="no",
+        save_strategy="no",
+        load_best_model_at_end="false",
+        per_device_train_batch_size=2,
+    )
+    assert main(["train", *flags]) == 0
     assert (tmp_path / "model.safetensors").is_file() and (tmp_path / SETTINGS_FILE).is_file()
     assert not (tmp_path / "eval_results.json").exists()
 

@@ -8,9 +8,9 @@ Alpaca text trains on everything. Checked on the trainer's processed train datas
 import random
 
 import pytest
-from conftest import one_layer_model, serial_record
+from conftest import one_layer_model, serial_record, sft_config
 from datasets import Dataset
-from trl import SFTConfig, SFTTrainer
+from trl import SFTTrainer
 
 from jssp_sft.data.loading import format_dataset, training_token_length
 from jssp_sft.data.templates import CHAT_TEMPLATE, PromptFormat
@@ -41,15 +41,7 @@ def model(tokenizer):
 def prepared_trainer(tmp_path, model, tokenizer, records, prompt_format, **config):
     """An ``SFTTrainer`` on the formatted records; building it runs TRL's dataset preparation."""
     train_dataset = format_dataset(Dataset.from_list(records), prompt_format)
-    args = SFTConfig(
-        output_dir=str(tmp_path),
-        use_cpu=True,
-        bf16=False,
-        report_to="none",
-        max_length=None,
-        per_device_train_batch_size=len(records),
-        **config,
-    )
+    args = sft_config(tmp_path, per_device_train_batch_size=len(records), **config)
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, processing_class=tokenizer)
     assert len(trainer.train_dataset) == len(records)
     return trainer, train_dataset
