@@ -1,7 +1,8 @@
 """Gather concurrent requests into shared generation calls: a short window, a largest batch, answers to their callers.
 
-The first request to arrive opens a window of ``window_s``; every request queued by its end (up to ``max_batch``)
-joins it. Requests that must share sampling settings (``key``: samples, decoding, temperature, seed) go through one
+The first request to arrive opens a window that stays open while requests keep coming: it closes once none has
+arrived for ``window_s``, at ``max_batch`` requests, or ``MAX_WAIT_WINDOWS`` windows after the first (so that a burst
+of clients whose requests take a while to parse still shares one call, and a steady stream cannot hold it forever). Requests that must share sampling settings (``key``: samples, decoding, temperature, seed) go through one
 call to ``solve(items, overrides)``, which runs on one worker thread (a model answers one batch at a time); each
 request's future gets its own result. A request cancelled or timed out before its batch starts is never generated.
 While a batch runs, new requests queue and form the next one. A full queue refuses new requests at once
@@ -19,6 +20,10 @@ from typing import Any
 
 
 logger = logging.getLogger(__name__)
+
+
+# The longest a batch waits for more requests, in windows after its first request.
+MAX_WAIT_WINDOWS = 4
 
 
 class QueueFull(RuntimeError):
@@ -87,9 +92,9 @@ class Batcher:
         first = await self._queue.get()
         batch = [first]
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.window_s
+        last_call = loop.time() + MAX_WAIT_WINDOWS * self.window_s
         while len(batch) < self.max_batch:
-            remaining = deadline - loop.time()
+            remaining = min(self.window_s, last_call - loop.time())
             try:
                 if remaining <= 0:
                     batch.append(self._queue.get_nowait())

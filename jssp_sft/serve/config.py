@@ -24,7 +24,11 @@ class ServeArguments(SolverModelArguments):
     host: str = field(default="127.0.0.1", metadata={"help": "Address to listen on (0.0.0.0 in a container)."})
     port: int = field(default=8000, metadata={"help": "Port to listen on."})
     batch_window_ms: float = field(
-        default=20.0, metadata={"help": "How long the first queued request waits for others to share its generation."}
+        default=20.0,
+        metadata={
+            "help": "A batch closes once no request has come for this long (at most 4 windows after its first): "
+            "requests that arrive together share one generation."
+        },
     )
     max_batch: int = field(default=16, metadata={"help": "Most requests (each with its samples) in one generation."})
     max_queue: int = field(
