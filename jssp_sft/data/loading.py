@@ -230,8 +230,19 @@ def format_dataset(
     if isinstance(columns, dict):  # a DatasetDict: every split has the same raw columns
         columns = next(iter(columns.values()), [])
     return dataset.map(
-        prompt_format.training_example,
+        _training_examples,
+        batched=True,
+        fn_kwargs={"prompt_format": prompt_format},
         remove_columns=columns,
         num_proc=num_proc,
         desc=f"Formatting ({prompt_format.template})",
     )
+
+
+def _training_examples(batch: dict[str, list], prompt_format: PromptFormat) -> dict[str, list]:
+    """``PromptFormat.training_example`` of every record of a batch, as columns (one batched pass: ``datasets``
+    builds no dictionary per record)."""
+    names = list(batch)
+    examples = [prompt_format.training_example(dict(zip(names, values))) for values in zip(*batch.values())]
+    keys = examples[0].keys() if examples else ()
+    return {key: [example[key] for example in examples] for key in keys}
