@@ -1,11 +1,16 @@
 # jssp-sft developer commands. Every target installs what it needs first, so each works on a fresh clone.
-.PHONY: install test test-slow train bench bench-grpo image image-cuda quality style clean
+.PHONY: install help test test-slow train bench bench-grpo image image-cuda quality style clean
 
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 PIP := $(PYTHON) -m pip
-# The CPU wheel of torch lies on this machine's disk; an unpinned torch would pull a multi-GB CUDA build.
+# Without a GPU, torch comes from PyTorch's CPU wheel index when it answers within TORCH_INDEX_TIMEOUT seconds (PyPI's
+# torch is a multi-GB CUDA build); otherwise the pinned TORCH_CPU is installed from pip's own configured sources (on
+# the development machines a CPU wheel on disk; elsewhere PyPI's build). `make install` says which it used.
 TORCH_CPU ?= torch==2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_INDEX_TIMEOUT ?= 5
+SHELL := /bin/bash
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 OUTPUT_DIR ?= outputs/tiny-sft
@@ -15,13 +20,40 @@ check_dirs := jssp_sft tests bench
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
-	test -x $(PYTHON) || python3 -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	if ! command -v nvidia-smi >/dev/null 2>&1 && ! $(PYTHON) -c "import torch" 2>/dev/null; then \
-		$(PIP) install --quiet "$(TORCH_CPU)"; \
+	@echo "== [1/4] virtual environment $(VENV)"
+	@test -x $(PYTHON) || python3 -m venv $(VENV)
+	@echo "== [2/4] pip"
+	@$(PIP) install --quiet --upgrade pip
+	@if command -v nvidia-smi >/dev/null 2>&1; then \
+		echo "== [3/4] torch: a GPU is present, so torch comes with the package's dependencies (CUDA build)"; \
+	elif $(PYTHON) -c "import torch" 2>/dev/null; then \
+		echo "== [3/4] torch: already installed ($$($(PYTHON) -c 'import torch; print(torch.__version__)'))"; \
+	elif $(PYTHON) -c "import sys, threading, urllib.request; ok = []; \
+			t = threading.Thread(target=lambda: ok.append(urllib.request.urlopen('$(TORCH_INDEX)/torch/', timeout=$(TORCH_INDEX_TIMEOUT))), daemon=True); \
+			t.start(); t.join($(TORCH_INDEX_TIMEOUT)); sys.exit(0 if ok else 1)" 2>/dev/null; then \
+		echo "== [3/4] torch: $(TORCH_CPU), CPU build, from $(TORCH_INDEX) (about 200 MB)"; \
+		$(PIP) install --progress-bar on --index-url $(TORCH_INDEX) "$(TORCH_CPU)"; \
+	else \
+		echo "== [3/4] torch: $(TORCH_INDEX) did not answer within $(TORCH_INDEX_TIMEOUT) s; installing the pinned $(TORCH_CPU)" \
+			"from pip's configured sources (a CPU wheel where one is provided, as on this project's machines)"; \
+		$(PIP) install --progress-bar on "$(TORCH_CPU)"; \
 	fi
-	$(PIP) install --quiet -e ".[dev]"
-	touch $@
+	@echo "== [4/4] jssp-sft and its dependencies (editable, with the dev extra; about 2 minutes on 2 cores)"
+	@set -o pipefail; $(PIP) install -e ".[dev]" | { grep --line-buffered -E "^(Collecting|Installing|Successfully)" || true; }
+	@$(PYTHON) -c "import jssp_sft, torch; print('== installed: jssp-sft', jssp_sft.__version__, '| torch', torch.__version__)"
+	@touch $@
+
+# The targets, with what each does.
+help:
+	@echo "make install     create $(VENV) and install jssp-sft with its dev extra (CPU torch without a GPU)"
+	@echo "make test        the test suite on 2 workers (PYTEST_ARGS=... to pass options)"
+	@echo "make test-slow   the tests marked slow"
+	@echo "make train       the quickstart: generate data, build and train the tiny model on CPU, score it"
+	@echo "make bench       speed, memory and quality targets, each as a ratio against a baseline (about an hour)"
+	@echo "make bench-grpo  GRPO before/after on the make-train model (about 10 min on 2 cores)"
+	@echo "make image       the serve container (CPU); make image-cuda: the CUDA one"
+	@echo "make quality     ruff check and format check; make style: fix them"
+	@echo "make clean       remove outputs/, caches and build files"
 
 test: install
 	$(PYTHON) -m pytest -n 2 --dist loadgroup --durations=15 $(PYTEST_ARGS)

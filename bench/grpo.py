@@ -159,8 +159,8 @@ def main(args: GRPOBenchArguments) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     ensure_sft_model(args.sft_dir)
     problems = held_out_problems(args)
-    instances, bounds, keys = [p.instance for p in problems], [p.bound for p in problems], [p.id for p in problems]
-    controls = control_summary(instances, bounds, (1, args.num_samples), args.seed, keys)
+    instances, bounds = [p.instance for p in problems], [p.bound for p in problems]
+    controls = control_summary(instances, bounds, (1, args.num_samples), args.seed)
     decodings = [d.strip() for d in args.decodings.split(",") if d.strip()]
     before = {decoding: evaluate(args.sft_dir, problems, args, decoding, controls) for decoding in decodings}
     training, grpo_seconds = run_grpo(args)

@@ -16,7 +16,6 @@ import logging
 import sys
 import tempfile
 import time
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,7 +84,7 @@ def main(args: BenchArguments) -> int:
                 cpsat_seconds += time.perf_counter() - started
                 optimal += cpsat.status == "OPTIMAL"
                 self_gaps.append(gap(records[0]["makespan"], cpsat.makespan))
-                control = random_control(problem.instance, args.num_samples, zlib.crc32(problem.id.encode()))
+                control = random_control(problem.instance, args.num_samples, args.seed)
                 random_gaps.append(gap(control.makespan, cpsat.makespan))
         n = len(problems)
         print(

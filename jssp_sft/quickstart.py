@@ -173,8 +173,7 @@ def score_controls(records: list[dict], best_of: int, seed: int) -> dict:
     from .evaluation.baselines import control_summary
 
     instances = [parse_instance(r["input"], num_machines=r["num_machines"]) for r in records]
-    keys = [str(r.get("id", i)) for i, r in enumerate(records)]
-    summary = control_summary(instances, [record_makespan(r) for r in records], (1, best_of), seed, keys)
+    summary = control_summary(instances, [record_makespan(r) for r in records], (1, best_of), seed)
     return summary.to_dict()
 
 

@@ -8,6 +8,7 @@ from jssp_sft import Instance, verify
 from jssp_sft.solvers.controls import (
     best_dispatching_rule,
     best_fixed_orders,
+    instance_seed,
     random_control,
     random_job_sequence,
     round_robin_sequence,
@@ -78,3 +79,49 @@ def test_best_dispatching_rule_is_the_minimum_over_rules_and_variants(example_in
     for other_variant in ("insertion", "semi_active", "non_delay"):
         for other_rule in ("SPT", "MWKR", "MOPNR", "FDD/MWKR"):
             assert dispatching_rule(example_instance, other_rule, other_variant).makespan >= schedule.makespan
+
+
+def test_the_seed_rule_reads_the_instance_not_its_name():
+    named = Instance(TWO_BY_TWO.jobs, 2, name="anything")
+    assert instance_seed(3, named) == instance_seed(3, TWO_BY_TWO) != instance_seed(4, TWO_BY_TWO)
+    other = Instance((((0, 3), (1, 2)), ((1, 5), (0, 1))), 2)
+    assert instance_seed(3, other) != instance_seed(3, TWO_BY_TWO)
+    assert random_control(named, 8, 3).makespans == random_control(TWO_BY_TWO, 8, 3).makespans
+
+
+def test_improve_quickstart_and_evaluate_report_the_same_random_rows(tmp_path):
+    """The same records, seed and N: improve's held-out controls, quickstart's control summary and evaluate's rows
+    (its random control and a `--method random` run) give the same random-control gaps."""
+    import json
+
+    from conftest import serial_record
+
+    from jssp_sft.cli.main import main as cli_main
+    from jssp_sft.quickstart import score_controls
+    from jssp_sft.solve import dataset_problems
+    from jssp_sft.training.self_labeling import held_out_controls
+
+    rng = random.Random(5)
+    records = [serial_record(rng, 4, 3, shuffle_jobs=True) for _ in range(5)]
+    path = tmp_path / "held.jsonl"
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    n, seed = 4, 7
+
+    quickstart = score_controls(records, n, seed)["random"]
+    improve = held_out_controls(dataset_problems(str(path)), n, seed).summary()
+    out = tmp_path / "eval"
+    argv = ["evaluate", "--dataset", str(path), "--method", "random", "--num_samples", str(n), "--seed", str(seed)]
+    argv += ["--control_seed", str(seed), "--output_dir", str(out), "--cpsat_baseline", "false"]
+    assert cli_main([*argv, "--fixed_order_samples", "20"]) == 0
+    group = json.loads((out / "report.json").read_text())["groups"]["held"]
+    evaluate_rows = {
+        k: group["baselines"][f"random control ({name})"]["all"]["mean_gap"]
+        for k, name in [(1, "1 sample"), (n, f"best of {n}")]
+    }
+    method_row = group["methods"][f"random (best of {n})"]["sizes"]["all"]["mean_gap"]
+
+    for count, improve_key in [(1, "random_1_gap"), (n, f"random_{n}_gap")]:
+        assert quickstart[count] == pytest.approx(improve[improve_key])
+        assert quickstart[count] == pytest.approx(evaluate_rows[count])
+    assert method_row == pytest.approx(evaluate_rows[n])
+    assert quickstart[n] < quickstart[1]  # best of 4 beats one sample: the rows are not all the same number

@@ -6,7 +6,7 @@ import pytest
 
 from jssp_sft import format_instance, parse_instance, to_record
 from jssp_sft.cli.main import main as cli_main
-from jssp_sft.evaluation.plots import gantt_chart, gap_bar_chart
+from jssp_sft.evaluation.plots import gantt_chart, gantt_figure, gap_bar_chart, job_colors
 from jssp_sft.solvers.cpsat import solve_cpsat
 
 
@@ -103,3 +103,42 @@ def test_gap_bar_chart_draws_methods_baselines_and_published_rows(tmp_path):
     }
     gap_bar_chart(report, tmp_path / "gaps.png")
     assert (tmp_path / "gaps.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_job_colours_are_distinct_up_to_20_jobs_and_ordered_beyond():
+    from itertools import combinations
+
+    twenty = job_colors(20)
+    closest = min(sum((a - b) ** 2 for a, b in zip(x[:3], y[:3])) ** 0.5 for x, y in combinations(twenty, 2))
+    assert closest > 0.15  # matplotlib's tab20, which pairs light and dark shades of a hue, gets 0.098
+    fifty = job_colors(50)
+    assert len(set(fifty)) == 50
+
+
+@pytest.mark.parametrize("jobs", [6, 50])
+def test_gantt_has_a_job_key_and_the_makespan_label_stays_off_the_bars(jobs):
+    """Up to 20 jobs a legend names each job's colour, beyond a colour bar does; the makespan's label sits above the
+    plotting area, where no bar is."""
+    import random
+
+    from jssp_sft import Instance
+    from jssp_sft.solvers.dispatching import dispatching_rule
+
+    rng = random.Random(jobs)
+    instance = Instance(tuple(tuple((m, rng.randint(1, 30)) for m in rng.sample(range(5), 5)) for _ in range(jobs)), 5)
+    schedule = dispatching_rule(instance, "MWKR")
+    figure, report = gantt_figure(instance, schedule, bound=schedule.makespan - 5)
+    assert report.feasible
+    axes = figure.axes[0]
+    if jobs <= 20:
+        legend = axes.get_legend()
+        assert [t.get_text() for t in legend.get_texts()] == [f"J{j}" for j in range(jobs)]
+        assert len(figure.axes) == 1
+    else:
+        assert axes.get_legend() is None and figure.axes[1].get_ylabel() == "job"  # the colour bar
+    renderer = figure.canvas.get_renderer()
+    plot_area = axes.get_window_extent(renderer)
+    labels = [t for t in axes.texts if t.get_text().startswith(("makespan", "bound"))]
+    assert {t.get_text() for t in labels} == {f"makespan {schedule.makespan}", f"bound {schedule.makespan - 5}"}
+    for label in labels:
+        assert label.get_window_extent(renderer).y0 >= plot_area.y1 - 1  # above the bars, not over them

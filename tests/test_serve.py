@@ -409,7 +409,7 @@ def test_jobs_run_report_best_and_cancel(server):
 def test_info_openapi_and_metrics(server, tiny_model_dir):
     info = httpx.get(f"{server}/v1/info").json()
     assert info["model"] == str(tiny_model_dir) and info["backend"] == "transformers"
-    assert info["methods"] == ["model", "cpsat", "spt", "mwkr", "mopnr", "fdd/mwkr"]
+    assert info["methods"] == ["model", "cpsat", "random", "spt", "mwkr", "mopnr", "fdd/mwkr"]
     assert info["limits"]["max_jobs"] == 12 and info["limits"]["max_body_bytes"] == 20000
     schema = httpx.get(f"{server}/openapi.json").json()
     assert {"/v1/solve", "/v1/jobs", "/v1/jobs/{job_id}", "/health", "/v1/info", "/metrics"} <= set(schema["paths"])

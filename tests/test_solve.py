@@ -16,7 +16,7 @@ from jssp_sft.solvers.cpsat import solve_cpsat
 
 pytestmark = pytest.mark.xdist_group("toy_solver_run")  # share the session's trained model with test_evaluation
 
-SAMPLING = {"num_samples": 4, "max_new_tokens": 120, "temperature": 1.0, "seed": 0}
+SAMPLING = {"num_samples": 4, "max_new_tokens": 120, "temperature": 1.0, "seed": 0, "decoding": "free"}
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +171,8 @@ def solve_cli(model_dir, output, *extra):
         "120",
         "--seed",
         "0",
+        "--decoding",
+        "free",
         *extra,
     ]
     assert cli_main(args) == 0
@@ -231,6 +233,8 @@ def test_cli_writes_one_complete_line_per_instance_and_resumes(toy_solver_run, t
                 "2",
                 "--max_new_tokens",
                 "120",
+                "--decoding",
+                "free",
             ]
         )
 
@@ -253,7 +257,7 @@ def test_cli_benchmarks_with_limit_and_sample_texts(toy_solver_run, tmp_path):
 
 def test_cli_rejects_bad_input(toy_solver_run, tmp_path):
     model_dir, records_path, _ = toy_solver_run
-    with pytest.raises(ValueError, match="exactly one of --benchmark"):
+    with pytest.raises(ValueError, match="give exactly one of --instance"):
         cli_main(["solve", "--model", str(model_dir), "--output", str(tmp_path / "x.jsonl")])
     with pytest.raises(ValueError, match="unknown benchmark"):
         solve_cli(model_dir, tmp_path / "x.jsonl", "--benchmark", "ta99")
@@ -371,3 +375,14 @@ def test_help_renders(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli_main([command, "--help"])
     assert exit_info.value.code == 0 and "--" in capsys.readouterr().out
+
+
+def test_sampling_seeds_do_not_depend_on_the_name(solver, toy_solver_run):
+    """One instance under two ids (two file names): the same seed, so the same free-decoding samples."""
+    _, _, records = toy_solver_run
+    instance = parse_instance(records[1]["input"])
+    first = solver.solve(Problem.from_instance(instance, id="shop.txt"))
+    second = solver.solve(Problem.from_instance(instance, id="renamed-shop.json"))
+    assert [s.text for s in first.samples] == [s.text for s in second.samples]
+    reseeded = solver.solve(Problem.from_instance(instance, id="shop.txt"), seed=1)
+    assert [s.text for s in reseeded.samples] != [s.text for s in first.samples]

@@ -1,6 +1,7 @@
-"""``jssp-sft solve --instance``: a user's own files (Taillard's format, JSON, stdin) solved by the tiny model with
-guaranteed decoding, by CP-SAT and by a rule; schedules written as JSON, Starjob text, CSV and a Gantt PNG; the
-Python API on the same inputs; and the model card's command, run as written."""
+"""``jssp-sft solve``: a user's own files (Taillard's format, JSON, stdin) solved by the tiny model (guaranteed
+decoding by default), by CP-SAT, a rule and the random control; schedules written as JSON, Starjob text, CSV and a
+Gantt PNG, exactly where ``--output`` says; the methods on benchmarks, into results files that ``evaluate`` reads;
+seeds that do not depend on file names; the Python API; and the model card's command, run as written."""
 
 import io
 import json
@@ -36,51 +37,43 @@ def _check_schedule_json(path: Path, instance: Instance, method: str) -> dict:
 
 @pytest.mark.parametrize("name", ["shop-taillard.txt", "shop.json"])
 def test_cli_solves_a_file_with_the_tiny_model_and_guaranteed_decoding(tiny_model_dir, tmp_path, capsys, name):
+    """No --decoding or --num_samples: the defaults are guaranteed decoding and 8 samples, every one feasible."""
     source = DATA / name
     instance = read_instance(source.read_text(), source=str(source))
     out, png = tmp_path / "schedule.json", tmp_path / "schedule.png"
-    argv = [
-        "solve",
-        "--model",
-        str(tiny_model_dir),
-        "--instance",
-        str(source),
-        "--decoding",
-        "guaranteed",
-        "--num_samples",
-        "2",
-        "--output",
-        str(out),
-        "--gantt",
-        str(png),
-    ]
-    assert cli_main(argv) == 0
+    argv = ["solve", "--model", str(tiny_model_dir), "--instance", str(source), "--output", str(out)]
+    assert cli_main([*argv, "--gantt", str(png)]) == 0
     printed = capsys.readouterr().out
-    solution = printed[printed.index("Solution:") : printed.index("\n", printed.index("Makespan: "))]
-    report = verify(instance, solution)
-    assert report.feasible and report.valid  # the printed schedule is feasible and states its makespan
+    assert "Solution:" not in printed  # the schedule went to --output, not to the screen
     data = _check_schedule_json(out, instance, "model")
-    assert data["makespan"] == report.makespan and data["decoding"] == "guaranteed" and data["num_samples"] == 2
+    assert (data["decoding"], data["num_samples"], data["feasible_samples"]) == ("guaranteed", 8, 8)
     assert data["model"] == str(tiny_model_dir) and "model_revision" in data and data["seconds"] > 0
     stem = source.stem if name != "shop.json" else "bakery"  # a JSON file may name its instance
     assert data["instance"] == stem
-    assert f"{stem}: {instance.size}, makespan {report.makespan}, feasible (model, " in printed
+    label = "model, guaranteed decoding, best of 8"
+    assert printed.startswith(f"{stem}: {instance.size}, makespan {data['makespan']}, feasible ({label}, ")
     assert png.read_bytes().startswith(PNG_MAGIC) and png.stat().st_size > 5000
+
+
+def test_free_decoding_without_a_feasible_answer_says_why_and_what_helps(tiny_model_dir, capsys):
+    argv = ["solve", "--model", str(tiny_model_dir), "--instance", str(DATA / "shop-taillard.txt")]
+    assert cli_main([*argv, "--decoding", "free", "--num_samples", "2", "--max_new_tokens", "5"]) == 1
+    printed = capsys.readouterr().out
+    assert "shop-taillard: 3x3, no feasible schedule (model, free decoding, best of 2, " in printed
+    assert "none of the 2 samples is feasible; the closest (sample " in printed
+    assert "--decoding guaranteed" in printed and "--repair true" in printed and "--num_samples 4" in printed
 
 
 def test_cli_methods_formats_several_files_and_stdin(tmp_path, capsys, monkeypatch):
     ta01 = DATA / "ta01-taillard.txt"
     text_out = tmp_path / "ta01.txt"
-    assert (
-        cli_main(
-            ["solve", "--method", "cpsat", "--time_limit", "2", "--instance", str(ta01), "--output", str(text_out)]
-        )
-        == 0
-    )
+    argv = ["solve", "--method", "cpsat", "--deterministic_time", "0.1", "--instance", str(ta01)]
+    assert cli_main([*argv, "--output", str(text_out)]) == 0
     instance = read_instance(ta01.read_text())
     report = verify(instance, text_out.read_text())
     assert report.valid and report.makespan >= 1231  # no schedule beats the best known bound
-    capsys.readouterr()
+    printed = capsys.readouterr().out
+    assert "Solution:" not in printed and "(CP-SAT (deterministic 0.1, 1 worker), " in printed
 
     outdir = tmp_path / "schedules"
     argv = [
@@ -110,24 +103,39 @@ def test_cli_methods_formats_several_files_and_stdin(tmp_path, capsys, monkeypat
     captured = capsys.readouterr()
     data = json.loads(captured.out)  # stdout holds the JSON alone; the summary goes to stderr
     assert data["instance"] == "stdin" and data["feasible"] and data["method"] == "SPT"
-    assert re.search(r"stdin: 15x15, makespan \d+, feasible \(SPT, ", captured.err)
+    assert (data["rule_variant"], data["label"]) == ("non_delay", "SPT (non_delay)")  # the stronger variant
+    assert re.search(r"stdin: 15x15, makespan \d+, feasible \(SPT \(non_delay\), ", captured.err)
+
+    # without --output the schedule is printed; --quiet leaves it alone; a directory gets <name>.<format>
+    shop = str(DATA / "shop-taillard.txt")
+    assert cli_main(["solve", "--method", "mwkr", "--rule_variant", "insertion", "--instance", shop]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("Solution:\n") and "(MWKR (insertion), " in printed
+    assert verify(read_instance((DATA / "shop-taillard.txt").read_text()), printed.split("shop-taillard:")[0]).valid
+    assert cli_main(["solve", "--method", "mwkr", "--instance", shop, "--output", f"{tmp_path}/out/", "--quiet"]) == 0
+    assert capsys.readouterr().out == "" and (tmp_path / "out" / "shop-taillard.json").is_file()
 
 
 def test_cli_reports_bad_files_and_arguments(tmp_path, capsys):
     bad = tmp_path / "bad.txt"
     bad.write_text("2 3\n2 7 0 12 1 5\n0 9 2 4 1\n")
-    assert cli_main(["solve", "--method", "cpsat", "--instance", str(bad)]) == 2
+    assert cli_main(["solve", "--method", "cpsat", "--instance", str(bad)], exit_on_error=True) == 2
     assert f"jssp-sft solve: error: {bad}, line 3, job 1: expected 6 numbers" in capsys.readouterr().err
-    assert cli_main(["solve", "--method", "cpsat", "--instance", str(tmp_path / "none.txt")]) == 2
+    assert cli_main(["solve", "--method", "cpsat", "--instance", str(tmp_path / "none.txt")], exit_on_error=True) == 2
     assert f"jssp-sft solve: error: {tmp_path / 'none.txt'}: no such file" in capsys.readouterr().err
     for argv, message in [
-        (["--instance", str(bad)], "--method model needs --model"),
-        (["--method", "fifo", "--instance", str(bad)], "unknown --method 'fifo'"),
-        (["--method", "cpsat", "--instance", str(bad), "--benchmark", "ft06"], "give exactly one of --benchmark"),
-        (["--method", "cpsat", "--benchmark", "ft06", "--output", "x.jsonl"], "--method applies to --instance"),
+        (["--instance", str(bad)], "--method model (the default) needs --model"),
+        (["--method", "fifo", "--instance", str(bad)], "unknown method 'fifo'; choose one of cpsat, random, spt"),
+        (["--method", "cpsat", "--instance", str(bad), "--benchmark", "ft06"], "give exactly one of --instance"),
+        (["--method", "cpsat", "--benchmark", "ft06"], "--output is required with --benchmark/--dataset"),
     ]:
         with pytest.raises(ValueError, match=re.escape(message)):
             cli_main(["solve", *argv])
+    argv = ["solve", "--method", "spt", "--instance", str(bad), "--rule_variant", "x"]
+    assert cli_main(argv, exit_on_error=True) == 2
+    assert "invalid choice: 'x' (choose from 'insertion', 'semi_active', 'non_delay')" in capsys.readouterr().err
+    assert cli_main(["solve", "--method", "cpsat", "--instance", str(bad), "--workers", "0"], exit_on_error=True) == 2
+    assert "and --workers >= 1 (got 0)" in capsys.readouterr().err
     out = tmp_path / "s.xml"
     (tmp_path / "ok.txt").write_text("1 1\n0 3\n")
     with pytest.raises(ValueError, match="cannot tell the schedule format from the suffix"):
@@ -164,8 +172,8 @@ def test_files_with_one_stem_are_named_by_their_file_names(tmp_path, capsys):
     outdir = tmp_path / "out"
     assert cli_main(["solve", "--method", "cpsat", "--instance", *map(str, examples), "--output", str(outdir)]) == 0
     assert sorted(p.name for p in outdir.iterdir()) == [
-        "workshop.csv.json",
-        "workshop.json.json",
+        "workshop-csv.json",
+        "workshop-json.json",
         "workshop.matrix.json",
         "workshop.standard.json",
         "workshop.starjob.json",
@@ -173,15 +181,86 @@ def test_files_with_one_stem_are_named_by_their_file_names(tmp_path, capsys):
     ]
     makespans = {json.loads(p.read_text())["makespan"] for p in outdir.iterdir()}
     assert makespans == {63}  # one instance in six formats, solved to CP-SAT's optimum
-    assert capsys.readouterr().out.count("workshop.csv: 5x4, makespan 63, feasible (cpsat, ") == 1
+    assert capsys.readouterr().out.count("workshop-csv: 5x4, makespan 63, feasible (CP-SAT (deterministic 1, ") == 1
 
 
-def test_the_random_control_is_seeded(tmp_path):
-    shop = str(Path(__file__).parent.parent / "examples" / "instances" / "workshop.taillard.txt")
+def test_the_random_control_is_seeded_by_the_instance_not_the_file(tmp_path):
+    """One instance in two formats under two names: the same draws, so the same best schedule."""
+    examples = Path(__file__).parent.parent / "examples" / "instances"
     runs = []
-    for name in ("a.json", "b.json"):
-        argv = ["solve", "--method", "random", "--num_samples", "8", "--seed", "3", "--instance", shop]
-        assert cli_main([*argv, "--output", str(tmp_path / name)]) == 0
-        runs.append(json.loads((tmp_path / name).read_text()))
+    for source in ("workshop.taillard.txt", "workshop.json"):
+        argv = [
+            "solve",
+            "--method",
+            "random",
+            "--num_samples",
+            "8",
+            "--seed",
+            "3",
+            "--instance",
+            str(examples / source),
+        ]
+        assert cli_main([*argv, "--output", str(tmp_path / f"{source}.json")]) == 0
+        runs.append(json.loads((tmp_path / f"{source}.json").read_text()))
     assert runs[0]["operations"] == runs[1]["operations"] and runs[0]["feasible"]
     assert runs[0]["makespan"] >= 63 and (runs[0]["num_samples"], runs[0]["seed"]) == (8, 3)
+    from jssp_sft.solvers.controls import random_control
+
+    instance = read_instance_file(examples / "workshop.json")
+    assert random_control(instance, 8, 3).makespans != random_control(instance, 8, 4).makespans  # seeds matter
+
+
+def test_cpsat_is_reproducible_for_a_seed_and_workers_whatever_the_file(tmp_path):
+    files = [str(DATA / "ta01-taillard.txt"), str(DATA / "ta01-standard.txt")]
+    makespans = []
+    for run in range(2):
+        outdir = tmp_path / f"run{run}"
+        argv = ["solve", "--method", "cpsat", "--deterministic_time", "0.05", "--workers", "2", "--seed", "1"]
+        assert cli_main([*argv, "--instance", *files, "--output", str(outdir)]) == 0
+        for path in sorted(outdir.iterdir()):
+            data = json.loads(path.read_text())
+            assert (
+                data["workers"] == 2 and data["seed"] == 1 and data["stopped_by"] in ("deterministic_time", "optimal")
+            )
+            makespans.append(data["makespan"])
+    assert len(set(makespans)) == 1  # two formats, two runs: one schedule length
+
+
+def test_methods_solve_benchmarks_into_results_that_evaluate_reports(tmp_path, capsys):
+    """No model: a rule in both variants and the random control on benchmarks, then evaluate on those files. A
+    method's row equals the baseline row of the same name that evaluate computes itself."""
+    from jssp_sft.benchmarks.instances import load_benchmark
+    from jssp_sft.solve import read_results
+    from jssp_sft.solvers.dispatching import dispatching_rule
+
+    paths = {}
+    for variant in ("non_delay", "insertion"):
+        paths[variant] = tmp_path / f"{variant}.jsonl"
+        argv = ["solve", "--benchmark", "ft06,la01", "--method", "fdd/mwkr", "--rule_variant", variant]
+        assert cli_main([*argv, "--output", str(paths[variant])]) == 0
+        printed = capsys.readouterr().out
+        assert "2 instances, 2 with a feasible answer" in printed and f"(FDD/MWKR ({variant}))" in printed
+        lines, _ = read_results(paths[variant])
+        for line in lines:
+            instance, _ = load_benchmark(line["id"])
+            assert line["best_makespan"] == dispatching_rule(instance, "FDD/MWKR", variant).makespan
+            assert line["config"]["label"] == f"FDD/MWKR ({variant})" and len(line["samples"]) == 1
+    random_path = tmp_path / "random.jsonl"
+    argv = ["solve", "--benchmark", "ft06,la01", "--method", "random", "--num_samples", "4", "--seed", "0"]
+    assert cli_main([*argv, "--output", str(random_path)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"{random_path}: 2 instances, 2 with a feasible answer, mean gap ")
+    assert printed.rstrip().endswith("(random (best of 4))")
+    out = tmp_path / "eval"
+    files = [str(paths["non_delay"]), str(paths["insertion"]), str(random_path)]
+    assert cli_main(["evaluate", "--results", *files, "--output_dir", str(out), "--cpsat_baseline", "false"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    for group in ("ft", "la"):
+        entry = report["groups"][group]
+        for label, baseline in [
+            ("FDD/MWKR (non_delay)", "FDD/MWKR (non_delay)"),
+            ("FDD/MWKR (insertion)", "FDD/MWKR (insertion)"),
+            ("random (best of 4)", "random control (best of 4)"),
+        ]:
+            mine = entry["methods"][label]["sizes"]["all"]["mean_gap"]
+            assert mine == pytest.approx(entry["baselines"][baseline]["all"]["mean_gap"])

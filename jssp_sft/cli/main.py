@@ -18,6 +18,8 @@ import os
 import sys
 import traceback
 
+from .help import HELP_ALL, tidy_help
+
 
 # name -> (module, help). A module is imported only when its command runs, so `jssp-sft verify` stays light.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -155,6 +157,9 @@ def main(argv: list[str] | None = None, exit_on_error: bool | None = None) -> in
     try:
         module = importlib.import_module(COMMANDS[name][0])
         command_parser = module.make_parser(prog=prog)
+        show_all = HELP_ALL in rest
+        rest = ["--help" if arg == HELP_ALL else arg for arg in rest]
+        tidy_help(command_parser, show_all)
         if "--debug" in rest and "--debug" not in command_parser._option_string_actions:
             rest = [arg for arg in rest if arg != "--debug"]
             debug = True

@@ -1,10 +1,11 @@
-"""The arguments of ``jssp-sft evaluate`` (with ``--model`` it first runs ``jssp-sft solve``: see its options)."""
+"""The arguments of ``jssp-sft evaluate`` (with ``--benchmark``/``--dataset`` it first runs ``jssp-sft solve``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from ..solvers.controls import MAX_EXHAUSTIVE_ORDERS
+from ..solvers.dispatching import DEFAULT_VARIANT, VARIANTS
 
 
 DEFAULT_RULES = ("SPT", "MWKR", "FDD/MWKR", "MOPNR")
@@ -13,7 +14,9 @@ DEFAULT_RULE_VARIANTS = ("insertion", "non_delay")
 
 @dataclass
 class EvaluateArguments:
-    """Arguments of ``jssp-sft evaluate`` (with ``--model`` it first runs ``jssp-sft solve``: see its options)."""
+    """Arguments of ``jssp-sft evaluate`` (with ``--benchmark``/``--dataset`` it first runs ``jssp-sft solve``)."""
+
+    _argument_group_name = "the report"
 
     results: list[str] = field(
         default_factory=list, metadata={"help": "Results files of jssp-sft solve, one per method (space-separated)."}
@@ -27,18 +30,21 @@ class EvaluateArguments:
     )
     rule_variants: list[str] = field(
         default_factory=lambda: list(DEFAULT_RULE_VARIANTS),
-        metadata={
-            "help": "Variants of the rules (jssp_sft.solvers.dispatching.VARIANTS): insertion, semi_active, non_delay."
-        },
+        metadata={"help": f"Variants of the baseline rules' rows: {', '.join(VARIANTS)}."},
     )
     fallback_rule: str = field(
         default="MWKR", metadata={"help": "Rule whose makespan stands in for an instance without a feasible answer."}
     )
-    fallback_variant: str = field(default="insertion", metadata={"help": "Variant of the fallback rule."})
-    cpsat_time_limit: float = field(
-        default=10.0, metadata={"help": "CP-SAT baseline: seconds per instance (0: no CP-SAT row)."}
+    fallback_variant: str = field(
+        default=DEFAULT_VARIANT, metadata={"help": "Variant of the fallback rule.", "choices": list(VARIANTS)}
     )
-    cpsat_workers: int = field(default=1, metadata={"help": "CP-SAT baseline: search workers."})
+    cpsat_baseline: bool = field(
+        default=True,
+        metadata={
+            "help": "A CP-SAT row beside the methods, run with --deterministic_time, --time_limit and --workers "
+            "(seed 0)."
+        },
+    )
     control_seed: int = field(
         default=0,
         metadata={
@@ -70,7 +76,5 @@ class EvaluateArguments:
     def __post_init__(self):
         if self.labels and len(self.labels) != len(self.results):
             raise ValueError(f"{len(self.labels)} labels for {len(self.results)} results files")
-        if self.cpsat_time_limit < 0:
-            raise ValueError("cpsat_time_limit must be >= 0")
         if self.fixed_order_samples < 1:
             raise ValueError("fixed_order_samples must be >= 1")

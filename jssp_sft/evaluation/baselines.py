@@ -7,7 +7,6 @@ The best dispatching rule is the rule and variant with the lowest mean gap on th
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +20,7 @@ from ..solvers.controls import (
     round_robin_control,
     schedule_from_job_sequence,
 )
+from ..solvers.methods import MethodOptions
 
 
 ROUND_ROBIN = "round robin"
@@ -49,18 +49,8 @@ def rule_name(rule: str, variant: str) -> str:
     return f"{rule} ({variant})"
 
 
-def cpsat_name(time_limit: float) -> str:
-    return f"CP-SAT ({time_limit:g} s)"
-
-
 def random_control_name(num_samples: int) -> str:
     return "random control (1 sample)" if num_samples == 1 else f"random control (best of {num_samples})"
-
-
-def instance_seed(seed: int, key: str) -> int:
-    """The random control's seed on one instance: fixed by the run's seed and the instance id, so a row does not
-    depend on which other instances are evaluated, and two instances of one size do not share their draws."""
-    return zlib.crc32(f"{seed}:{key}".encode())
 
 
 def parse_instances(instances: Mapping[str, dict]) -> dict[str, Instance]:
@@ -72,11 +62,11 @@ def run_baselines(
     rules: Sequence[str],
     variants: Sequence[str],
     fallback: tuple[str, str],
-    cpsat_time_limit: float,
-    cpsat_workers: int = 1,
+    cpsat: MethodOptions | None = None,
     show_progress: bool = True,
 ) -> BaselineRuns:
-    """Dispatching rules (every rule in every variant, plus the fallback) and CP-SAT on every instance."""
+    """Dispatching rules (every rule in every variant, plus the fallback) and, with ``cpsat`` (its options), CP-SAT
+    on every instance, through ``solve_by_method`` as ``jssp-sft solve --method cpsat`` runs it (seed 0)."""
     from tqdm.auto import tqdm
 
     from ..solvers.dispatching import RULE_DESCRIPTIONS, VARIANTS, dispatching_rule
@@ -93,18 +83,20 @@ def run_baselines(
     for key, instance in tqdm(parsed.items(), desc="baselines", unit="instance", disable=not show_progress):
         for rule, variant in pairs:
             runs.makespans[rule_name(rule, variant)][key] = dispatching_rule(instance, rule, variant).makespan
-    if cpsat_time_limit > 0:
-        from ..solvers.cpsat import solve_cpsat
+    if cpsat is not None:
+        from ..solvers.methods import CPSAT, solve_by_method
 
-        name = cpsat_name(cpsat_time_limit)
+        name = cpsat.cpsat_label()
+        budget = f"{cpsat.deterministic_time:g} deterministic time units, " if cpsat.deterministic_time else ""
         runs.descriptions[name] = (
-            f"OR-Tools CP-SAT, {cpsat_time_limit:g} s per instance, {cpsat_workers} worker(s), seed 0"
+            f"OR-Tools CP-SAT, {budget}at most {cpsat.time_limit:g} s per instance, {cpsat.workers} worker(s), seed 0"
         )
         runs.makespans[name] = {}
         for key, instance in tqdm(parsed.items(), desc="CP-SAT", unit="instance", disable=not show_progress):
-            result = solve_cpsat(instance, time_limit=cpsat_time_limit, num_workers=cpsat_workers, seed=0)
-            runs.makespans[name][key] = result.makespan
-            runs.cpsat_status[key] = result.status
+            result = solve_by_method(instance, CPSAT, cpsat)
+            if result.schedule is not None:  # none within the limits: the row leaves the instance out
+                runs.makespans[name][key] = result.schedule.makespan
+            runs.cpsat_status[key] = result.details["status"]
     return runs
 
 
@@ -136,7 +128,7 @@ def run_controls(
     runs.controls += [*(runs.random_names[n] for n in counts), ROUND_ROBIN, BEST_FIXED_ORDER]
     parsed = parse_instances(instances)
     for key, instance in tqdm(parsed.items(), desc="controls", unit="instance", disable=not show_progress):
-        drawn = random_control(instance, counts[-1], seed=instance_seed(seed, key)).makespans
+        drawn = random_control(instance, counts[-1], seed=seed).makespans
         for n in counts:
             runs.makespans[runs.random_names[n]][key] = min(drawn[:n])
         runs.makespans[ROUND_ROBIN][key] = round_robin_control(instance).makespan
@@ -198,23 +190,21 @@ def control_summary(
     bounds: Sequence[float],
     sample_counts: Iterable[int] = (1,),
     seed: int = 0,
-    keys: Sequence[str] | None = None,
     variants: Sequence[str] = ("insertion", "non_delay"),
     max_orders: int = MAX_EXHAUSTIVE_ORDERS,
 ) -> ControlSummary:
     """The controls and every dispatching rule in ``variants`` on ``instances`` (gaps against ``bounds``), with the
-    same definitions and per-instance seeds as ``evaluate``'s rows (``keys`` name the instances; default: index)."""
+    same definitions and per-instance seeds as ``evaluate``'s rows."""
     from ..core.scoring import gap, mean
     from ..solvers.dispatching import RULES, dispatching_rule
 
     if len(instances) != len(bounds) or not instances:
         raise ValueError(f"{len(instances)} instances and {len(bounds)} bounds: need as many, at least one")
-    keys = [str(i) for i in range(len(instances))] if keys is None else list(keys)
     counts = sorted(set(sample_counts) | {1})
     random_gaps: dict[int, list[float]] = {n: [] for n in counts}
     sample_means: dict[int, list[float]] = {n: [] for n in counts}
-    for key, instance, bound in zip(keys, instances, bounds):
-        drawn = random_control(instance, counts[-1], seed=instance_seed(seed, key)).makespans
+    for instance, bound in zip(instances, bounds):
+        drawn = random_control(instance, counts[-1], seed=seed).makespans
         for n in counts:
             random_gaps[n].append(gap(min(drawn[:n]), bound))
             sample_means[n].append(mean([gap(m, bound) for m in drawn[:n]]))

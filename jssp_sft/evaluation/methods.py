@@ -28,6 +28,10 @@ class Method:
 
 
 def default_label(path: str, config: dict) -> str:
+    """A method's own label (``FDD/MWKR (non_delay)``, from ``jssp-sft solve --method``), or the model's name with
+    its decoding, repair and N."""
+    if config.get("label"):
+        return config["label"]
     model = Path(str(config.get("model") or Path(path).stem)).name
     decoding = config.get("decoding", "free") + ("+repair" if config.get("repair") else "")
     return f"{model} ({decoding}, N={config.get('num_samples', '?')})"

@@ -30,11 +30,49 @@ def _figure(width: float, height: float):
     return figure
 
 
-def _job_colors(num_jobs: int) -> list:
-    from matplotlib import colormaps
+# Twenty colours told apart at a glance (Sasha Trubetskoy's list), ordered so that neighbouring jobs contrast.
+DISTINCT_COLORS = (
+    "#4363d8",
+    "#e6194b",
+    "#3cb44b",
+    "#ffe119",
+    "#911eb4",
+    "#f58231",
+    "#42d4f4",
+    "#800000",
+    "#bfef45",
+    "#f032e6",
+    "#000075",
+    "#9a6324",
+    "#469990",
+    "#fabed4",
+    "#808000",
+    "#dcbeff",
+    "#a9a9a9",
+    "#ffd8b1",
+    "#aaffc3",
+    "#fffac8",
+)
+# Above this many jobs the legend gives way to a colour bar over the job index.
+MAX_LEGEND_JOBS = len(DISTINCT_COLORS)
 
-    cmap = colormaps["tab20" if num_jobs <= 20 else "turbo"]
-    return [cmap(j % 20) if num_jobs <= 20 else cmap(j / max(num_jobs - 1, 1)) for j in range(num_jobs)]
+
+def job_colors(num_jobs: int) -> list:
+    """One colour per job: ``DISTINCT_COLORS`` for up to 20 jobs; beyond, the ``turbo`` colour map over the job
+    index (job j's colour is read off the chart's colour bar), so neighbouring jobs still differ."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_rgba
+
+    if num_jobs <= MAX_LEGEND_JOBS:
+        return [to_rgba(c) for c in DISTINCT_COLORS[:num_jobs]]
+    turbo = colormaps["turbo"]
+    return [turbo(0.05 + 0.9 * j / (num_jobs - 1)) for j in range(num_jobs)]
+
+
+def _text_color(rgba) -> str:
+    """Black on light bars, white on dark ones (relative luminance)."""
+    r, g, b = rgba[:3]
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
 
 
 def gantt_chart(
@@ -44,12 +82,23 @@ def gantt_chart(
     bound: float | None = None,
     title: str | None = None,
 ) -> Report:
-    """Draw ``solution`` (a ``Schedule`` or a model's output text) for ``instance`` as a Gantt chart PNG.
+    """Draw ``solution`` (a ``Schedule`` or a model's output text) for ``instance`` as a Gantt chart PNG at ``path``
+    (``gantt_figure``); returns the verifier's report."""
+    figure, report = gantt_figure(instance, solution, bound, title)
+    figure.savefig(path, dpi=120)
+    return report
+
+
+def gantt_figure(
+    instance: Instance, solution: Schedule | str, bound: float | None = None, title: str | None = None
+) -> tuple:
+    """The Gantt chart of ``solution`` for ``instance`` as a matplotlib ``Figure``, and the verifier's report.
 
     One row per machine (and one "other" row for operations on machines the instance lacks), one bar per operation
-    coloured by job (labelled with it in small charts); operations named in a violation are outlined in red and
-    hatched, so an infeasible answer shows where it goes wrong. Returns the verifier's report. Raises ``ValueError``
-    when the text holds no schedule at all.
+    coloured by job (``job_colors``; labelled with its job where the bar is wide enough), a job legend beside the
+    chart (a colour bar beyond 20 jobs), and the makespan (and ``bound``) as vertical lines labelled above the
+    chart, so no label covers a bar. Operations named in a violation are outlined in red and hatched, so an
+    infeasible answer shows where it goes wrong. Raises ``ValueError`` when the text holds no schedule at all.
     """
     from ..core.codec import format_solution, parse_solution
     from ..core.scoring import verify_prediction
@@ -65,9 +114,10 @@ def gantt_chart(
     other = any(op.machine >= known for op in schedule.operations)
     rows = known + other
     makespan = schedule.makespan
-    figure = _figure(min(4 + 0.02 * len(schedule) + 6, 24), max(2.5, 0.45 * rows + 1.5))
+    num_jobs = max(instance.num_jobs, 1 + max((op.job for op in schedule.operations), default=0))
+    figure = _figure(min(4 + 0.02 * len(schedule) + 7, 24), max(3.0, 0.45 * rows + 1.8))
     axes = figure.add_subplot()
-    colors = _job_colors(max(instance.num_jobs, 1 + max((op.job for op in schedule.operations), default=0)))
+    colors = job_colors(num_jobs)
     # One broken_barh (one PolyCollection) per machine, and one more for its flagged operations: the draw calls grow
     # with the machines, not the operations, so a 200x50 schedule renders in about a second.
     by_machine: dict[int, tuple[list, list]] = {}
@@ -89,19 +139,57 @@ def gantt_chart(
         for op in schedule.operations:
             if op.duration >= 0.03 * makespan:
                 row = min(op.machine, known)
-                axes.text(op.start + op.duration / 2, row, f"J{op.job}", ha="center", va="center", fontsize=7)
-    axes.axvline(makespan, color="black", linestyle="-", linewidth=1, label=f"makespan {makespan}")
+                color = _text_color(colors[op.job % len(colors)])
+                axes.text(
+                    op.start + op.duration / 2, row, f"J{op.job}", ha="center", va="center", fontsize=7, color=color
+                )
+    _mark_time(axes, makespan, f"makespan {makespan}", "black", "-")
     if bound:
-        axes.axvline(bound, color="tab:green", linestyle="--", linewidth=1, label=f"bound {bound:g}")
+        _mark_time(axes, bound, f"bound {bound:g}", "tab:green", "--")
     axes.set_yticks(range(rows), [f"M{m}" for m in range(known)] + ["other"] * other)
     axes.set_ylim(rows - 0.5, -0.5)
+    axes.set_xlim(0, max(makespan, bound or 0) * 1.01 or 1)
     axes.set_xlabel("time")
-    axes.legend(loc="lower right", fontsize=8)
+    _job_key(figure, axes, colors)
     verdict = "feasible" if report.feasible else f"INFEASIBLE: {len(report.violations)} violation(s)"
-    axes.set_title(f"{title or instance.name or instance.size} | makespan {makespan}, {verdict}", fontsize=10)
+    axes.set_title(f"{title or instance.name or instance.size} | makespan {makespan}, {verdict}", fontsize=10, pad=16)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    return report
+    return figure, report
+
+
+def _mark_time(axes, x: float, label: str, color: str, style: str) -> None:
+    """A vertical line at ``x`` across the chart, labelled just above the plotting area (never over a bar)."""
+    axes.axvline(x, color=color, linestyle=style, linewidth=1.2)
+    axes.annotate(
+        label,
+        (x, 1.0),
+        xycoords=("data", "axes fraction"),
+        xytext=(0, 2),
+        textcoords="offset points",
+        ha="right",
+        va="bottom",
+        fontsize=8,
+        color=color,
+    )
+
+
+def _job_key(figure, axes, colors: list) -> None:
+    """Which colour is which job: a legend beside the chart, or a colour bar over the job index beyond 20 jobs."""
+    if len(colors) <= MAX_LEGEND_JOBS:
+        from matplotlib.patches import Patch
+
+        handles = [Patch(facecolor=c, edgecolor="black", linewidth=0.5, label=f"J{j}") for j, c in enumerate(colors)]
+        columns = 1 if len(colors) <= 12 else 2
+        axes.legend(
+            handles=handles, title="job", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, ncols=columns
+        )
+        return
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import ListedColormap, Normalize
+
+    scale = ScalarMappable(Normalize(-0.5, len(colors) - 0.5), ListedColormap(colors))
+    bar = figure.colorbar(scale, ax=axes, pad=0.01, fraction=0.04)
+    bar.set_label("job")
 
 
 def gap_bar_chart(report: dict, path: str | Path, baselines: Sequence[str] | None = None) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..core.codec import parse_instance
+from ..solvers.methods import MethodOptions
 from .arguments import EvaluateArguments
 from .baselines import BaselineRuns, best_rule, rule_name, run_baselines, run_controls
 from .markdown import render_markdown
@@ -184,9 +185,10 @@ def pick_gantt_instance(methods: Sequence[Method], requested: str | None = None)
     return None
 
 
-def evaluate(args: EvaluateArguments, show_progress: bool = True) -> dict:
-    """Read the results, run the controls and baselines, and write ``report.md``, ``report.json``,
-    ``gap_by_size.png``, ``lift.png`` and a Gantt chart into ``args.output_dir``; returns the report."""
+def evaluate(args: EvaluateArguments, cpsat: MethodOptions | None = None, show_progress: bool = True) -> dict:
+    """Read the results, run the controls and baselines (CP-SAT with ``cpsat``'s options, default ones when not
+    given, when ``args.cpsat_baseline``), and write ``report.md``, ``report.json``, ``gap_by_size.png``, ``lift.png``
+    and a Gantt chart into ``args.output_dir``; returns the report."""
     from .plots import gantt_chart, gap_bar_chart, lift_chart
 
     if not args.results:
@@ -197,9 +199,8 @@ def evaluate(args: EvaluateArguments, show_progress: bool = True) -> dict:
     fallback = (args.fallback_rule, args.fallback_variant)
     instances = instance_table(methods)
     logger.info("%d methods over %d instances; running the controls and baselines", len(methods), len(instances))
-    baselines = run_baselines(
-        instances, args.rules, args.rule_variants, fallback, args.cpsat_time_limit, args.cpsat_workers, show_progress
-    )
+    cpsat = (cpsat or MethodOptions()) if args.cpsat_baseline else None
+    baselines = run_baselines(instances, args.rules, args.rule_variants, fallback, cpsat, show_progress)
     sample_counts = {n for method in methods for n in curve_points(method.num_samples)}
     run_controls(instances, sample_counts, args.control_seed, args.fixed_order_samples, baselines, show_progress)
     report = build_report(methods, baselines, fallback, include_published=args.published)

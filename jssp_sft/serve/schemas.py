@@ -40,7 +40,9 @@ class SolveRequest(BaseModel):
     )
     format: str | None = Field(default=None, description="The text's format; default: detected from the text.")
     method: str = Field(
-        default="model", description="model, cpsat, or a dispatching rule (spt, mwkr, mopnr, fdd/mwkr); see /v1/info."
+        default="model",
+        description="model, cpsat, random (the seeded random control, best of num_samples) or a dispatching rule "
+        "(spt, mwkr, mopnr, fdd/mwkr); see /v1/info.",
     )
     num_samples: int | None = Field(
         default=None, ge=1, description="Model answers sampled (best-of-N); also the N of the random control."
@@ -54,12 +56,17 @@ class SolveRequest(BaseModel):
         default=None, ge=0, le=MAX_TEMPERATURE, description="Sampling temperature (default: the server's)."
     )
     seed: int = Field(default=0, ge=0, le=MAX_SEED, description="Seed of the sampling and of the random control.")
-    time_limit: float | None = Field(default=None, gt=0, description="CP-SAT's search limit in seconds (default 10).")
+    time_limit: float | None = Field(
+        default=None,
+        gt=0,
+        description="CP-SAT's wall-clock cap in seconds (default 60); it stops first at its deterministic budget, "
+        "the same schedule on every run.",
+    )
     timeout: float | None = Field(
         default=None, gt=0, description="Answer within this many seconds or get 504 (default: the server's limit)."
     )
     rule_variant: str = Field(
-        default="insertion", description="Dispatching-rule variant: insertion, semi_active, non_delay."
+        default="non_delay", description="Dispatching-rule variant: non_delay (the stronger), insertion, semi_active."
     )
     compare: bool = Field(
         default=False,

@@ -1,7 +1,8 @@
 """What the HTTP layer calls: solve one instance by a method, verify the answer, compare it, report timings.
 
-``SchedulingService`` holds the model (a ``JSSPSolver`` loaded through ``jssp_sft.solve``, or none: then only CP-SAT
-and the dispatching rules are offered), the batcher that shares generation calls between concurrent requests, and
+``SchedulingService`` holds the model (a ``JSSPSolver`` loaded through ``jssp_sft.solve``, or none: then only CP-SAT,
+the random control and the dispatching rules are offered, through ``solve_by_method`` as ``jssp-sft solve --method``
+runs them), the batcher that shares generation calls between concurrent requests, and
 the metrics. Every schedule it returns has been checked by the package's verifier; ``feasible`` and ``makespan`` are
 the verifier's. CP-SAT, the rules and the controls run on worker threads, so the event loop keeps answering.
 """
@@ -22,7 +23,8 @@ from ..core.instance import Instance
 from ..core.schedule import Schedule
 from ..core.verifier import verify
 from ..solvers.controls import best_dispatching_rule, random_control
-from ..solvers.dispatching import RULES, VARIANTS, dispatching_rule
+from ..solvers.dispatching import DEFAULT_VARIANT, RULES, VARIANTS
+from ..solvers.methods import CPSAT, METHODS, MethodOptions, solve_by_method
 from .batching import Batcher, QueueFull
 from .config import ServeArguments
 from .metrics import ServeMetrics
@@ -31,7 +33,7 @@ from .metrics import ServeMetrics
 logger = logging.getLogger(__name__)
 
 DECODINGS = ("free", "guaranteed")
-DEFAULT_CPSAT_SECONDS = 10.0
+DEFAULT_CPSAT_SECONDS = MethodOptions.time_limit  # a cap: CP-SAT stops at its deterministic budget first
 
 
 class MethodError(ValueError):
@@ -66,7 +68,7 @@ class SolveParams:
     seed: int = 0
     time_limit: float = DEFAULT_CPSAT_SECONDS
     timeout: float = 120.0
-    rule_variant: str = "insertion"
+    rule_variant: str = DEFAULT_VARIANT
     compare: bool = False
     timings: dict = field(default_factory=dict)
 
@@ -138,7 +140,7 @@ class SchedulingService:
     @property
     def methods(self) -> list[str]:
         methods = ["model"] if self.solver is not None else []
-        return [*methods, "cpsat", *(rule.lower() for rule in RULES)]
+        return [*methods, *(name.lower() for name in METHODS)]
 
     def check_method(self, method: str, rule_variant: str, decoding: str) -> str:
         """The method's canonical name, or a ``MethodError`` that lists the choices."""
@@ -180,10 +182,8 @@ class SchedulingService:
         try:
             if params.method == "model":
                 answer = await self._solve_model(params, rounds, on_best)
-            elif params.method == "cpsat":
-                answer = await self._solve_cpsat(params, rounds, on_best)
             else:
-                answer = await asyncio.to_thread(self._solve_rule, params)
+                answer = await self._solve_by_method(params, rounds, on_best)
             solved = time.perf_counter()
             response = self._response(params, answer)
             if params.compare:
@@ -266,32 +266,20 @@ class SchedulingService:
         }
         return Answer(best, details)
 
-    async def _solve_cpsat(self, params: SolveParams, rounds: int, on_best) -> Answer:
-        from ..solvers.cpsat import solve_cpsat
-
+    async def _solve_by_method(self, params: SolveParams, rounds: int, on_best) -> Answer:
+        """CP-SAT, the random control or a rule, on a worker thread, through ``solve_by_method``; a CP-SAT job
+        (``rounds`` > 1) first runs the best dispatching rule, as the best so far and CP-SAT's hint."""
         hint = None
-        if rounds > 1:  # a job: the best dispatching rule first, as the best so far and CP-SAT's hint
+        if params.method == CPSAT and rounds > 1:
             name, hint = await asyncio.to_thread(best_dispatching_rule, params.instance)
             if on_best is not None:
                 on_best(hint, {"found_by": name})
-        try:
-            result = await asyncio.to_thread(
-                solve_cpsat, params.instance, time_limit=params.time_limit, num_workers=1, seed=params.seed, hint=hint
-            )
-        except RuntimeError as err:  # no schedule within the limit
-            return Answer(hint, {"status": "UNKNOWN", "message": str(err), "time_limit": params.time_limit})
-        details = {
-            "status": result.status,
-            "lower_bound": result.lower_bound,
-            "time_limit": params.time_limit,
-            "wall_time": round(result.wall_time, 4),
-        }
+        options = MethodOptions(rule_variant=params.rule_variant, time_limit=params.time_limit)
+        result = await asyncio.to_thread(
+            solve_by_method, params.instance, params.method, options, params.num_samples, params.seed, hint
+        )
+        details = {key: value for key, value in result.details.items() if key != "method"}
         return Answer(result.schedule, details)
-
-    def _solve_rule(self, params: SolveParams) -> Answer:
-        rule = params.method.upper()
-        schedule = dispatching_rule(params.instance, rule, params.rule_variant)
-        return Answer(schedule, {"rule": rule, "variant": params.rule_variant})
 
     def _compare(self, params: SolveParams, makespan: int | None) -> list[dict]:
         """The seeded random control at the same N (the decoder's placement) and the best dispatching rule."""

@@ -38,6 +38,12 @@ RESUME_KEYS = (
     "top_k",
     "max_new_tokens",
     "seed",
+    # a run without a model (``method_solver.MethodSolver``)
+    "method",
+    "rule_variant",
+    "deterministic_time",
+    "time_limit",
+    "workers",
 )
 
 

@@ -144,8 +144,24 @@ def encode_prompts(tokenizer, prompts: Sequence[str], device=None) -> dict:
     return {k: v.to(device) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
 
 
-def _generate_batch(model, tokenizer, prompts, num_samples, settings: SamplingSettings, eos_ids, pad_id):
+class TokenProgress:
+    """A logits processor that only moves a tqdm bar one step per generated token (``model.generate`` calls it once
+    per step), so a long free-decoding call shows how far it is; the scores pass through unchanged."""
+
+    def __init__(self, bar):
+        self.bar = bar
+
+    def __call__(self, input_ids, scores):
+        self.bar.update(1)
+        return scores
+
+
+def _generate_batch(
+    model, tokenizer, prompts, num_samples, settings: SamplingSettings, eos_ids, pad_id, show_progress=False
+):
     import torch
+    from tqdm.auto import tqdm
+    from transformers import LogitsProcessorList
 
     batch = encode_prompts(tokenizer, prompts, device=model.device)
     input_ids, attention_mask = batch["input_ids"], batch["attention_mask"]
@@ -155,6 +171,9 @@ def _generate_batch(model, tokenizer, prompts, num_samples, settings: SamplingSe
         "pad_token_id": pad_id,
         "use_cache": True,
     }
+    bar = tqdm(total=settings.max_new_tokens, desc="generating", unit="token", leave=False, disable=not show_progress)
+    if show_progress:
+        kwargs["logits_processor"] = LogitsProcessorList([TokenProgress(bar)])
     if settings.greedy:
         kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
     else:
@@ -181,6 +200,7 @@ def _generate_batch(model, tokenizer, prompts, num_samples, settings: SamplingSe
         out = model.generate(
             input_ids=input_ids, attention_mask=attention_mask, num_return_sequences=num_samples, **kwargs
         )
+    bar.close()
     new = out[:, input_ids.shape[1] :]
     is_eos = torch.isin(new, torch.tensor(eos_ids, device=new.device))
     finished = is_eos.any(dim=1)
@@ -240,7 +260,8 @@ def generate(
 ) -> GenerationOutput:
     """Sample ``num_samples`` answers for each prompt, ``batch_size`` prompts at a time (longest first).
 
-    The model is put in eval mode for the call and given back in the mode it had.
+    The model is put in eval mode for the call and given back in the mode it had. ``show_progress``: a bar of the
+    batches (when several) and one of each batch's generated tokens.
     """
     from tqdm.auto import tqdm
 
@@ -251,9 +272,10 @@ def generate(
     result: list = [None] * len(prompts)
     with decoding_mode(model, seed):
         batches = longest_first_batches(prompts, batch_size)
-        for chunk in tqdm(batches, desc="generating", disable=not show_progress, unit="batch"):
+        for chunk in tqdm(batches, desc="batches", disable=not show_progress or len(batches) < 2, unit="batch"):
+            chosen = [prompts[i] for i in chunk]
             texts, lengths, finished = _generate_batch(
-                model, tokenizer, [prompts[i] for i in chunk], num_samples, settings, eos_ids, pad_id
+                model, tokenizer, chosen, num_samples, settings, eos_ids, pad_id, show_progress
             )
             for k, i in enumerate(chunk):
                 rows = slice(k * num_samples, (k + 1) * num_samples)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from ..core.codec import format_solution, parse_solution
@@ -23,6 +22,7 @@ from ..core.instance import Instance
 from ..core.schedule import Operation, Schedule
 from ..core.scoring import verify_prediction
 from ..data.templates import PromptFormat
+from ..solvers.controls import instance_seed
 from .config import DECODING_MODES, SolveConfig, SolverModelArguments
 from .problems import Problem, as_problem
 from .results import REPAIRED, RESUME_KEYS, Sample, SolverResult, choose_best
@@ -208,7 +208,7 @@ class JSSPSolver:
         try:
             for start in range(0, len(order), config.batch_size):
                 batch = order[start : start + config.batch_size]
-                for result in self._solve_batch(batch, config, run_config):
+                for result in self._solve_batch(batch, config, run_config, show_progress):
                     solved += 1
                     feasible += result.feasible
                     repaired += result.best_source == REPAIRED
@@ -221,14 +221,16 @@ class JSSPSolver:
         finally:
             bar.close()
 
-    def _solve_batch(self, batch: Sequence[Problem], config: SolveConfig, run_config: dict) -> list[SolverResult]:
+    def _solve_batch(
+        self, batch: Sequence[Problem], config: SolveConfig, run_config: dict, show_progress: bool = False
+    ) -> list[SolverResult]:
         prompts = [self.prompt_for(p) for p in batch]
         budget = config.max_new_tokens or max(answer_token_budget(p.instance, self.tokenizer) for p in batch)
         budget = self._fit_context(prompts, budget)
         settings = config.sampling(budget)
-        seed = config.seed + zlib.crc32(batch[0].id.encode())
+        seed = instance_seed(config.seed, batch[0].instance)  # the controls' rule: content, never the name
         started = time.perf_counter()
-        output = self.sample(prompts, batch, config.num_samples, settings, config.decoding, seed)
+        output = self.sample(prompts, batch, config.num_samples, settings, config.decoding, seed, show_progress)
         elapsed = time.perf_counter() - started
         total_tokens = output.total_tokens
         results = []
@@ -273,11 +275,12 @@ class JSSPSolver:
         settings: SamplingSettings,
         decoding: str = "free",
         seed: int | None = None,
+        show_progress: bool = False,
     ) -> GenerationOutput:
         """``num_samples`` answers per prompt in the given decoding mode (``problems`` give the instances that a
-        constrained mode needs)."""
+        constrained mode needs); ``show_progress``: free decoding shows its generated tokens."""
         if decoding == "free":
-            return self.backend.generate(prompts, num_samples, settings, seed)
+            return self.backend.generate(prompts, num_samples, settings, seed, show_progress=show_progress)
         if decoding == "guaranteed":
             from .guaranteed import guaranteed_generate
 
@@ -285,7 +288,7 @@ class JSSPSolver:
             if model is None:
                 raise ValueError(
                     f"decoding='guaranteed' steps the model's forward pass itself: it needs the transformers backend, "
-                    f"not {self.backend.name!r}"
+                    f"not {self.backend.name!r} (with {self.backend.name!r}, pass --decoding free)"
                 )
             instances = [problem.instance for problem in problems]
             return guaranteed_generate(

@@ -5,11 +5,18 @@ ones and places it with exactly the rule guaranteed decoding uses (``ScheduleBui
 like the model, keeping the best: a model's best-of-N figure stands beside ``random_control(..., num_samples=N)``.
 The prompt-blind controls never read durations or machines: round robin, and the single job order per size that scores
 best on the very records evaluated (an optimistic bound for any policy that ignores the instance). Plain Python.
+
+The seed rule, one for every report (``evaluate``, ``quickstart``, the training callback, ``improve``, ``serve``,
+``solve``, bench/) and for the model's sampling: an instance draws from ``instance_seed(seed, instance)``, a hash of
+the run's seed and the instance's jobs and machine count. It never reads a name, an id or a file name, so the same
+instance gets the same draws under any name, in any format and beside any other instances; ``random_control`` applies
+it itself, so every caller passes the run's seed.
 """
 
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from math import comb
@@ -28,11 +35,12 @@ MAX_EXHAUSTIVE_ORDERS = 3000
 
 @dataclass(frozen=True)
 class ControlResult:
-    """The best of ``num_samples`` schedules of a control on one instance, and every sample's makespan."""
+    """The best of ``num_samples`` schedules of a control on one instance, and every sample (schedule, makespan)."""
 
     schedule: Schedule
     makespan: int
     makespans: tuple[int, ...]
+    schedules: tuple[Schedule, ...] = ()
 
     @property
     def mean_makespan(self) -> float:
@@ -65,21 +73,30 @@ def random_job_sequence(instance: Instance, rng: random.Random) -> list[int]:
     return sequence
 
 
+def instance_seed(seed: int, instance: Instance) -> int:
+    """The seed ``instance`` draws from in a run seeded ``seed``: CRC-32 of ``"{seed}:{num_machines}:{jobs}"``.
+
+    Fixed by the run's seed and the instance's content only (not its name, file or neighbours), so a report's row
+    does not depend on how the instance was named or which others were evaluated with it."""
+    return zlib.crc32(f"{seed}:{instance.num_machines}:{instance.jobs}".encode())
+
+
 def random_control(
     instance: Instance, num_samples: int = 1, seed: int = 0, placement: str = DEFAULT_PLACEMENT
 ) -> ControlResult:
     """The seeded uniform-random policy: ``num_samples`` schedules, each placed by ``placement``; the best is kept.
 
-    Deterministic for a seed; sample ``i`` does not depend on ``num_samples``, so best-of-8 extends best-of-1.
+    ``seed`` is the run's seed: the draws come from ``instance_seed(seed, instance)``. Deterministic for a seed and
+    instance; sample ``i`` does not depend on ``num_samples``, so best-of-8 extends best-of-1.
     """
     if num_samples < 1:
         raise ValueError(f"num_samples must be at least 1, got {num_samples}")
-    rng = random.Random(seed)
+    rng = random.Random(instance_seed(seed, instance))
     sequences = [random_job_sequence(instance, rng) for _ in range(num_samples)]
     schedules = [schedule_from_job_sequence(instance, sequence, placement) for sequence in sequences]
     makespans = tuple(s.makespan for s in schedules)
     best = min(range(num_samples), key=makespans.__getitem__)
-    return ControlResult(schedules[best], makespans[best], makespans)
+    return ControlResult(schedules[best], makespans[best], makespans, tuple(schedules))
 
 
 def round_robin_sequence(instance: Instance) -> list[int]:

@@ -60,9 +60,10 @@ def solve_cpsat(
 ) -> CPSATResult:
     """Minimize the makespan of ``instance`` with CP-SAT within ``time_limit`` seconds.
 
-    With one worker and a fixed ``seed`` a solve that finishes before its limit is reproducible; a solve stopped by
-    the wall-clock limit depends on the machine's speed, so pass ``deterministic_time_limit`` (CP-SAT's
-    deterministic time units) to stop at the same point on every run. ``hint`` seeds the search with a schedule.
+    With a fixed ``seed`` a solve that finishes before its limit is reproducible; a solve stopped by the wall-clock
+    limit depends on the machine's speed, so pass ``deterministic_time_limit`` (CP-SAT's deterministic time units) to
+    stop at the same point on every run. With it, several workers search interleaved (``interleave_search``, one task
+    at a time), which CP-SAT makes deterministic; without it they race. ``hint`` seeds the search with a schedule.
     Raises ``RuntimeError`` when no schedule was found within the limits.
     """
     cp_model = _import_cp_model()
@@ -100,6 +101,9 @@ def solve_cpsat(
     solver.parameters.random_seed = int(seed) % 2**31
     if deterministic_time_limit is not None:
         solver.parameters.max_deterministic_time = float(deterministic_time_limit)
+        if num_workers > 1:
+            solver.parameters.interleave_search = True
+            solver.parameters.interleave_batch_size = 1
     began = time.perf_counter()
     status = solver.solve(model)
     wall_time = time.perf_counter() - began

@@ -61,18 +61,17 @@ class GenerationEvalCallback(TrainerCallback):
     def _random_gaps(self) -> list[list[float] | None]:
         """Per problem, the random control's gap of each of ``num_samples`` samples (``None`` without a reference).
 
-        Seeded per problem as ``jssp_sft.evaluation`` seeds it, so the row is the one a report would show."""
-        from ..evaluation.baselines import instance_seed
+        Seeded by the controls' one rule (``jssp_sft.solvers.controls.instance_seed``), so the row is the one a
+        report would show."""
         from ..solvers.controls import random_control
 
         gaps = []
-        for index, (problem, reference) in enumerate(zip(self.problems, self.reference_makespans)):
+        for problem, reference in zip(self.problems, self.reference_makespans):
             if not reference:
                 gaps.append(None)
                 continue
             instance = parse_instance(problem["input"], num_machines=problem.get("num_machines"))
-            key = str(problem.get("id", index))
-            drawn = random_control(instance, self.num_samples, seed=instance_seed(self.seed, key)).makespans
+            drawn = random_control(instance, self.num_samples, seed=self.seed).makespans
             gaps.append([gap(makespan, reference) for makespan in drawn])
         return gaps
 

@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import random
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -350,9 +349,8 @@ def held_out_controls(problems: Sequence[Problem], num_samples: int, seed: int =
         raise ValueError(f"held-out problems need a reference makespan; none for {', '.join(missing[:5])}")
     random_1, random_n, rule, names = [], [], [], []
     for problem in problems:
-        instance_seed = seed + zlib.crc32(problem.id.encode())
-        random_1.append(random_control(problem.instance, 1, instance_seed).makespan)
-        random_n.append(random_control(problem.instance, num_samples, instance_seed).makespan)
+        random_1.append(random_control(problem.instance, 1, seed).makespan)
+        random_n.append(random_control(problem.instance, num_samples, seed).makespan)
         name, schedule = best_dispatching_rule(problem.instance)
         rule.append(schedule.makespan)
         names.append(name)

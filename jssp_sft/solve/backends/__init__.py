@@ -34,7 +34,12 @@ class Backend(Protocol):
     tokenizer: object
 
     def generate(
-        self, prompts: Sequence[str], num_samples: int, settings: SamplingSettings, seed: int | None = None
+        self,
+        prompts: Sequence[str],
+        num_samples: int,
+        settings: SamplingSettings,
+        seed: int | None = None,
+        show_progress: bool = False,
     ) -> GenerationOutput: ...
 
 

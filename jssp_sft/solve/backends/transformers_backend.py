@@ -41,10 +41,25 @@ class TransformersBackend:
         self.context_length: int | None = getattr(model.config, "max_position_embeddings", None)
 
     def generate(
-        self, prompts: Sequence[str], num_samples: int, settings: SamplingSettings, seed: int | None = None
+        self,
+        prompts: Sequence[str],
+        num_samples: int,
+        settings: SamplingSettings,
+        seed: int | None = None,
+        show_progress: bool = False,
     ) -> GenerationOutput:
-        """All ``prompts`` in one batch (the solver chooses the batches), ``num_samples`` answers each."""
-        return generate(self.model, self.tokenizer, prompts, num_samples, settings, batch_size=len(prompts), seed=seed)
+        """All ``prompts`` in one batch (the solver chooses the batches), ``num_samples`` answers each; with
+        ``show_progress``, a bar of the tokens generated."""
+        return generate(
+            self.model,
+            self.tokenizer,
+            prompts,
+            num_samples,
+            settings,
+            batch_size=len(prompts),
+            seed=seed,
+            show_progress=show_progress,
+        )
 
 
 def load(spec, **options) -> TransformersBackend:

@@ -66,14 +66,19 @@ class VLLMBackend:
         )
 
     def generate(
-        self, prompts: Sequence[str], num_samples: int, settings: SamplingSettings, seed: int | None = None
+        self,
+        prompts: Sequence[str],
+        num_samples: int,
+        settings: SamplingSettings,
+        seed: int | None = None,
+        show_progress: bool = False,
     ) -> GenerationOutput:
         """All ``prompts`` in one ``LLM.generate`` call; vLLM schedules the sequences itself."""
         # Greedy decoding gives N identical answers: ask for one and repeat it (vLLM may refuse n > 1 when greedy).
         n = 1 if settings.greedy else num_samples
         params = self.sampling_params(n, settings, seed)
         requests = [{"prompt_token_ids": ids} for ids in prompt_token_ids(self.tokenizer, prompts)]
-        outputs = self.llm.generate(requests, params, use_tqdm=False, lora_request=self.lora_request)
+        outputs = self.llm.generate(requests, params, use_tqdm=show_progress, lora_request=self.lora_request)
         result = GenerationOutput()
         eos = set(self.eos_token_ids)
         for request_output in outputs:
