@@ -79,7 +79,7 @@ def timed(function: Callable[[], list[SolverResult]], repeats: int) -> tuple[flo
 def section_batched(context: Context, args: BenchArguments) -> bool:
     """N samples for each of the prompts in one batch, against one sample per call; floor BATCHED_FLOOR."""
     solver, problems = context.solver, context.problems
-    settings = {"max_new_tokens": args.max_new_tokens, "temperature": 1.0, "seed": args.seed}
+    settings = {"max_new_tokens": args.max_new_tokens, "temperature": 1.0, "seed": args.seed, "decoding": "free"}
 
     def batched() -> list[SolverResult]:
         return solver.solve_many(problems, num_samples=args.num_samples, batch_size=len(problems), **settings)

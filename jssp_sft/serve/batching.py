@@ -102,6 +102,9 @@ class Batcher:
                     batch.append(await asyncio.wait_for(self._queue.get(), remaining))
             except (TimeoutError, asyncio.QueueEmpty):
                 break
+        # Requests already queued when the window closed join too (a loop busy parsing requests wakes late).
+        while len(batch) < self.max_batch and not self._queue.empty():
+            batch.append(self._queue.get_nowait())
         return batch
 
     async def _loop(self) -> None:
