@@ -51,8 +51,11 @@ __all__ += ["format_matrix", "format_operation", "format_solution", "number_prob
 __all__ += ["parse_instance", "parse_instruction", "parse_matrix", "parse_solution", "record_makespan"]
 __all__ += ["blank_candidate_lines", "operations_region", "scan_solution", "to_record"]
 
-# A number: 1 to MAX_DIGITS ASCII digits, not followed by a digit of any script (\d is Unicode): never cut.
-_N = rf"[0-9]{{1,{MAX_DIGITS}}}(?!\d)"
+# A number: 1 to MAX_DIGITS ASCII digits, not followed by a digit of any script (\d is Unicode): never cut. A number
+# that a symbol must follow ('J3-', 'M2:', '5+') needs no look-ahead (a digit is no symbol): _D, _SD.
+_D = rf"[0-9]{{1,{MAX_DIGITS}}}"
+_SD = rf"-?{_D}"
+_N = rf"{_D}(?!\d)"
 _SN = rf"-?{_N}"
 _LONG_NUMBER_RE = re.compile(rf"[0-9]{{{MAX_DIGITS + 1}}}")
 _WHOLE_RE = re.compile(rf"[+-]?[0-9]{{1,{MAX_DIGITS}}}")
@@ -66,9 +69,9 @@ _FIRST_JOB_RE = re.compile(r"^[ \t]*J0[ \t]*:", re.MULTILINE)
 # lines of their own. Each item tries the canonical spelling first (a subset of the general one), which the regex engine
 # walks on literals; possessive quantifiers keep no backtracking stack. A bad number stops the match; the end checks
 # name it.
-_ITEM = rf"M{_N}[ \t]*+:[ \t]*+{_N}"
-_ITEMS = rf"(?:M{_N}:{_N}|{_ITEM})(?: M{_N}:{_N}|[ \t]*+{_ITEM})*+"
-_JOB = rf"J{_N}[ \t]*+:(?:[ \t]*+(?=M)|[ \t\r]*+\n[ \t\r\n]*+){_ITEMS}"
+_ITEM = rf"M{_D}[ \t]*+:[ \t]*+{_N}"
+_ITEMS = rf"(?:M{_D}:{_N}|{_ITEM})(?: M{_D}:{_N}|[ \t]*+{_ITEM})*+"
+_JOB = rf"J{_D}[ \t]*+:(?:[ \t]*+(?=M)|[ \t\r]*+\n[ \t\r\n]*+){_ITEMS}"
 _JOBS_RE = re.compile(rf"{_JOB}(?:[ \t\r]*+\n[ \t\r\n]*+{_JOB})*+")
 _JOB_HEADER_RE = re.compile(r"J([0-9]+)[ \t]*:")
 _BLANKS_RE = re.compile(r"[ \t\r\n]*")
@@ -82,8 +85,8 @@ _INSTANCE_LIKE_RE = re.compile(rf"(?:J|[Jj]ob|JOB){_GAP}\d+(?:[^\w\n:]|_)*:|M{_G
 
 # One operation as models write it: optional spaces around the symbols; signed start/duration/end so that a negative
 # start reaches the verifier as a violation rather than a parse error.
-_OP = rf"J[ \t]*{_N}[ \t]*-[ \t]*M[ \t]*{_N}[ \t]*:[ \t]*{_SN}[ \t]*\+[ \t]*{_SN}[ \t]*->[ \t]*{_SN}"
-_CANONICAL_OP = rf"J{_N}-M{_N}: {_SN}\+{_SN} -> {_SN}"
+_OP = rf"J[ \t]*{_D}[ \t]*-[ \t]*M[ \t]*{_D}[ \t]*:[ \t]*{_SD}[ \t]*\+[ \t]*{_SD}[ \t]*->[ \t]*{_SN}"
+_CANONICAL_OP = rf"J{_D}-M{_D}: {_SD}\+{_SD} -> {_SN}"
 _ANY_OP = rf"(?:{_CANONICAL_OP}|{_OP})"
 # Operations are separated by a comma or a line break, with any ASCII whitespace (blank lines, CRLF, indentation)
 # around. The whole operation list is one match; the canonical spelling is tried first (a subset of the general one).
@@ -92,7 +95,6 @@ _OPS_RE = re.compile(rf"{_ANY_OP}(?:(?:, |{_SEPARATOR}){_ANY_OP})*+")
 _SEPARATOR_RE = re.compile(_SEPARATOR)
 # Where operations start: a 'J' and a digit of any script, with spaces of any script or invisible characters between.
 _OP_LIKE_RE = re.compile(rf"J{_GAP}\d")
-_LOOSE_OP_RE = re.compile(_OP.replace(_SN, "-?[0-9]+").replace(_N, "[0-9]+"))  # finds an operation with a long number
 SOLUTION_HEADER_RE = re.compile(r"Solution[ \t]*:", re.IGNORECASE | re.ASCII)
 # ASCII letters in any case; the look-ahead's \d is any script's digit: '8０' is not cut to 8.
 _MAKESPAN_LINE_RE = re.compile(
