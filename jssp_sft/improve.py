@@ -13,7 +13,7 @@ on a fixed held-out set, CP-SAT-labelled, beside the controls (random policy at 
 CP-SAT); log the round's row to the ``report_to`` trackers, ``rounds.md``/``rounds.json`` and ``gap_per_round.png``.
 Round 0 is the starting model, evaluated the same way. ``num_rounds: 0`` only evaluates a model.
 
-Everything is resumable: each step of a round leaves one file (``jssp_sft.training.self_labeling``), training
+Everything is resumable: each step of a round leaves one file (``jssp_sft.solve.self_labeling``), training
 resumes from its last checkpoint, and a re-run continues from the last finished step. Sampling runs in the main
 process; under ``accelerate launch`` the training step is distributed as in ``jssp_sft.sft``.
 """
@@ -26,11 +26,14 @@ import logging
 import time
 from pathlib import Path
 
-from .training import self_labeling as sl
+from .evaluation import rounds
+from .solve import self_labeling as sl
 from .training.arguments import ImproveScriptArguments, RecipeParser, make_improve_parser
 
 
 logger = logging.getLogger(__name__)
+
+CONFIG_FILE = "improve_config.json"
 
 
 def make_parser(prog: str | None = None) -> RecipeParser:
@@ -89,7 +92,7 @@ def held_out_problems(script_args: ImproveScriptArguments, output_dir: str) -> l
 
 def check_settings(output_dir: Path, script_args: ImproveScriptArguments) -> None:
     """Record the data settings of a run; refuse to continue a run made with other ones."""
-    path = output_dir / sl.CONFIG_FILE
+    path = output_dir / CONFIG_FILE
     settings = script_args.data_settings()
     if path.is_file():
         stored = json.loads(path.read_text())
@@ -152,7 +155,9 @@ def evaluate_model(model_path: str, held_out, controls, script_args, model_args,
     solver = load_solver(model_path, script_args, model_args, training_args, script_args.sampling_batch_size)
     n = script_args.held_out_num_samples
     started = time.perf_counter()
-    scores = sl.evaluate_solver(solver, held_out, n, script_args.temperature, script_args.decoding, training_args.seed)
+    scores = rounds.evaluate_solver(
+        solver, held_out, n, script_args.temperature, script_args.decoding, training_args.seed
+    )
     row = {**scores, "eval_seconds": time.perf_counter() - started}
     summary = controls.summary()
     row.update(
@@ -262,13 +267,7 @@ def finish_round(output_dir: Path, rows: list[dict], row: dict, tracker, num_sam
     else:
         sl.write_atomic(output_dir / "round-000.json", json.dumps(row, indent=2) + "\n")
     tracker.log(row)
-    write_reports(output_dir, rows, num_samples)
-
-
-def write_reports(output_dir: Path, rows: list[dict], num_samples: int) -> None:
-    sl.write_atomic(output_dir / sl.ROWS_FILE, json.dumps(rows, indent=2) + "\n")
-    sl.write_atomic(output_dir / sl.TABLE_FILE, sl.rows_table(rows))
-    sl.plot_rounds(rows, output_dir / sl.PLOT_FILE, num_samples)
+    rounds.write_rounds(output_dir, rows, num_samples)
 
 
 def stored_row(output_dir: Path, round_index: int) -> dict | None:
@@ -292,11 +291,11 @@ def improve(script_args: ImproveScriptArguments, training_args, model_args) -> l
     output_dir.mkdir(parents=True, exist_ok=True)
     check_settings(output_dir, script_args)
     held_out = held_out_problems(script_args, str(output_dir))
-    controls = sl.load_or_run_controls(
-        output_dir / sl.CONTROLS_FILE, held_out, script_args.held_out_num_samples, training_args.seed
+    controls = rounds.load_or_run_controls(
+        output_dir / rounds.CONTROLS_FILE, held_out, script_args.held_out_num_samples, training_args.seed
     )
     pool = pool_problems(script_args, training_args.seed) if script_args.num_rounds > 0 else []
-    tracker = sl.RoundLogger(training_args)
+    tracker = rounds.RoundTrackers(training_args)
     rows: list[dict] = []
     model_path = model_args.model_name_or_path
     main_process = training_args.process_index == 0
@@ -327,7 +326,7 @@ def improve(script_args: ImproveScriptArguments, training_args, model_args) -> l
     finally:
         tracker.close()
     if main_process:
-        write_reports(output_dir, rows, script_args.held_out_num_samples)
+        rounds.write_rounds(output_dir, rows, script_args.held_out_num_samples)
     return rows
 
 
@@ -335,7 +334,7 @@ def main(script_args: ImproveScriptArguments, training_args, model_args) -> int:
     """``jssp-sft improve`` / ``python -m jssp_sft.improve``: run the rounds, print the table."""
     rows = improve(script_args, training_args, model_args)
     print(f"jssp-sft improve: {training_args.output_dir} ({len(rows) - 1} rounds)")
-    print(sl.rows_table(rows), end="")
+    print(rounds.rows_table(rows), end="")
     return 0
 
 

@@ -185,31 +185,6 @@ def held_out_sizes(records: list[dict]) -> str:
     return ", ".join(f"{j}x{m}: {count}" for (j, m), count in sorted(counts.items()))
 
 
-def plot_loss_curve(log_history: list[dict], path: str | Path) -> Path:
-    """Train and eval loss against the step, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    train = [(e["step"], e["loss"]) for e in log_history if "loss" in e]
-    evals = [(e["step"], e["eval_loss"]) for e in log_history if "eval_loss" in e]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    if train:
-        ax.plot(*zip(*train), label="train loss")
-    if evals:
-        ax.plot(*zip(*evals), "o-", label="eval loss")
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss (completion tokens)")
-    ax.set_title("jssp-sft quickstart: tiny model on CPU")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
-
-
 def _fmt(value) -> str:
     if value is None:
         return "n/a"
@@ -266,6 +241,7 @@ def print_table(args: QuickstartArguments, results: dict) -> None:
 
 
 def main(args: QuickstartArguments) -> int:
+    from .evaluation.plots import loss_curve
     from .sft import train
     from .training.arguments import make_sft_parser
     from .training.hub import LOSS_CURVE_FILE, read_json
@@ -296,7 +272,7 @@ def main(args: QuickstartArguments) -> int:
         args.output_dir, records, script_args.generation_eval_max_new_tokens, args.best_of, args.seed
     )
     controls = score_controls(records, args.best_of, args.seed)
-    curve = plot_loss_curve(history, output_dir / LOSS_CURVE_FILE)
+    curve = loss_curve(history, output_dir / LOSS_CURVE_FILE, "jssp-sft quickstart: tiny model on CPU")
 
     train_losses = [e["loss"] for e in history if "loss" in e]
     metric_keys = ("parse_rate", "feasible_rate", "valid_rate", "mean_gap", "optimal_rate", "violations")

@@ -13,10 +13,11 @@ from conftest import argv, serial_record, weighted_loss_by_hand
 
 from jssp_sft.core.codec import format_solution, parse_instance
 from jssp_sft.core.verifier import verify
+from jssp_sft.evaluation import rounds
 from jssp_sft.improve import ImproveScriptArguments, improve, make_parser, pool_problems, round_run
 from jssp_sft.sft import build_trainer
 from jssp_sft.solve import Problem
-from jssp_sft.training import self_labeling as sl
+from jssp_sft.solve import self_labeling as sl
 
 
 pytestmark = pytest.mark.xdist_group("improve")  # one worker runs the shared round once
@@ -101,10 +102,10 @@ def test_one_round_end_to_end(finished_round, tiny_model_dir):
         assert row["random_n_gap"] <= row["random_1_gap"] and row["cpsat_gap"] == 0.0
         assert row["eval_num_samples"] == 4 and row["held_out_instances"] == 3
     assert rows[1]["train_records"] == 4 and rows[1]["replay_records"] == 0 and rows[1]["train_steps"] == 2
-    assert json.loads((output_dir / sl.ROWS_FILE).read_text()) == rows
-    table = (output_dir / sl.TABLE_FILE).read_text()
+    assert json.loads((output_dir / rounds.ROWS_FILE).read_text()) == rows
+    table = (output_dir / rounds.TABLE_FILE).read_text()
     assert table.count("\n") == 4 and "best-of-N gap" in table
-    assert (output_dir / sl.PLOT_FILE).read_bytes()[:4] == b"\x89PNG"
+    assert (output_dir / rounds.PLOT_FILE).read_bytes()[:4] == b"\x89PNG"
 
     # the rows reached the tracker named by report_to (tensorboard), one step per round
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -113,7 +114,7 @@ def test_one_round_end_to_end(finished_round, tiny_model_dir):
     assert events
     accumulator = EventAccumulator(str(events[0].parent))
     accumulator.Reload()
-    greedy = accumulator.Scalars("train/improve/greedy_gap")  # transformers prefixes train/ (rewrite_logs)
+    greedy = accumulator.Scalars("improve/greedy_gap")  # through accelerate's tracker, the round as the step
     assert [e.step for e in greedy] == [0, 1]
     assert [pytest.approx(e.value) for e in greedy] == [row["greedy_gap"] for row in rows]
 
@@ -381,3 +382,14 @@ def test_cli_lists_improve():
     from jssp_sft.cli.main import COMMANDS
 
     assert COMMANDS["improve"][0] == "jssp_sft.improve"
+
+
+def test_the_old_self_labeling_module_keeps_working_one_release(monkeypatch):
+    import importlib
+    import sys
+
+    monkeypatch.delitem(sys.modules, "jssp_sft.training.self_labeling", raising=False)
+    with pytest.warns(DeprecationWarning, match="jssp_sft.solve.self_labeling"):
+        old = importlib.import_module("jssp_sft.training.self_labeling")
+    assert old.choose_label is sl.choose_label and old.rows_table is rounds.rows_table
+    assert old.RoundLogger is rounds.RoundTrackers

@@ -275,3 +275,48 @@ def _percent(value: float | None) -> float | None:
 
 def _answered_note(value: float | None) -> str | None:
     return None if value is None else f"{100 * value:.0f}% ans."
+
+
+def loss_curve(log_history: list[dict], path: str | Path, title: str | None = None) -> Path:
+    """Train and eval loss against the step (a ``Trainer``'s ``log_history``), as a PNG."""
+    train = [(e["step"], e["loss"]) for e in log_history if "loss" in e]
+    evals = [(e["step"], e["eval_loss"]) for e in log_history if "eval_loss" in e]
+    figure = _figure(6, 4)
+    axes = figure.add_subplot()
+    if train:
+        axes.plot(*zip(*train), label="train loss")
+    if evals:
+        axes.plot(*zip(*evals), "o-", label="eval loss")
+    axes.set_xlabel("step")
+    axes.set_ylabel("loss (completion tokens)")
+    if title:
+        axes.set_title(title)
+    axes.legend()
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    return Path(path)
+
+
+def rounds_chart(rows: Sequence[dict], path: str | Path, num_samples: int) -> Path:
+    """Mean gap to CP-SAT per round (greedy and best of N) against the controls, as a PNG."""
+    figure = _figure(6.4, 4.0)
+    axes = figure.add_subplot()
+    rounds = [row["round"] for row in rows]
+    for key, label, style in (
+        ("greedy_gap", "model, greedy", "o-"),
+        ("best_of_n_gap", f"model, best of {num_samples}", "s-"),
+        ("random_1_gap", "random policy, one sample", "-."),
+        ("random_n_gap", f"random policy, best of {num_samples}", "--"),
+        ("best_rule_gap", "best dispatching rule", ":"),
+    ):
+        values = [None if row.get(key) is None else 100 * row[key] for row in rows]
+        axes.plot(rounds, values, style, label=label)
+    axes.axhline(0.0, color="black", linewidth=0.8, label="CP-SAT (reference)")
+    axes.set_xlabel("round (0: starting model)")
+    axes.set_ylabel("mean gap to CP-SAT on the held-out set (%)")
+    axes.set_xticks(rounds)
+    axes.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    return Path(path)

@@ -1,495 +1,93 @@
-"""Self-labeling rounds: the model samples schedules for unlabelled instances, the verifier scores them, the best
-schedule per instance becomes a training record (after Corsini et al., "Self-Labeling the Job Shop Scheduling
-Problem", NeurIPS 2024), and the next round trains on it.
-
-This module holds a round's data steps, each writing one file of ``<output_dir>/round-NNN/`` so that a killed run
-continues where it stopped:
-
-1. ``samples.jsonl``: N answers per instance of the round's slice of the pool (``jssp_sft.solve``'s
-   ``solve_to_jsonl``, one line per instance, flushed as written; a re-run skips the instances already there, so no
-   instance is sampled twice into a round and none is lost).
-2. ``records.jsonl``: per instance the best verified schedule (lowest makespan over the feasible samples), or the
-   instance's existing label when that is strictly better, as a Starjob record with provenance (written whole, then
-   renamed into place).
-3. ``train.jsonl``: those records plus a seeded replay share of the earlier rounds' records.
-
-Training and evaluation of a round live in ``jssp_sft.improve``; the held-out evaluation against the controls
-(random policy at the same N, best dispatching rule, CP-SAT) is here, as plain functions over ``Problem`` lists.
-"""
+"""Deprecated: the self-labeling rounds' data moved to ``jssp_sft.solve.self_labeling`` and their report (held-out
+controls, evaluation, table, chart, trackers) to ``jssp_sft.evaluation.rounds``. These names keep working for one
+release and warn once."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
-import os
-import random
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+import warnings
 
-from ..core.codec import parse_solution, to_record
-from ..core.scoring import gap, verify_prediction
-from ..solve import Problem
-
-
-logger = logging.getLogger(__name__)
-
-POOL_SOURCES = ("generated", "dataset", "benchmarks")
-SAMPLES_FILE = "samples.jsonl"
-RECORDS_FILE = "records.jsonl"
-TRAIN_FILE = "train.jsonl"
-ROUND_RESULT_FILE = "round.json"
-LABELS_FILE = "labels.json"
-TRAINING_FILE = "training.json"
-MODEL_DIR = "model"
-CONFIG_FILE = "improve_config.json"
-ROWS_FILE = "rounds.json"
-TABLE_FILE = "rounds.md"
-PLOT_FILE = "gap_per_round.png"
-CONTROLS_FILE = "controls.json"
-MODEL_LABEL, EXISTING_LABEL = "model", "existing"
-# Settings that shape a round's data: a run resumed with other values would mix two experiments.
-DATA_KEYS = (
-    "pool_source",
-    "pool_num_instances",
-    "pool_sizes",
-    "pool_seed",
-    "pool_max_duration",
-    "pool_instance_generator",
-    "dataset_name",
-    "pool_benchmarks",
-    "instances_per_round",
-    "num_samples",
-    "temperature",
-    "top_p",
-    "top_k",
-    "decoding",
-    "keep_existing_labels",
-    "replay_ratio",
-    "eval_dataset",
-    "eval_num_instances",
-    "eval_sizes",
-    "eval_seed",
-    "eval_time_limit",
+from ..evaluation.plots import rounds_chart as plot_rounds
+from ..evaluation.rounds import (
+    CONTROLS_FILE,
+    PLOT_FILE,
+    ROW_COLUMNS,
+    ROWS_FILE,
+    TABLE_FILE,
+    HeldOutControls,
+    evaluate_solver,
+    held_out_controls,
+    load_or_run_controls,
+    rows_table,
+)
+from ..evaluation.rounds import RoundTrackers as RoundLogger
+from ..solve.self_labeling import (
+    EXISTING_LABEL,
+    LABELS_FILE,
+    MODEL_DIR,
+    MODEL_LABEL,
+    RECORDS_FILE,
+    ROUND_RESULT_FILE,
+    SAMPLES_FILE,
+    TRAIN_FILE,
+    TRAINING_FILE,
+    Label,
+    choose_label,
+    existing_label,
+    generated_problems,
+    label_record,
+    label_round,
+    model_revision,
+    read_jsonl,
+    replay_records,
+    round_dir,
+    round_problems,
+    sample_round,
+    write_atomic,
+    write_jsonl_atomic,
 )
 
 
-def round_dir(output_dir: str | Path, round_index: int) -> Path:
-    """``<output_dir>/round-001`` for round 1 (round 0 is the starting model, which has no directory)."""
-    return Path(output_dir) / f"round-{round_index:03d}"
+__all__ = [
+    "CONTROLS_FILE",
+    "EXISTING_LABEL",
+    "LABELS_FILE",
+    "MODEL_DIR",
+    "MODEL_LABEL",
+    "PLOT_FILE",
+    "RECORDS_FILE",
+    "ROUND_RESULT_FILE",
+    "ROWS_FILE",
+    "ROW_COLUMNS",
+    "SAMPLES_FILE",
+    "TABLE_FILE",
+    "TRAINING_FILE",
+    "TRAIN_FILE",
+    "HeldOutControls",
+    "Label",
+    "RoundLogger",
+    "choose_label",
+    "evaluate_solver",
+    "existing_label",
+    "generated_problems",
+    "held_out_controls",
+    "label_record",
+    "label_round",
+    "load_or_run_controls",
+    "model_revision",
+    "plot_rounds",
+    "read_jsonl",
+    "replay_records",
+    "round_dir",
+    "round_problems",
+    "rows_table",
+    "sample_round",
+    "write_atomic",
+    "write_jsonl_atomic",
+]
 
-
-def write_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file renamed into place: a kill leaves the old file or none."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    return path
-
-
-def write_jsonl_atomic(path: str | Path, rows: Iterable[dict]) -> Path:
-    return write_atomic(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
-
-
-def read_jsonl(path: str | Path) -> list[dict]:
-    """Every line of a JSONL file written by this module (whole files only: they are written atomically)."""
-    rows = []
-    with Path(path).open() as handle:
-        for number, line in enumerate(handle, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except ValueError as err:
-                    raise ValueError(f"{path}: line {number} is not JSON: {err}") from None
-    return rows
-
-
-def model_revision(name_or_path: str, revision: str | None = None) -> str:
-    """What identifies the weights that produced a label: ``path@<12 hex of the weight files' hash>`` for a local
-    directory (the adapter's weights for a LoRA run), ``hub_id@revision`` otherwise."""
-    path = Path(name_or_path)
-    weights = sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")) if path.is_dir() else []
-    if not weights:
-        return f"{name_or_path}@{revision or 'main'}"
-    digest = hashlib.sha256()
-    for file in weights:
-        with file.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    return f"{name_or_path}@{digest.hexdigest()[:12]}"
-
-
-# ------------------------------------------------------------------------------------------------------- pool
-
-
-def generated_problems(
-    num_instances: int, sizes: str, seed: int, max_duration: int | None = None, instance_generator: str = "uniform"
-) -> list[Problem]:
-    """Unlabelled random instances, exactly those ``jssp-sft generate`` would solve with the same settings (same
-    ids ``<config_id>-<index>``), so that a CP-SAT-labelled copy of the pool is one ``generate`` command away."""
-    from ..data.generator import GenerateArguments, generate_instance
-
-    args = GenerateArguments(
-        output="",
-        num_instances=num_instances,
-        sizes=sizes,
-        seed=seed,
-        max_duration=max_duration,
-        instance_generator=instance_generator,
-    )
-    config_id = args.config_id()
-    return [
-        Problem.from_instance(generate_instance(args, index), id=f"{config_id}-{index}", group="pool")
-        for index in range(num_instances)
-    ]
-
-
-def round_problems(pool: Sequence[Problem], round_index: int, instances_per_round: int | None) -> list[Problem]:
-    """Round ``round_index``'s (1-based) slice of the pool: the next ``instances_per_round`` instances, wrapping
-    around a finite pool (a later round then relabels an instance with a better model); the whole pool if ``None``."""
-    if not pool:
-        raise ValueError("the pool of instances is empty")
-    if instances_per_round is None or instances_per_round >= len(pool):
-        return list(pool)
-    start = (round_index - 1) * instances_per_round
-    return [pool[(start + i) % len(pool)] for i in range(instances_per_round)]
-
-
-# ----------------------------------------------------------------------------------------------- sampling step
-
-
-def sample_round(solver, problems: Sequence[Problem], path: str | Path, keep_sample_texts: bool = False, **overrides):
-    """N answers per problem into ``path`` (one line per instance), continuing a file a killed run left.
-
-    ``overrides`` are ``SolveConfig`` fields (``num_samples``, ``temperature``, ``decoding``, ``seed``, ...). Returns
-    the lines, one per problem.
-    """
-    from ..solve.results import solve_to_jsonl
-
-    return solve_to_jsonl(
-        solver, problems, path, include_sample_texts=keep_sample_texts, show_progress=True, **overrides
-    )
-
-
-# ------------------------------------------------------------------------------------------------ labeling step
-
-
-@dataclass
-class Label:
-    """The label chosen for one instance: the best sample's schedule or the existing label, and why."""
-
-    problem: Problem
-    schedule: object  # core.schedule.Schedule
-    source: str  # MODEL_LABEL or EXISTING_LABEL
-    model_makespan: int | None
-    existing_makespan: int | None
-    feasible_samples: int
-    num_samples: int
-
-    @property
-    def makespan(self) -> int:
-        return self.schedule.makespan
-
-
-def existing_label(problem: Problem):
-    """The verified schedule of the problem's own record (its ``output``), or ``None`` when it has none or it is
-    infeasible (a bad existing label never wins)."""
-    record = problem.record
-    if record is None or not record.get("output"):
-        return None
-    report = verify_prediction(problem.instance, record["output"])
-    return parse_solution(record["output"]) if report.feasible else None
-
-
-def choose_label(problem: Problem, line: dict, keep_existing: bool = True) -> Label | None:
-    """The best schedule of one instance from its results line: the feasible sample of lowest makespan (the solver's
-    choice, verified again here from its text), or the existing label when it is strictly better. ``None`` when
-    neither exists (no sample feasible and no label)."""
-    model_schedule = None
-    if line.get("best_text") is not None:
-        report = verify_prediction(problem.instance, line["best_text"])
-        if not report.feasible:  # the solver verified it already: this would be a bug, never expected
-            raise RuntimeError(f"{problem.id}: the chosen answer fails verification: {report.violations[0].message}")
-        model_schedule = parse_solution(line["best_text"])
-    existing = existing_label(problem) if keep_existing else None
-    samples = line.get("samples", [])
-    feasible = sum(1 for s in samples if s.get("feasible"))
-    model_makespan = None if model_schedule is None else model_schedule.makespan
-    existing_makespan = None if existing is None else existing.makespan
-    if model_schedule is None and existing is None:
-        return None
-    if existing is not None and (model_schedule is None or existing.makespan < model_schedule.makespan):
-        chosen, source = existing, EXISTING_LABEL
-    else:
-        chosen, source = model_schedule, MODEL_LABEL
-    return Label(problem, chosen, source, model_makespan, existing_makespan, feasible, len(samples))
-
-
-def label_record(label: Label, round_index: int, revision: str, decoding: str, temperature: float) -> dict:
-    """A Starjob record (canonical text, operations in start order as in the CP-SAT data) with its provenance."""
-    instance = label.problem.instance
-    record = {"id": label.problem.id, **to_record(instance, label.schedule.with_declared_makespan())}
-    report = verify_prediction(instance, record["output"])
-    if not report.valid:
-        raise RuntimeError(f"{label.problem.id}: the label record fails verification: {report.violations}")
-    return {
-        **record,
-        "makespan": report.makespan,
-        "label_source": label.source,
-        "improve_round": round_index,
-        "num_samples": label.num_samples,
-        "feasible_samples": label.feasible_samples,
-        "model_makespan": label.model_makespan,
-        "existing_makespan": label.existing_makespan,
-        "model_revision": revision,
-        "decoding": decoding,
-        "temperature": float(temperature),
-    }
-
-
-def label_round(
-    problems: Sequence[Problem],
-    lines: Sequence[dict],
-    round_index: int,
-    revision: str,
-    decoding: str,
-    temperature: float,
-    keep_existing: bool = True,
-) -> tuple[list[dict], dict]:
-    """The round's records (one per instance with a feasible schedule, in the problems' order) and counts saying what
-    was kept: ``{"instances", "labelled", "unlabelled", "model_won", "existing_won", "feasible_sample_rate"}``.
-
-    Raises ``ValueError`` when the results lines are not exactly the problems (a line missing or extra)."""
-    by_id = {line["id"]: line for line in lines}
-    ids = [p.id for p in problems]
-    missing = [i for i in ids if i not in by_id]
-    extra = sorted(set(by_id) - set(ids))
-    if missing or extra:
-        raise ValueError(
-            f"round {round_index}: the samples do not match the round's instances "
-            f"(missing {missing[:3]}, extra {extra[:3]})"
-        )
-    records, counts = [], {"instances": len(problems), "model_won": 0, "existing_won": 0}
-    feasible = total = 0
-    for problem in problems:
-        label = choose_label(problem, by_id[problem.id], keep_existing)
-        samples = by_id[problem.id].get("samples", [])
-        feasible += sum(1 for s in samples if s.get("feasible"))
-        total += len(samples)
-        if label is None:
-            continue
-        counts["model_won" if label.source == MODEL_LABEL else "existing_won"] += 1
-        records.append(label_record(label, round_index, revision, decoding, temperature))
-    counts.update(labelled=len(records), unlabelled=len(problems) - len(records))
-    counts["feasible_sample_rate"] = feasible / total if total else None
-    return records, counts
-
-
-def replay_records(output_dir: str | Path, round_index: int, num_new: int, replay_ratio: float, seed: int) -> list:
-    """``round(replay_ratio * num_new)`` records drawn (seeded by ``seed`` and the round) from the records of rounds
-    ``1..round_index-1``, fewer when there are not as many."""
-    earlier = []
-    for r in range(1, round_index):
-        path = round_dir(output_dir, r) / RECORDS_FILE
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"{path} is missing: round {r} did not finish, so round {round_index} cannot start"
-            )
-        earlier.extend(read_jsonl(path))
-    wanted = min(len(earlier), round(replay_ratio * num_new))
-    return random.Random(seed * 1_000_003 + round_index).sample(earlier, wanted) if wanted else []
-
-
-# ---------------------------------------------------------------------------------------------------- controls
-
-
-@dataclass
-class HeldOutControls:
-    """The controls on the held-out set, per instance: the random policy's best of 1 and of N (same placement as
-    guaranteed decoding), the best dispatching rule, and CP-SAT (the reference: its makespan and whether optimal)."""
-
-    num_samples: int
-    seed: int
-    ids: list[str]
-    reference: list[float]
-    reference_optimal: list[bool | None]
-    random_1: list[int]
-    random_n: list[int]
-    best_rule: list[int]
-    best_rule_names: list[str] = field(default_factory=list)
-
-    def summary(self) -> dict:
-        """Mean gaps to the reference (CP-SAT), and CP-SAT's share of proven optima."""
-        optimal = [o for o in self.reference_optimal if o is not None]
-
-        def mean_gap(makespans):
-            return sum(gap(m, b) for m, b in zip(makespans, self.reference)) / len(self.reference)
-
-        return {
-            "random_1_gap": mean_gap(self.random_1),
-            f"random_{self.num_samples}_gap": mean_gap(self.random_n),
-            "best_rule_gap": mean_gap(self.best_rule),
-            "cpsat_gap": 0.0,
-            "cpsat_optimal_rate": sum(optimal) / len(optimal) if optimal else None,
-        }
-
-
-def held_out_controls(problems: Sequence[Problem], num_samples: int, seed: int = 0) -> HeldOutControls:
-    """Run the controls on the held-out problems (each needs a ``bound``: its CP-SAT makespan)."""
-    from ..solvers.controls import best_dispatching_rule, random_control
-
-    missing = [p.id for p in problems if not p.bound]
-    if missing:
-        raise ValueError(f"held-out problems need a reference makespan; none for {', '.join(missing[:5])}")
-    random_1, random_n, rule, names = [], [], [], []
-    for problem in problems:
-        random_1.append(random_control(problem.instance, 1, seed).makespan)
-        random_n.append(random_control(problem.instance, num_samples, seed).makespan)
-        name, schedule = best_dispatching_rule(problem.instance)
-        rule.append(schedule.makespan)
-        names.append(name)
-    return HeldOutControls(
-        num_samples,
-        seed,
-        [p.id for p in problems],
-        [float(p.bound) for p in problems],
-        [p.bound_optimal for p in problems],
-        random_1,
-        random_n,
-        rule,
-        names,
-    )
-
-
-def load_or_run_controls(path: str | Path, problems: Sequence[Problem], num_samples: int, seed: int):
-    """The controls cached in ``path`` when they were run on the same problems with the same N and seed."""
-    path = Path(path)
-    if path.is_file():
-        cached = HeldOutControls(**json.loads(path.read_text()))
-        if cached.ids == [p.id for p in problems] and (cached.num_samples, cached.seed) == (num_samples, seed):
-            return cached
-    controls = held_out_controls(problems, num_samples, seed)
-    write_atomic(path, json.dumps(asdict(controls)) + "\n")
-    return controls
-
-
-# -------------------------------------------------------------------------------------------------- evaluation
-
-
-def evaluate_solver(
-    solver, problems: Sequence[Problem], num_samples: int, temperature: float, decoding: str, seed: int
-):
-    """The model on the held-out problems: greedy (one answer) and best of ``num_samples`` sampled answers
-    (``best_of_n_*``), with ``decoding``; mean gap to the reference over all problems (an instance with no feasible answer counts as
-    unanswered: the gaps are then over the answered ones and ``*_feasible_rate`` says how many)."""
-    out = {}
-    for name, n, temp in (("greedy", 1, 0.0), ("best_of_n", num_samples, temperature)):
-        results = solver.solve_many(
-            problems, show_progress=True, num_samples=n, temperature=temp, decoding=decoding, seed=seed
-        )
-        gaps = [r.gap for r in results if r.gap is not None]
-        out[f"{name}_gap"] = sum(gaps) / len(gaps) if gaps else None
-        out[f"{name}_feasible_rate"] = sum(r.makespan is not None for r in results) / len(results)
-        out[f"{name}_optimal_rate"] = sum(g <= 1e-9 for g in gaps) / len(results)
-    return out
-
-
-# ----------------------------------------------------------------------------------------------- rows and plots
-
-
-ROW_COLUMNS = (
-    ("round", "round"),
-    ("train_records", "records"),
-    ("replay_records", "replay"),
-    ("train_steps", "steps"),
-    ("feasible_sample_rate", "feasible samples"),
-    ("label_vs_random", "label vs random@N"),
-    ("greedy_gap", "greedy gap"),
-    ("best_of_n_gap", "best-of-N gap"),
-    ("random_1_gap", "random@1 gap"),
-    ("random_n_gap", "random@N gap"),
-    ("best_rule_gap", "best rule gap"),
-    ("cpsat_gap", "CP-SAT gap"),
-    ("sampling_seconds", "sampling s"),
-    ("training_seconds", "training s"),
+warnings.warn(
+    "jssp_sft.training.self_labeling is deprecated: use jssp_sft.solve.self_labeling (the rounds' data) and "
+    "jssp_sft.evaluation.rounds (their report)",
+    DeprecationWarning,
+    stacklevel=2,
 )
-
-
-def _cell(key: str, value) -> str:
-    if value is None:
-        return "-"
-    if key.endswith("_gap") or key in ("feasible_sample_rate", "label_vs_random"):
-        return f"{100 * value:+.1f}%" if key == "label_vs_random" else f"{100 * value:.1f}%"
-    if isinstance(value, float):
-        return f"{value:.0f}"
-    return str(value)
-
-
-def rows_table(rows: Sequence[dict]) -> str:
-    """The rounds as a Markdown table (gaps in %, to CP-SAT on the held-out set)."""
-    header = "| " + " | ".join(title for _, title in ROW_COLUMNS) + " |"
-    rule = "|" + "|".join("---" for _ in ROW_COLUMNS) + "|"
-    lines = [header, rule]
-    for row in rows:
-        lines.append("| " + " | ".join(_cell(key, row.get(key)) for key, _ in ROW_COLUMNS) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def plot_rounds(rows: Sequence[dict], path: str | Path, num_samples: int) -> Path:
-    """Mean gap to CP-SAT per round (greedy and best of N) against the controls, as a PNG."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(6.4, 4.0))
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    rounds = [row["round"] for row in rows]
-    for key, label, style in (
-        ("greedy_gap", "model, greedy", "o-"),
-        ("best_of_n_gap", f"model, best of {num_samples}", "s-"),
-        ("random_1_gap", "random policy, one sample", "-."),
-        ("random_n_gap", f"random policy, best of {num_samples}", "--"),
-        ("best_rule_gap", "best dispatching rule", ":"),
-    ):
-        values = [None if row.get(key) is None else 100 * row[key] for row in rows]
-        axes.plot(rounds, values, style, label=label)
-    axes.axhline(0.0, color="black", linewidth=0.8, label="CP-SAT (reference)")
-    axes.set_xlabel("round (0: starting model)")
-    axes.set_ylabel("mean gap to CP-SAT on the held-out set (%)")
-    axes.set_xticks(rounds)
-    axes.legend(fontsize="small")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    return Path(path)
-
-
-class RoundLogger:
-    """One row per round to the trackers ``report_to`` names (tensorboard, trackio, wandb, ...), through
-    transformers' own reporting callbacks, the round number standing as the step."""
-
-    def __init__(self, training_args):
-        from transformers import TrainerControl, TrainerState
-        from transformers.integrations import get_reporting_integration_callbacks
-
-        self.args = training_args
-        self.callbacks = [cls() for cls in get_reporting_integration_callbacks(training_args.report_to)]
-        self.control = TrainerControl()
-        self.state = TrainerState(is_world_process_zero=training_args.process_index == 0)
-        for callback in self.callbacks:
-            callback.on_train_begin(self.args, self.state, self.control)
-
-    def log(self, row: dict) -> None:
-        self.state.global_step = int(row["round"])
-        logs = {f"improve/{k}": v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        for callback in self.callbacks:
-            callback.on_log(self.args, self.state, self.control, logs=logs)
-
-    def close(self) -> None:
-        for callback in self.callbacks:
-            callback.on_train_end(self.args, self.state, self.control)
