@@ -5,7 +5,7 @@ from conftest import FT06
 
 from jssp_sft import Instance, verify
 from jssp_sft.benchmarks.instances import load_benchmark
-from jssp_sft.solvers.dispatching import RULES, VARIANTS, cpsat_baseline, dispatch, dispatching_rule
+from jssp_sft.solvers.dispatching import RULES, VARIANTS, dispatch, dispatching_rule
 
 
 def reference_dispatch(instance: Instance, rule: str, candidates: str, placement: str) -> dict:
@@ -98,8 +98,3 @@ def test_bad_names():
         dispatching_rule(FT06, "SPT", "greedy")
     with pytest.raises(ValueError, match="unknown candidate set"):
         dispatch(FT06, "SPT", "some")
-
-
-def test_cpsat_baseline():
-    schedule = cpsat_baseline(FT06, time_limit=10, num_workers=1)
-    assert verify(FT06, schedule).valid and schedule.makespan == 55

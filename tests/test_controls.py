@@ -97,9 +97,9 @@ def test_improve_quickstart_and_evaluate_report_the_same_random_rows(tmp_path):
     from conftest import serial_record
 
     from jssp_sft.cli.main import main as cli_main
+    from jssp_sft.evaluation.rounds import held_out_controls
     from jssp_sft.quickstart import score_controls
     from jssp_sft.solve import dataset_problems
-    from jssp_sft.evaluation.rounds import held_out_controls
 
     rng = random.Random(5)
     records = [serial_record(rng, 4, 3, shuffle_jobs=True) for _ in range(5)]

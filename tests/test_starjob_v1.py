@@ -14,7 +14,6 @@ from jssp_sft.cli.main import main as cli_main
 from jssp_sft.core.starjob_v1 import (
     convert_record,
     is_legacy_record,
-    legacy_record_problem,
     parse_jobs_first,
     parse_legacy_solution,
     parse_machines_first,
@@ -110,9 +109,9 @@ def test_broken_legacy_records_say_what_is_wrong(legacy_records):
         ({**record, "num_jobs": 3}, "field 'num_jobs' is 3, but the problem has 2"),
     ]
     for broken, message in cases:
-        assert legacy_record_problem(broken) == message
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError) as error:
             convert_record(broken)
+        assert str(error.value) == message
 
 
 def _write(path: Path, records: list[dict]) -> Path:

@@ -40,7 +40,6 @@ from .verifier import verify
 
 
 LEGACY_PROMPT_FIELDS = ("prompt_jobs_first", "prompt_machines_first")
-LEGACY_FIELDS = (*LEGACY_PROMPT_FIELDS, "output", "matrix")
 
 _NUM = rf"[0-9]{{1,{MAX_DIGITS}}}(?!\d)"  # ASCII digits, never cut (as every reader of the package)
 _SIZE_RE = re.compile(r"Optimize schedule for ([0-9]{1,9}) Jobs across ([0-9]{1,9}) Machines")
@@ -259,12 +258,3 @@ def convert_record(record: Mapping) -> dict:
         "output": output,
         "matrix": matrix,
     }
-
-
-def legacy_record_problem(record: Mapping) -> str | None:
-    """What is wrong with a legacy record (``None`` when it converts cleanly)."""
-    try:
-        convert_record(record)
-    except ValueError as err:
-        return str(err)
-    return None

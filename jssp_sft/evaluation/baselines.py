@@ -25,7 +25,6 @@ from ..solvers.methods import MethodOptions
 
 ROUND_ROBIN = "round robin"
 BEST_FIXED_ORDER = "best fixed order per size"
-BEST_RULE = "best dispatching rule"
 CONTROL_DESCRIPTIONS = {
     ROUND_ROBIN: "jobs in turn (0, 1, ..., n-1, 0, ...), never reading the instance",
     BEST_FIXED_ORDER: "the one job sequence per size with the lowest mean gap on these very instances (exhaustive "

@@ -168,10 +168,3 @@ def dispatching_rule(instance: Instance, rule: str, variant: str = DEFAULT_VARIA
     except KeyError:
         raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}") from None
     return dispatch(instance, rule, chosen.candidates, chosen.placement)
-
-
-def cpsat_baseline(instance: Instance, time_limit: float = 60.0, num_workers: int = 1, seed: int = 0) -> Schedule:
-    """CP-SAT's best schedule within ``time_limit`` seconds (left-justified; needs the ``solver`` extra)."""
-    from .cpsat import solve_cpsat
-
-    return solve_cpsat(instance, time_limit=time_limit, num_workers=num_workers, seed=seed).schedule
