@@ -197,9 +197,10 @@ def test_the_core_imports_without_torch_transformers_or_ortools():
 
 
 def readme_tree() -> dict[str, int]:
-    """README's tree block (``folder  layer  modules``, under "### Architecture") as ``{module: layer}``."""
-    readme = (PACKAGE.parent / "README.md").read_text()
-    section = readme[readme.index("### Architecture") :]
+    """The package tree block of docs/development.md (``folder  layer  modules``, under "## Architecture"), which
+    README links, as ``{module: layer}``."""
+    readme = (PACKAGE.parent / "docs" / "development.md").read_text()
+    section = readme[readme.index("## Architecture") :]
     block = section[section.index("\n```\njssp_sft/") + 5 :]
     block = block[: block.index("\n```")]
     tree = {}
@@ -214,10 +215,10 @@ def readme_tree() -> dict[str, int]:
 def test_readme_tree_matches_the_package_and_its_layers():
     listed = readme_tree()
     actual = {name for name, path in MODULES.items() if path.name != "__init__.py" or name == "jssp_sft"}
-    assert sorted(actual - set(listed)) == [], "modules missing from README's tree (Development, Architecture)"
-    assert sorted(set(listed) - actual) == [], "README's tree lists modules that do not exist"
+    assert sorted(actual - set(listed)) == [], "modules missing from the tree in docs/development.md (Architecture)"
+    assert sorted(set(listed) - actual) == [], "the tree in docs/development.md lists modules that do not exist"
     wrong = {name: layer + 1 for name, layer in listed.items() if layer_of(name) != layer}
-    assert not wrong, f"README gives these modules another layer than tests/test_layers.py: {wrong}"
+    assert not wrong, f"docs/development.md gives these modules another layer than tests/test_layers.py: {wrong}"
 
 
 def test_no_cycle_between_packages():
