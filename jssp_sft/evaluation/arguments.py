@@ -24,7 +24,9 @@ class EvaluateArguments:
     labels: list[str] = field(
         default_factory=list, metadata={"help": "A name per results file (default: model, decoding, repair, N)."}
     )
-    output_dir: str = field(default="evaluation", metadata={"help": "Where report.md, report.json and PNGs go."})
+    output_dir: str = field(
+        default="outputs/evaluation", metadata={"help": "Where report.md, report.json and the PNGs go."}
+    )
     rules: list[str] = field(
         default_factory=lambda: list(DEFAULT_RULES), metadata={"help": "Dispatching rules run as baselines."}
     )
