@@ -290,6 +290,8 @@ def test_malformed_files_name_the_file_line_and_field(fmt, text, message):
 
 def test_detection_and_its_failures(tmp_path):
     assert detect_format(" \n\n[[[0, 1]]]") == "json"
+    assert detect_format("Job shop 2x2, by hand\n2 2\n0 3 1 2\n1 4 0 1\n") == "standard"  # a title, not a header
+    assert detect_format("J1:\nM0:3\nJ0:\nM1:2\n") == detect_format("J\u0661:\nM0:3\n") == "starjob"  # explained there
     with pytest.raises(InstanceFormatError, match=r"x.txt, line 1: cannot tell the format .* pass one of starjob"):
         read_instance("1 2 3\n", source="x.txt")
     with pytest.raises(InstanceFormatError, match="<text>: empty"):

@@ -51,7 +51,8 @@ FORMATS = ("starjob", "standard", "taillard", "matrix", "json", "csv")
 # File suffixes that name a format outright; any other file is recognized by its content.
 SUFFIX_FORMATS = {".json": "json", ".csv": "csv"}
 _STARJOB_RE = re.compile(r"^[ \t]*J0[ \t]*:", re.MULTILINE)
-_STARJOB_LIKE_RE = re.compile(r"^[^\S\n]*J|M[0-9]+[ \t]*:", re.MULTILINE)  # a job header or item, however broken
+# A job header or operations item, however broken ('J1:' first, 'J\u0661:', 'M0:5'): the Starjob reader explains it.
+_STARJOB_LIKE_RE = re.compile(r"^[^\S\n]*J[^\s:]{0,20}[ \t]*:|M[0-9]+[ \t]*:", re.MULTILINE)
 _COUNT_RE = re.compile(r"[0-9]{1,9}")
 
 __all__ = [
