@@ -166,25 +166,33 @@ def write_rounds(output_dir: str | Path, rows: Sequence[dict], num_samples: int)
 
 
 class RoundTrackers:
-    """One row per round to the trackers ``report_to`` names (tensorboard, trackio, wandb, ...), through
-    accelerate's trackers (``Accelerator.log``), the round number standing as the step."""
+    """One row per round to the trackers ``report_to`` names (tensorboard, trackio, wandb, ...), through accelerate's
+    tracker classes (``accelerate.tracking``), the round number standing as the step. No ``Accelerator`` is made, so
+    the rounds' trainers set up accelerate's shared state as usual; a ``report_to`` name accelerate has no tracker for
+    is named in a warning and skipped."""
 
     def __init__(self, training_args, project_name: str = "improve"):
-        from accelerate import Accelerator
+        from accelerate.tracking import LOGGER_TYPE_TO_CLASS, filter_trackers
 
-        mixed_precision = "bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "no"
-        self.accelerator = Accelerator(
-            cpu=training_args.use_cpu,
-            mixed_precision=mixed_precision,
-            log_with=list(training_args.report_to) or None,
-            project_dir=training_args.output_dir,
-        )
-        self.accelerator.init_trackers(project_name)
+        names = [str(name) for name in training_args.report_to]
+        unknown = [name for name in names if name not in LOGGER_TYPE_TO_CLASS]
+        if unknown:
+            logger.warning("improve's rows go to accelerate's trackers, which have none for %s", ", ".join(unknown))
+        self.trackers = []
+        for name in filter_trackers([n for n in names if n not in unknown], training_args.output_dir):
+            tracker_class = LOGGER_TYPE_TO_CLASS[str(name)]
+            if tracker_class.requires_logging_directory:
+                tracker = tracker_class(project_name, training_args.output_dir)
+            else:
+                tracker = tracker_class(project_name)
+            tracker.start()
+            self.trackers.append(tracker)
 
     def log(self, row: dict) -> None:
         values = {f"improve/{k}": v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        self.accelerator.log(values, step=int(row["round"]))
+        for tracker in self.trackers:
+            tracker.log(values, step=int(row["round"]))
 
     def close(self) -> None:
-        for tracker in self.accelerator.trackers:
+        for tracker in self.trackers:
             tracker.finish()
