@@ -9,11 +9,12 @@ kind and never read it as operations (nor as junk).
 
 Syntax (one line)::
 
-    Next: s0 d120 w530 n4 J3 | s41 d72 w610 n3 J1
+    Next: s0d120w530J3|s41d72w610J1
 
-Each entry is space-separated fields, exactly one of them the job ``J<int>`` (written last, so that a causal model
-has read a candidate's numbers by the time it reads its job), the others a one-letter tag (or ``M``) followed by an
-integer. Entries are sorted by earliest start (then job). The fields are chosen by ``CandidateFormat.fields`` (see
+Entries are separated by ``|``; each is fields written one after another (spaces between them are allowed when
+reading), exactly one of them the job ``J<int>`` (written last, so that a causal model has read a candidate's numbers
+by the time it reads its job), the others a one-letter tag (or ``M``) followed by an integer. The compact spelling
+costs two tokens a field with whole-number tokens. Entries are sorted by earliest start (then job). The fields are chosen by ``CandidateFormat.fields`` (see
 ``FIELDS``); times are relative to the earliest start among the candidates and, with ``scale="lb"``, written in
 thousandths of the instance's trivial lower bound, so that every number is below 1000 (one token for tokenizers with
 whole-number tokens) and reads the same at every instance size and duration range. Plain Python: no torch.
@@ -30,11 +31,11 @@ from .builder import ScheduleBuilder
 
 
 CANDIDATES_PREFIX = "Next:"
-CANDIDATE_SEPARATOR = " | "
+CANDIDATE_SEPARATOR = "|"
 
 _INT = r"[0-9]{1,15}(?![0-9])"
 _FIELD = rf"(?:[a-z]|M)-?{_INT}"
-_ENTRY = rf"(?:{_FIELD}[ \t]+)*J{_INT}(?:[ \t]+{_FIELD})*"
+_ENTRY = rf"(?:{_FIELD}[ \t]*)*J{_INT}(?:[ \t]*{_FIELD})*"
 # A whole candidate line, without its line break (leading and trailing spaces allowed, as on any answer line).
 CANDIDATE_LINE_RE = re.compile(rf"[ \t]*Next:[ \t]+{_ENTRY}(?:[ \t]*\|[ \t]*{_ENTRY})*[ \t\r]*", re.ASCII)
 _ENTRY_JOB_RE = re.compile(r"J([0-9]+)")
@@ -51,7 +52,7 @@ FIELDS = {
 }
 TIME_FIELDS = frozenset("sdwqf")
 SCALES = ("lb", "raw")
-DEFAULT_FIELDS = "sdwn"
+DEFAULT_FIELDS = "sdw"
 DEFAULT_TOP_K = 4
 MAX_SCALED = 999  # "lb" values are clipped here (a start 1.2 lower bounds away still reads as far)
 
@@ -150,5 +151,5 @@ class CandidateFormat:
                     value = min(MAX_SCALED, (1000 * value + scale // 2) // scale)
                 parts.append(f"{tag}{value}")
             parts.append(f"J{c.job}")
-            entries.append(" ".join(parts))
+            entries.append("".join(parts))
         return CANDIDATES_PREFIX + " " + CANDIDATE_SEPARATOR.join(entries)

@@ -8,16 +8,23 @@ and inference prompts cannot drift apart. Three templates:
 - ``messages``: ``{"messages": [system?, user, assistant]}``; trained with ``assistant_only_loss=True``, which needs a
   chat template with ``{% generation %}`` markers such as ``CHAT_TEMPLATE``.
 - ``alpaca``: the Starjob authors' Alpaca prompt in a ``text`` column, trained on the whole text as in their script.
+
+Independently of the template, ``answer_format`` says how the answer is written: ``starjob`` (the record's ``output``,
+the Starjob paper's setting) or ``candidates`` (``jssp_sft.core.answers``: before each operation a line listing the
+jobs it could come from, rebuilt from the record's schedule by replaying its decisions).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from ..core.codec import format_instance, format_instruction
+from ..core.answers import ANSWER_FORMATS, CandidatesAnswer, job_sequence, write_candidates_answer
+from ..core.builder import START_RULES
+from ..core.candidates import DEFAULT_FIELDS, DEFAULT_TOP_K, CandidateFormat
+from ..core.codec import format_instance, format_instruction, parse_instance, parse_solution
 from ..core.instance import Instance
 
 
@@ -68,27 +75,73 @@ def problem_text(problem: Instance | Mapping) -> str:
 
 @dataclass(frozen=True)
 class PromptFormat:
-    """Which template and system prompt a run uses; saved beside a trained model so that solve reuses them."""
+    """Which template, system prompt and answer format a run uses; saved beside a trained model so that solving,
+    serving, diagnostics, self-labeling and GRPO reuse them.
+
+    ``answer_format="candidates"`` writes each answer with candidate lines (``candidate_fields``, ``candidate_top_k``,
+    ``candidate_scale``: see ``jssp_sft.core.candidates.CandidateFormat``), every operation placed by ``placement``
+    (the guaranteed decoder's start rule), so that a model reads at each decision the state guaranteed decoding
+    shows it at the same point.
+    """
 
     template: str = "prompt_completion"
     system_prompt: str | None = None
+    answer_format: str = "starjob"
+    candidate_fields: str = DEFAULT_FIELDS
+    candidate_top_k: int = DEFAULT_TOP_K
+    candidate_scale: str = "lb"
+    placement: str = "insert"
 
     def __post_init__(self):
         if self.template not in TEMPLATES:
             raise ValueError(f"unknown template {self.template!r}; choose one of {', '.join(TEMPLATES)}")
         if self.system_prompt is not None and self.template != "messages":
             raise ValueError("a system prompt needs template='messages'")
+        if self.answer_format not in ANSWER_FORMATS:
+            raise ValueError(
+                f"unknown answer_format {self.answer_format!r}; choose one of {', '.join(ANSWER_FORMATS)}"
+            )
+        if self.placement not in START_RULES:
+            raise ValueError(f"unknown placement {self.placement!r}; choose one of {', '.join(START_RULES)}")
+        CandidateFormat(self.candidate_fields, self.candidate_top_k, self.candidate_scale)  # validates them
+
+    @property
+    def candidate_format(self) -> CandidateFormat:
+        """The candidate lines' settings (meaningful with ``answer_format="candidates"``)."""
+        return CandidateFormat(self.candidate_fields, self.candidate_top_k, self.candidate_scale)
+
+    @property
+    def candidates(self) -> bool:
+        """Whether answers carry candidate lines."""
+        return self.answer_format == "candidates"
+
+    def decoding_options(self) -> dict:
+        """What guaranteed decoding needs to write this format's answers: ``start_rule`` and ``candidate_format``."""
+        return {"start_rule": self.placement, "candidate_format": self.candidate_format if self.candidates else None}
+
+    # ----- answers
+
+    def candidates_answer(self, record: Mapping) -> CandidatesAnswer:
+        """The record's schedule rewritten as a candidates-format answer (its operations replayed in start order)."""
+        instance = parse_instance(record["input"])
+        schedule = parse_solution(record["output"])
+        return write_candidates_answer(instance, job_sequence(schedule), self.candidate_format, self.placement)
+
+    def answer(self, record: Mapping) -> str:
+        """The answer a model learns for ``record``: its ``output`` as is, or with candidate lines."""
+        return self.candidates_answer(record).text if self.candidates else record["output"]
 
     # ----- training examples
 
     def training_example(self, record: Mapping) -> dict:
         """One SFT example from a Starjob record, in the columns TRL's ``SFTTrainer`` expects for this template."""
+        answer = self.answer(record)
         if self.template == "prompt_completion":
-            return {"prompt": problem_text(record), "completion": record["output"]}
+            return {"prompt": problem_text(record), "completion": answer}
         if self.template == "messages":
-            return {"messages": [*self.prompt_messages(record), {"role": "assistant", "content": record["output"]}]}
+            return {"messages": [*self.prompt_messages(record), {"role": "assistant", "content": answer}]}
         instruction, input_text = problem_fields(record)
-        return {"text": ALPACA_PROMPT.format(instruction=instruction, input=input_text) + record["output"]}
+        return {"text": ALPACA_PROMPT.format(instruction=instruction, input=input_text) + answer}
 
     def prompt_messages(self, problem: Instance | Mapping) -> list[dict]:
         """The conversation up to the assistant's turn."""
@@ -127,7 +180,14 @@ class PromptFormat:
     def from_pretrained(cls, directory: str | Path) -> PromptFormat:
         """The settings saved by a training run; the defaults when the directory has none (a base model)."""
         path = Path(directory) / SETTINGS_FILE
-        return cls(**json.loads(path.read_text())) if path.is_file() else cls()
+        if not path.is_file():
+            return cls()
+        saved = json.loads(path.read_text())
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(saved) - known)
+        if unknown:
+            raise ValueError(f"{path}: unknown prompt settings {', '.join(unknown)} (written by a newer jssp-sft?)")
+        return cls(**saved)
 
 
 # ----- shortcuts for one record (thin wrappers over PromptFormat, which holds every template)

@@ -53,7 +53,21 @@ class TinyModelArguments:
     num_hidden_layers: int = field(default=4, metadata={"help": "Number of decoder layers."})
     num_attention_heads: int = field(default=4, metadata={"help": "Attention heads."})
     num_key_value_heads: int = field(default=2, metadata={"help": "Key/value heads (grouped-query attention)."})
-    max_position_embeddings: int = field(default=2048, metadata={"help": "Longest sequence the model accepts."})
+    max_position_embeddings: int = field(
+        default=131072,
+        metadata={
+            "help": "Longest sequence the model accepts (RoPE has no table: this is a limit, not a cost; a 100x20 "
+            "answer with candidate lines is about 100k tokens)."
+        },
+    )
+    sliding_window: int = field(
+        default=0,
+        metadata={
+            "help": "Attention window in tokens for every layer (qwen2 only); 0 attends to the whole sequence. With a "
+            "window a decision sees the same amount of text at every answer length, so a model trained on short "
+            "answers is not asked to read positions or contexts it never saw."
+        },
+    )
     tokenizer_corpus_size: int = field(default=400, metadata={"help": "Random instances written to train the BPE."})
     number_tokens: int = field(
         default=1000,
@@ -172,6 +186,7 @@ def build_model(
     max_position_embeddings: int = _DEFAULTS["max_position_embeddings"],
     seed: int = _DEFAULTS["seed"],
     number_embedding: str = _DEFAULTS["number_embedding"],
+    sliding_window: int = _DEFAULTS["sliding_window"],
 ):
     """A randomly initialised causal LM sized to ``tokenizer``, with EOS/PAD and ``config.architectures`` set.
 
@@ -184,6 +199,13 @@ def build_model(
     if architecture not in families:
         raise ValueError(f"unknown architecture {architecture!r}; choose one of {', '.join(families)}")
     config_class, model_class = families[architecture]
+    if sliding_window < 0:
+        raise ValueError(f"sliding_window must be >= 0, got {sliding_window}")
+    window = {}
+    if sliding_window:
+        if architecture != "qwen2":
+            raise ValueError("sliding_window needs architecture='qwen2' (Llama configs have no sliding window)")
+        window = {"use_sliding_window": True, "sliding_window": sliding_window, "max_window_layers": 0}
     config = config_class(
         vocab_size=len(tokenizer),
         hidden_size=hidden_size,
@@ -196,6 +218,7 @@ def build_model(
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
         tie_word_embeddings=True,
+        **window,
     )
     torch.manual_seed(seed)
     model = model_class(config)
@@ -272,6 +295,7 @@ def build_tiny(args: TinyModelArguments):
         max_position_embeddings=args.max_position_embeddings,
         seed=args.seed,
         number_embedding=args.number_embedding,
+        sliding_window=args.sliding_window,
     )
     output_dir = Path(args.output_dir)
     model.save_pretrained(output_dir)

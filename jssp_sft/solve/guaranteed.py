@@ -12,6 +12,15 @@ operation costs about one forward pass instead of one per token. The samples of 
 key/value cache is repeated), and rows of different prompts advance together with ragged spans (left-padded within
 each step; a 2-D attention mask over cache + step hides the padding; position ids are kept per row).
 
+Candidate lines (``candidate_format``, the ``candidates`` answer format of ``jssp_sft.core.answers``): before each
+operation the writer forces the line that lists the candidates (the ``top_k`` with the earliest starts, with their
+numbers) and the model chooses among the listed jobs only; operations are then separated by line breaks.
+
+Sliding-window models (``config.layer_types`` with ``"sliding_attention"``): the attention masks are built here
+from each row's real positions, so that every query sees exactly the ``sliding_window`` tokens before it as in
+training, whatever the padding of the batch; and when every layer slides, cache slots no row can see any more are
+dropped, so that a step costs the same at any answer length.
+
 Tokenizer-agnostic: every token's surface text is read off the tokenizer's own decoder (byte-level BPE, SentencePiece
 "▁" pieces and ``<0x..>`` byte fallback all decode to plain text), and forced text is spelled with the tokenizer's
 own encoding when that decodes back exactly, else with the fewest tokens whose surfaces concatenate to it.
@@ -25,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..core.builder import START_RULES, ScheduleBuilder
+from ..core.candidates import CandidateFormat, candidates
 from ..core.codec import MAKESPAN_PREFIX, OPERATION_SEPARATOR, SOLUTION_HEADER, format_operation, parse_instance
 from ..core.instance import Instance
 from ..core.schedule import Operation, Schedule
@@ -66,10 +76,19 @@ class SolutionWriter:
     forced span up to the next real choice); ``allowed`` lists ``(token_id, surface_length)`` at that choice.
     """
 
-    def __init__(self, instance: Instance, vocabulary: TokenVocabulary, eos_id: int, rule: str = DEFAULT_START_RULE):
+    def __init__(
+        self,
+        instance: Instance,
+        vocabulary: TokenVocabulary,
+        eos_id: int,
+        rule: str = DEFAULT_START_RULE,
+        candidate_format: CandidateFormat | None = None,
+    ):
         if rule not in START_RULES:
             raise ValueError(f"unknown start rule {rule!r}; choose one of {', '.join(START_RULES)}")
         self.instance = instance
+        self.candidate_format = candidate_format
+        self._lower_bound = instance.lower_bound() if candidate_format is not None else 0
         self.vocabulary = vocabulary
         self.eos_id = eos_id
         self.rule = rule
@@ -113,15 +132,31 @@ class SolutionWriter:
     # ----- internals
 
     def _next_candidates(self) -> dict[int, str]:
-        """Per remaining job, the text of its next operation (after the separator): the model's options."""
-        candidates = {}
-        for job in self.builder.remaining_jobs():
-            _, k, machine, duration = self.builder.next_operation(job)
-            start = self.builder.earliest_start(job, self.rule)
-            candidates[job] = self._separator + format_operation(
-                Operation(job, k, machine, start, duration, start + duration)
+        """Per job the model may choose, the text of its next operation (after the separator and, with candidate
+        lines, after the line that lists the choices): the model's options."""
+        builder = self.builder
+        if self.candidate_format is None:
+            options = {}
+            for job in builder.remaining_jobs():
+                _, k, machine, duration = builder.next_operation(job)
+                start = builder.earliest_start(job, self.rule)
+                options[job] = self._separator + format_operation(
+                    Operation(job, k, machine, start, duration, start + duration)
+                )
+            return options
+        listed = self.candidate_format.listed(candidates(builder, self.rule))
+        if not listed:
+            return {}
+        head = self._separator + self.candidate_format.line(listed, self._lower_bound) + "\n"
+        return {
+            c.job: head
+            + format_operation(
+                Operation(
+                    c.job, builder.next_operation(c.job).op_index, c.machine, c.start, c.duration, c.start + c.duration
+                )
             )
-        return candidates
+            for c in listed
+        }
 
     def _advance(self, chunk: list[int], pending: str) -> list[int]:
         """Force everything the state implies, up to the next real choice or the end; return the ids to feed."""
@@ -132,7 +167,7 @@ class SolutionWriter:
                 ((job, rest),) = self._candidates.items()
                 pending += rest
                 self.builder.append(job, self.rule)
-                self._separator = OPERATION_SEPARATOR
+                self._separator = OPERATION_SEPARATOR if self.candidate_format is None else "\n"
                 self._candidates = self._next_candidates()
             if not self._candidates:
                 pending += f"\n{MAKESPAN_PREFIX}{self.builder.makespan}"
@@ -229,9 +264,107 @@ def _left_pad(rows: Sequence[list[int]], pad_id: int):
     return ids, mask
 
 
+def sliding_window_of(model) -> int | None:
+    """The model's attention window when some of its layers slide (``config.layer_types``), else ``None``."""
+    config = model.config
+    window = getattr(config, "sliding_window", None)
+    if window and "sliding_attention" in (getattr(config, "layer_types", None) or ()):
+        return int(window)
+    return None
+
+
+class _Attention:
+    """What the model may attend to: per row of the batch, the real position of each cache slot (-1 for padding).
+
+    Without a sliding window the model gets the usual 2-D mask over cache + step. With one, it gets prepared 4-D masks
+    per layer type, built from real positions (a query at position p sees the real slots at p - window < q <= p on
+    sliding layers, every real slot up to p on full ones), and the cache is cropped to the slots still visible.
+    """
+
+    def __init__(self, model, mask):
+        import torch
+
+        self.window = sliding_window_of(model)
+        self.layer_types = set(model.config.layer_types or ()) if self.window else set()
+        self.crops = self.window is not None and self.layer_types == {"sliding_attention"}
+        self.boolean = getattr(model.config, "_attn_implementation", "sdpa") in ("sdpa", "flex_attention")
+        self.mask = mask  # 2-D, over every slot so far
+        self.slot_position = (mask.cumsum(dim=1) - 1).masked_fill(mask == 0, -1)
+        self.next_position = mask.sum(dim=1)
+        self._torch = torch
+
+    def prompt(self):
+        """``(position_ids, attention_mask)`` of the prompt pass (its tokens are every slot so far)."""
+        positions = self.slot_position.clamp(min=0)
+        if self.window is None:
+            return positions, self.mask
+        return positions, self._masks(self.slot_position, self.slot_position)
+
+    def step(self, step_mask):
+        """``(position_ids, attention_mask)`` for a step of left-padded tokens; records their slots."""
+        torch = self._torch
+        lengths = step_mask.sum(dim=1)
+        width = step_mask.shape[1]
+        offsets = torch.arange(width, device=step_mask.device)[None, :] - (width - lengths)[:, None]
+        query = (self.next_position[:, None] + offsets).masked_fill(step_mask == 0, -1)
+        self.next_position = self.next_position + lengths
+        self.mask = torch.cat([self.mask, step_mask], dim=1)
+        self.slot_position = torch.cat([self.slot_position, query], dim=1)
+        if self.window is None:
+            return query.clamp(min=0), self.mask
+        return query.clamp(min=0), self._masks(query, self.slot_position)
+
+    def _masks(self, query, keys):
+        """Per layer type, the ``(rows, 1, queries, slots)`` mask (boolean for sdpa, additive otherwise)."""
+        torch = self._torch
+        q, k = query[:, :, None], keys[:, None, :]
+        seen = (k >= 0) & (k <= q)
+        # A padding query sees its own slot only: its output is never used, but a row of nothing would give NaN.
+        own = torch.zeros_like(seen)
+        own[:, :, keys.shape[1] - query.shape[1] :] = torch.eye(query.shape[1], dtype=torch.bool, device=keys.device)
+        seen = seen | (own & (q < 0))
+        masks = {}
+        for layer_type in self.layer_types:
+            visible = seen & (q - k < self.window) if layer_type == "sliding_attention" else seen
+            visible = visible | (own & (q < 0))
+            if not self.boolean:
+                zero = torch.zeros((), dtype=torch.float32, device=keys.device)
+                visible = torch.where(visible, zero, torch.finfo(torch.float32).min)
+            masks[layer_type] = visible[:, None]
+        return masks
+
+    def select(self, keep):
+        self.mask, self.slot_position, self.next_position = (
+            self.mask[keep],
+            self.slot_position[keep],
+            self.next_position[keep],
+        )
+
+    def repeat(self, times: int):
+        self.mask = self.mask.repeat_interleave(times, dim=0)
+        self.slot_position = self.slot_position.repeat_interleave(times, dim=0)
+        self.next_position = self.next_position.repeat_interleave(times, dim=0)
+
+    def crop(self, cache) -> None:
+        """Drop the oldest cache slots that no row's next query can see (every layer sliding only)."""
+        if not self.crops:
+            return
+        # The next query of a row sits at next_position or later: it sees slots at positions > next - window.
+        visible = self.slot_position > (self.next_position[:, None] - self.window)
+        first = int(visible.int().argmax(dim=1).min()) if visible.any() else self.slot_position.shape[1]
+        if first == 0:
+            return
+        for layer in cache.layers:
+            layer.keys = layer.keys[:, :, first:]
+            layer.values = layer.values[:, :, first:]
+        self.mask = self.mask[:, first:]
+        self.slot_position = self.slot_position[:, first:]
+
+
 def _decode_batch(model, tokenizer, prompts, writers, num_samples, settings, pad_id, progress) -> int:
     """Write every solution of ``writers`` (``num_samples`` consecutive writers per prompt); return forward passes."""
     import torch
+    from transformers import DynamicCache
 
     device = model.device
     openings = [writer.start() for writer in writers]
@@ -246,21 +379,30 @@ def _decode_batch(model, tokenizer, prompts, writers, num_samples, settings, pad
         prompt_rows.append(real + openings[p * num_samples])
     input_ids, mask = _left_pad(prompt_rows, pad_id)
     input_ids, mask = input_ids.to(device), mask.to(device)
-    positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
-    out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
+    attention = _Attention(model, mask)
+    positions, attention_mask = attention.prompt()
+    # A plain cache: the sliding-window layers' own caches would drop slots by count, blind to padding.
+    cache = DynamicCache() if attention.window is not None else None
+    out = model(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        position_ids=positions,
+        cache=cache,
+        use_cache=True,
+        logits_to_keep=1,
+    )
     passes = 1
     cache, logits = out.cache, out.logits[:, -1, :]
-    next_position = mask.sum(dim=1)
     if num_samples > 1:
         cache.batch_repeat_interleave(num_samples)
         logits = logits.repeat_interleave(num_samples, dim=0)
-        mask = mask.repeat_interleave(num_samples, dim=0)
-        next_position = next_position.repeat_interleave(num_samples, dim=0)
+        attention.repeat(num_samples)
     batch_rows = list(range(len(writers)))  # writer index of each row of the cache
     if len(rows) < len(writers):
         keep = torch.tensor(rows, device=device)
         cache.batch_select_indices(keep)
-        logits, mask, next_position = logits[keep], mask[keep], next_position[keep]
+        logits = logits[keep]
+        attention.select(keep)
         batch_rows = rows
     while batch_rows:
         allowed = [[token_id for token_id, _ in writers[i].allowed] for i in batch_rows]
@@ -273,19 +415,15 @@ def _decode_batch(model, tokenizer, prompts, writers, num_samples, settings, pad
         if len(alive) < len(batch_rows):
             keep = torch.tensor(alive, device=device)
             cache.batch_select_indices(keep)
-            mask, next_position = mask[keep], next_position[keep]
+            attention.select(keep)
             batch_rows = [batch_rows[r] for r in alive]
             chunks = [chunks[r] for r in alive]
         step_ids, step_mask = _left_pad(chunks, pad_id)
         step_ids, step_mask = step_ids.to(device), step_mask.to(device)
-        lengths = step_mask.sum(dim=1)
-        width = step_ids.shape[1]
-        offsets = torch.arange(width, device=device)[None, :] - (width - lengths)[:, None]
-        positions = (next_position[:, None] + offsets).clamp(min=0)
-        mask = torch.cat([mask, step_mask], dim=1)
+        positions, attention_mask = attention.step(step_mask)
         out = model(
             input_ids=step_ids,
-            attention_mask=mask,
+            attention_mask=attention_mask,
             position_ids=positions,
             cache=cache,
             use_cache=True,
@@ -293,7 +431,7 @@ def _decode_batch(model, tokenizer, prompts, writers, num_samples, settings, pad
         )
         passes += 1
         cache, logits = out.cache, out.logits[:, -1, :]
-        next_position = next_position + lengths
+        attention.crop(cache)
     return passes
 
 
@@ -308,6 +446,7 @@ def guaranteed_generate(
     show_progress: bool = False,
     instances: Sequence[Instance] | None = None,
     start_rule: str = DEFAULT_START_RULE,
+    candidate_format: CandidateFormat | None = None,
 ) -> GuaranteedOutput:
     """Like ``sampling.generate``, but every sample is a complete, feasible Starjob solution of its instance.
 
@@ -321,6 +460,9 @@ def guaranteed_generate(
     text stays sorted by start time as in the training data; "insert" (default) in the earliest idle gap of its
     machine where it fits after its job's previous end. The default was chosen by measurement: see
     ``DEFAULT_START_RULE``.
+
+    ``candidate_format`` writes the ``candidates`` answer format (a model trained on it; ``PromptFormat`` says which):
+    a forced candidate line before each operation, the choice restricted to the jobs it lists.
     """
     from tqdm.auto import tqdm
 
@@ -344,7 +486,9 @@ def guaranteed_generate(
     ):
         for chunk in longest_first_batches(prompts, batch_size):
             writers = [
-                SolutionWriter(instances[i], vocabulary, eos_id, start_rule) for i in chunk for _ in range(num_samples)
+                SolutionWriter(instances[i], vocabulary, eos_id, start_rule, candidate_format)
+                for i in chunk
+                for _ in range(num_samples)
             ]
             passes += _decode_batch(
                 model, tokenizer, [prompts[i] for i in chunk], writers, num_samples, settings, pad_id, progress

@@ -13,6 +13,7 @@ last word.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -106,10 +107,10 @@ class JSSPSolver:
         if prompt_format is None:
             saved = PromptFormat.from_pretrained(files)
             if template is not None and template != saved.template:
-                saved = PromptFormat(template)
-            prompt_format = PromptFormat(
-                saved.template, saved.system_prompt if system_prompt is None else system_prompt
-            )
+                saved = dataclasses.replace(saved, template=template, system_prompt=None)
+            if system_prompt is not None:
+                saved = dataclasses.replace(saved, system_prompt=system_prompt)
+            prompt_format = saved
         adapter_base = adapter_base_model(files)
         if adapter_base is None and base_model is not None:
             raise ValueError(f"base_model is for adapters, but {model_name_or_path} holds no adapter_config.json")
@@ -300,6 +301,7 @@ class JSSPSolver:
                 batch_size=len(prompts),
                 seed=seed,
                 instances=instances,
+                **self.prompt_format.decoding_options(),
             )
         raise ValueError(f"unknown decoding {decoding!r}; choose one of {', '.join(DECODING_MODES)}")
 

@@ -9,11 +9,22 @@ from __future__ import annotations
 
 import weakref
 
+from ..core.candidates import CANDIDATE_SEPARATOR, CANDIDATES_PREFIX, FIELDS
 from ..core.codec import MAKESPAN_PREFIX, OPERATION_SEPARATOR, SOLUTION_HEADER
 
 
-# Every character a guaranteed solution can contain; tokens made of anything else can never be emitted.
-SOLUTION_ALPHABET = frozenset("0123456789" + SOLUTION_HEADER + MAKESPAN_PREFIX + OPERATION_SEPARATOR + "JM-:+> \n")
+# Every character a guaranteed solution can contain (candidate lines included); tokens made of anything else can
+# never be emitted.
+SOLUTION_ALPHABET = frozenset(
+    "0123456789"
+    + SOLUTION_HEADER
+    + MAKESPAN_PREFIX
+    + OPERATION_SEPARATOR
+    + CANDIDATES_PREFIX
+    + CANDIDATE_SEPARATOR
+    + "".join(FIELDS)
+    + "JM-:+> \n"
+)
 
 
 class TokenVocabulary:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from trl import GRPOConfig, ModelConfig, ScriptArguments, SFTConfig, TrlParser
 
+from ..core.answers import ANSWER_FORMATS
+from ..core.candidates import DEFAULT_FIELDS, DEFAULT_TOP_K, SCALES
 from ..data.loading import DEFAULT_TEST_SIZE
 from ..data.templates import TEMPLATES, PromptFormat
 from ..rewards import REWARDS, get_reward_funcs
@@ -53,6 +55,10 @@ def template_field(default: str | None, default_help: str):
     )
 
 
+# The options of PromptFormat's answer that a run may set (None: the default, or the starting model's saved one).
+ANSWER_OPTIONS = ("answer_format", "candidate_fields", "candidate_top_k", "candidate_scale")
+
+
 def eval_split_field(default: float, purpose: str):
     """The ``eval_split_size`` option: the held-out share of the records, split off with the run's data seed."""
     return field(
@@ -72,6 +78,38 @@ class StarjobScriptArguments(ScriptArguments):
 
     template: str | None = template_field(None, "default: the run's own.")
     system_prompt: str | None = field(default=None, metadata={"help": "System prompt (template 'messages' only)."})
+    answer_format: str | None = field(
+        default=None,
+        metadata={
+            "help": "How answers are written: starjob (the record's output, the Starjob paper's setting) or candidates "
+            "(before each operation a line listing the jobs it may come from, with their numbers; "
+            "jssp_sft.core.candidates). Default: starjob for a new run, the saved one for a trained model.",
+            "choices": list(ANSWER_FORMATS),
+        },
+    )
+    candidate_fields: str | None = field(
+        default=None,
+        metadata={
+            "help": "Candidate lines: the numbers of each candidate, as tags in order (s start, d duration, w job "
+            "work left, n operations left, q machine work left, f machine free, M machine; "
+            f"default {DEFAULT_FIELDS!r} or the saved one)."
+        },
+    )
+    candidate_top_k: int | None = field(
+        default=None,
+        metadata={
+            "help": "Candidate lines: list (and let the model choose among) the k candidates with the earliest "
+            f"starts; 0 lists all (default {DEFAULT_TOP_K} or the saved one)."
+        },
+    )
+    candidate_scale: str | None = field(
+        default=None,
+        metadata={
+            "help": "Candidate lines: times in thousandths of the instance's lower bound (lb) or as they are (raw); "
+            "default lb or the saved one.",
+            "choices": list(SCALES),
+        },
+    )
     dataset_subset_size: int | None = field(
         default=None, metadata={"help": "Use this many records (a seeded random subset) instead of all of them."}
     )
@@ -89,20 +127,22 @@ class StarjobScriptArguments(ScriptArguments):
         if super_post_init is not None:
             super_post_init()
         if self.template is not None:
-            PromptFormat(self.template, self.system_prompt)  # validate the template / system prompt pair early
+            self.prompt_format()  # validate the template / system prompt / answer options early
         if self.eval_split_size < 0:
             raise ValueError(f"eval_split_size must be >= 0, got {self.eval_split_size}")
 
     def prompt_format(self, model_name_or_path: str | None = None) -> PromptFormat:
         """The run's prompt settings (saved beside its model, so that generation reuses them): ``template`` if given,
         else those saved beside the starting model ``model_name_or_path`` (defaults without one); ``system_prompt``
-        overrides the saved one."""
+        and the answer options given override the saved ones."""
         if self.template is not None:
-            return PromptFormat(self.template, self.system_prompt)
-        saved = PromptFormat.from_pretrained(model_name_or_path) if model_name_or_path else PromptFormat()
-        if self.system_prompt is not None:
-            return PromptFormat(saved.template, self.system_prompt)
-        return saved
+            base = PromptFormat(self.template, self.system_prompt)
+        else:
+            base = PromptFormat.from_pretrained(model_name_or_path) if model_name_or_path else PromptFormat()
+            if self.system_prompt is not None:
+                base = dataclasses.replace(base, system_prompt=self.system_prompt)
+        given = {name: getattr(self, name) for name in ANSWER_OPTIONS if getattr(self, name) is not None}
+        return dataclasses.replace(base, **given) if given else base
 
     def load_records(self, training_args, source: str | None = None, test_size: float | None = None, **options):
         """The run's Starjob records as a ``DatasetDict`` (``jssp_sft.data.loading.load_starjob``): ``source``
