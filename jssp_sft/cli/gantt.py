@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.codec import parse_instance
-from ..core.formats import FORMATS, SCHEDULE_FORMATS, read_instance_file, read_solution_file
+from ..core.formats import read_instance_file, read_solution_file
 from ..evaluation.plots import gantt_chart
+from .verify import INSTANCE_HELP, SOLUTION_HELP, instance_format_field, solution_format_field
 
 
 @dataclass
@@ -23,24 +24,10 @@ class GanttArguments:
     """Where the instance and the schedule come from (one of three ways), and where the PNG goes."""
 
     output: str = field(default="gantt.png", metadata={"help": "The PNG to write."})
-    instance: str | None = field(
-        default=None,
-        metadata={"help": f"The instance file, in any format solve reads ({', '.join(FORMATS)}; detected)."},
-    )
-    solution: str | None = field(
-        default=None,
-        metadata={
-            "help": "The schedule: a Starjob solution text or a model's answer, or solve's .json/.csv output; - for "
-            "stdin."
-        },
-    )
-    format: str | None = field(
-        default=None, metadata={"help": "The instance's format (default: detected).", "choices": list(FORMATS)}
-    )
-    solution_format: str | None = field(
-        default=None,
-        metadata={"help": "The schedule's format (default: detected).", "choices": list(SCHEDULE_FORMATS)},
-    )
+    instance: str | None = field(default=None, metadata={"help": INSTANCE_HELP})
+    solution: str | None = field(default=None, metadata={"help": SOLUTION_HELP})
+    format: str | None = instance_format_field()
+    solution_format: str | None = solution_format_field()
     results: str | None = field(default=None, metadata={"help": "A jssp-sft solve results file (with --id)."})
     id: str | None = field(default=None, metadata={"help": "The instance id in --results."})
     record: str | None = field(default=None, metadata={"help": "A Starjob data file (with --index): its `output`."})

@@ -17,29 +17,33 @@ from ..core.verifier import verify
 from .main import EXIT_NEGATIVE, EXIT_OK
 
 
+INSTANCE_HELP = f"The instance file, in any format solve reads ({', '.join(FORMATS)}; detected); - for stdin."
+SOLUTION_HELP = "The schedule: a Starjob solution text or a model's answer, or solve's .json/.csv output; - for stdin."
+
+
+def instance_format_field():
+    """``--format``: the instance file's format, of a command that reads one (verify, gantt)."""
+    return field(
+        default=None, metadata={"help": "The instance's format (default: detected).", "choices": list(FORMATS)}
+    )
+
+
+def solution_format_field():
+    """``--solution_format``: the schedule file's format, of a command that reads one (verify, gantt)."""
+    return field(
+        default=None,
+        metadata={"help": "The schedule's format (default: detected).", "choices": list(SCHEDULE_FORMATS)},
+    )
+
+
 @dataclass
 class VerifyArguments:
     """Arguments of ``jssp-sft verify``."""
 
-    instance: str = field(
-        metadata={
-            "help": f"The instance file, in any format solve reads ({', '.join(FORMATS)}; detected); - for stdin."
-        }
-    )
-    solution: str = field(
-        default="-",
-        metadata={
-            "help": "The schedule: a Starjob solution text or a model's answer, or solve's .json/.csv output; - for "
-            "stdin."
-        },
-    )
-    format: str | None = field(
-        default=None, metadata={"help": "The instance's format (default: detected).", "choices": list(FORMATS)}
-    )
-    solution_format: str | None = field(
-        default=None,
-        metadata={"help": "The schedule's format (default: detected).", "choices": list(SCHEDULE_FORMATS)},
-    )
+    instance: str = field(metadata={"help": INSTANCE_HELP})
+    solution: str = field(default="-", metadata={"help": SOLUTION_HELP})
+    format: str | None = instance_format_field()
+    solution_format: str | None = solution_format_field()
     json: bool = field(default=False, metadata={"help": "Print the report as JSON."})
 
 

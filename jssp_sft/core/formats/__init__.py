@@ -27,12 +27,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import sys
 from pathlib import Path
 
 from ..instance import Instance
 from . import csv_format, json_format, matrix, standard, starjob, taillard
-from .base import InstanceFormatError, is_header, text_lines
+from .base import InstanceFormatError, is_header, read_text, text_lines
 from .schedules import (
     SCHEDULE_FORMATS,
     detect_schedule_format,
@@ -145,24 +144,10 @@ def read_instance_file(path: str | Path, format: str | None = None) -> Instance:
 
     The format is ``format``, else the one a ``.json``/``.csv`` suffix names, else detected from the content.
     """
-    if str(path) == "-":
-        text, source, name = sys.stdin.read(), "<stdin>", None
-    else:
-        path = Path(path)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{path}: no such file") from None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as err:
-            line = data.count(b"\n", 0, err.start) + 1
-            raise InstanceFormatError(
-                str(path), line, None, f"not UTF-8 text ({err.reason} at byte {err.start})"
-            ) from None
-        source, name = str(path), path.stem
-        if format is None:
-            format = SUFFIX_FORMATS.get(path.suffix.lower())
+    text, source = read_text(path)
+    name = None if source == "<stdin>" else Path(path).stem
+    if format is None and name is not None:
+        format = SUFFIX_FORMATS.get(Path(path).suffix.lower())
     instance = read_instance(text, format, source)
     if instance.name is None and name is not None:
         instance = dataclasses.replace(instance, name=name)

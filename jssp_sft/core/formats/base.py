@@ -7,14 +7,16 @@ package: a no-break space or a digit of another script is part of its token, whi
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..codec import number_problem
 from ..instance import InstanceFormatError
 
 
 __all__ = ["InstanceFormatError", "Line", "check_machine", "is_header", "missing_line", "no_trailing_data"]
-__all__ += ["size_line", "text_lines", "whole_number"]
+__all__ += ["read_text", "size_line", "text_lines", "whole_number"]
 
 _ASCII_SPACE = " \t\r\f\v"
 _LEADING_ODD_RE = re.compile(r"[^\S\n]|[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
@@ -31,6 +33,24 @@ class Line:
     def tokens(self) -> list[str]:
         """The line split at ASCII whitespace."""
         return [token for token in re.split(f"[{_ASCII_SPACE}]+", self.text) if token]
+
+
+def read_text(path: str | Path) -> tuple[str, str]:
+    """``(text, source)`` of a file (``-``: standard input, ``<stdin>``): ``FileNotFoundError`` naming a missing file,
+    ``InstanceFormatError`` naming the line of a file that is not UTF-8."""
+    if str(path) == "-":
+        return sys.stdin.read(), "<stdin>"
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such file") from None
+    try:
+        return data.decode("utf-8"), str(path)
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise InstanceFormatError(
+            str(path), line, None, f"not UTF-8 text ({err.reason} at byte {err.start})"
+        ) from None
 
 
 def text_lines(text: str) -> list[Line]:

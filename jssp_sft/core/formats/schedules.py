@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from pathlib import Path
 
 from ..codec import format_solution, number_problem
@@ -15,6 +14,7 @@ from ..instance import Instance, InstanceFormatError
 from ..schedule import Operation, Schedule
 from ..verifier import verify
 from . import json_format
+from .base import read_text
 
 
 SCHEDULE_FORMATS = ("json", "starjob", "csv")
@@ -142,21 +142,8 @@ def read_solution(text: str, format: str | None = None, source: str = "<text>") 
 
 def read_solution_file(path: str | Path, format: str | None = None) -> Schedule | str:
     """``read_solution`` of a file (``-``: standard input); the format is ``format``, else detected from the text."""
-    if str(path) == "-":
-        return read_solution(sys.stdin.read(), format, "<stdin>")
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such file") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        raise InstanceFormatError(
-            str(path), line, None, f"not UTF-8 text ({err.reason} at byte {err.start})"
-        ) from None
-    return read_solution(text, format, str(path))
+    text, source = read_text(path)
+    return read_solution(text, format, source)
 
 
 def _schedule_operation(values: dict, source: str, line: int, row: str, read) -> Operation:
