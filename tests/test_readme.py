@@ -1,6 +1,6 @@
 """README's and docs/'s commands run as written: every ```bash command either runs here, on CPU and offline, in a
-scratch directory beside the repository's examples/, tests/, recipes/ and bench/ (so it writes only under its
-outputs/), or says why it cannot with a trailing tag and how long it takes:
+scratch directory beside the repository's examples/, tests/, recipes/ and bench/ and the running environment as
+.venv/ (so it writes only under its outputs/), or says why it cannot with a trailing tag and how long it takes:
 
     jssp-sft train --config recipes/...  # GPU: not run here
     make train  # long: 11-19 min on 2 CPU cores
@@ -73,6 +73,7 @@ def run_page(page: Path, tmp_path: Path) -> list[str]:
     """Run the page's untagged commands in order in a scratch directory; the failures, described."""
     for name in LINKED:
         (tmp_path / name).symlink_to(ROOT / name)
+    (tmp_path / ".venv").symlink_to(sys.prefix)  # `source .venv/bin/activate`: the environment running the tests
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
@@ -98,4 +99,4 @@ def test_the_quick_commands_run_as_written(page, tmp_path):
         pytest.skip("needs bash")
     failures = run_page(page, tmp_path)
     assert not failures, "\n".join(failures)
-    assert not [p for p in tmp_path.iterdir() if p.name not in (*LINKED, "outputs")], "write only under outputs/"
+    assert not [p for p in tmp_path.iterdir() if p.name not in (*LINKED, ".venv", "outputs")], "write only in outputs/"
