@@ -10,7 +10,7 @@ gap minus model gap, same N), with the model's per-decision accuracy beside chan
 (``jssp_sft.evaluation.diagnostics``).
 
 Every random choice is seeded (data, initial weights, data order, sampling), so two runs from scratch on one machine
-print the same figures (README, "Reproducibility").
+print the same figures (docs/quickstart.md, "Reproducibility").
 
 The two cores of a laptop or CI box are often shared; OpenMP threads that spin while waiting for each other then
 make training several times slower (measured here: 2.5k vs 5.5k tokens/s), so this command asks the OpenMP runtime
@@ -63,7 +63,7 @@ class QuickstartArguments:
         metadata={
             "help": "Instance sizes of the generated dataset: the smallest where a win means something (a random "
             "single sample is about 0.22 above optimal, the best job order that ignores the instance about 0.10) and "
-            "a tiny model still learns in minutes (README, Quickstart)."
+            "a tiny model still learns in minutes (docs/quickstart.md)."
         },
     )
     max_duration: int | None = field(
