@@ -101,6 +101,7 @@ def build_trainer(script_args: SFTScriptArguments, training_args, model_args, ca
                 num_samples=script_args.generation_eval_num_samples,
                 batch_size=script_args.generation_eval_batch_size,
                 seed=training_args.seed,
+                decoding=script_args.generation_eval_decoding,
             )
         )
     if script_args.early_stopping_patience is not None:

@@ -15,6 +15,7 @@ from jssp_sft.core.builder import ScheduleBuilder
 from jssp_sft.core.candidates import (
     FIELDS,
     CandidateFormat,
+    candidate_line_choice,
     candidate_line_jobs,
     candidates,
     is_candidate_line,
@@ -58,14 +59,14 @@ def test_candidate_lines_list_the_earliest_starts_with_their_numbers():
     assert [(c.job, c.start) for c in found] == [(1, 0), (0, 5), (2, 5)]
     raw = CandidateFormat(fields="sdwnqfM", top_k=0, scale="raw").line(found, instance.lower_bound())
     # s: start minus the earliest; w: the job's work left; q: the machine's work left; f: machine free minus origin.
-    assert raw == "Next: s0d4w6n2q8f0M1J1|s5d3w3n1q8f0M1J0|s5d6w7n2q8f5M0J2"
+    assert raw == "Next: J1:s0d4w6n2q8f0M1A|J0:s5d3w3n1q8f0M1B|J2:s5d6w7n2q8f5M0C"
     assert candidate_line_jobs(raw) == [1, 0, 2]
+    assert candidate_line_choice(raw) is None
+    assert candidate_line_choice(raw + CandidateFormat.choice(2)) == 2
     top2 = CandidateFormat(fields="sd", top_k=2, scale="lb")
     bound = instance.lower_bound()
-    assert (
-        top2.line(top2.listed(found), bound)
-        == f"Next: s0d{round(4000 / bound)}J1|s{round(5000 / bound)}d{round(3000 / bound)}J0"
-    )
+    line = top2.line(top2.listed(found), bound)
+    assert line == f"Next: J1:s0d{round(4000 / bound)}A|J0:s{round(5000 / bound)}d{round(3000 / bound)}B"
 
 
 def test_scaled_numbers_stay_below_a_thousand_at_every_size():
@@ -85,8 +86,14 @@ def test_scaled_numbers_stay_below_a_thousand_at_every_size():
 @pytest.mark.parametrize(
     "line, ok",
     [
-        ("Next: s0d12J3|s4d1J0", True),
+        ("Next: J3:s0d12A|J0:s4d1B =B", True),
+        ("Next: J3: s0 d12 A | J0: s4 d1 B = B", True),
+        ("Next: J3:s0d12A|J0:s4d1B", True),  # no choice (yet)
+        ("Next: J3:s0d12A|J0:s4d1", False),  # a labelled entry beside an unlabelled one
+        ("Next: s0d12J3|s4d1J0", True),  # unlabelled entries
         ("Next: s0 d12 J3 | s4 d1 J0", True),
+        ("Next: J:s0J3", False),  # J names jobs, never an entry
+        ("Next: J3:s0A =", False),  # a choice mark without its label
         ("  Next: J3  ", True),
         ("Next: s0d12", False),  # no job
         ("Next: J3J4", False),  # two jobs in one entry
@@ -143,6 +150,10 @@ def test_a_top_k_smaller_than_the_label_needs_is_counted():
     assert full.unlisted == 0
     assert narrow.unlisted > 0
     assert narrow.schedule.makespan == full.schedule.makespan == schedule.makespan
+    # A decision outside the top k lists its job after them, and chooses it.
+    widened = [line for line in narrow.text.split("\n") if is_candidate_line(line) and "|" in line]
+    assert len(widened) == narrow.unlisted
+    assert all(candidate_line_choice(line) == candidate_line_jobs(line)[1] for line in widened)
 
 
 def test_training_examples_and_saved_settings_carry_the_answer_format(tmp_path):
@@ -151,7 +162,7 @@ def test_training_examples_and_saved_settings_carry_the_answer_format(tmp_path):
     fmt = PromptFormat(answer_format="candidates", candidate_fields="sdq", candidate_top_k=2, candidate_scale="raw")
     example = fmt.training_example(record)
     assert example["completion"] == fmt.candidates_answer(record).text
-    assert example["completion"].split("\n")[1].startswith("Next: s0d")
+    assert example["completion"].split("\n")[1].startswith("Next: J")
     fmt.save_pretrained(tmp_path)
     assert PromptFormat.from_pretrained(tmp_path) == fmt
     assert fmt.decoding_options()["candidate_format"] == CandidateFormat("sdq", 2, "raw")
@@ -170,7 +181,7 @@ def test_run_options_override_the_saved_answer_format(tmp_path):
     assert fresh.answer_format == "starjob"
 
 
-def test_only_operation_lines_mark_job_choices(tiny):
+def test_the_chosen_labels_are_the_marked_decisions(tiny):
     _, tokenizer = tiny
     rng = random.Random(2)
     record = labelled_record(random_instance(rng, 3, 3))
@@ -178,8 +189,10 @@ def test_only_operation_lines_mark_job_choices(tiny):
     ids = tokenizer(example["prompt"] + example["completion"])["input_ids"]
     mask = JobChoiceMarker(tokenizer).row_mask(ids, [True] * len(ids))
     marked = [tokenizer.decode([i]) for i, m in zip(ids, mask) if m]
-    operations = parse_solution(example["completion"]).operations
-    assert marked == [str(op.job) for op in sorted(operations, key=lambda op: (op.start, op.job))]
+    # The decision is the label that ends each candidate line; the operation after it (and the jobs the line lists)
+    # follow from it and are never marked.
+    assert marked == re.findall(r"=([A-Z]+)$", example["completion"], re.MULTILINE)
+    assert len(marked) == len(parse_solution(example["completion"]).operations)
 
 
 # ------------------------------------------------------------------------------------------- guaranteed decoding
@@ -222,9 +235,10 @@ def _assert_feasible_candidates_answers(output, instances, fmt=CANDIDATES):
             assert report.num_operations == instance.num_operations
             lines = text.split("\n")
             assert sum(is_candidate_line(line) for line in lines) == instance.num_operations
-            # Each operation's job is one the line above it listed.
+            # Each operation's job is the one the line above it chose, among those it listed.
             for line, operation in zip(lines[1::2], lines[2::2]):
-                assert int(operation[1 : operation.index("-")]) in candidate_line_jobs(line)
+                job = int(operation[1 : operation.index("-")])
+                assert candidate_line_choice(line) == job and job in candidate_line_jobs(line)
             assert schedule.makespan == report.makespan
 
 

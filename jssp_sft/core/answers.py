@@ -2,7 +2,8 @@
 
 - ``starjob``: the Starjob ``output`` field (``Solution:``, the operations in start order, the makespan line).
 - ``candidates``: the same operations one per line, each after the candidate line of the decision that chose it
-  (``jssp_sft.core.candidates``), then the makespan line. Written by replaying the schedule as decisions: its
+  (``jssp_sft.core.candidates``: the options with their numbers, and the label of the one chosen), then the makespan
+  line. Written by replaying the schedule as decisions: its
   operations in start order, each placed by the decoder's placement rule, so that the candidate lines show exactly
   what guaranteed decoding shows the model at the same point.
 
@@ -11,11 +12,13 @@ Plain Python: no torch.
 
 from __future__ import annotations
 
+import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .builder import ScheduleBuilder
-from .candidates import CandidateFormat, candidates
+from .candidates import CHOICE_LABEL_RE, CandidateFormat, candidates, is_candidate_line
 from .codec import MAKESPAN_PREFIX, SOLUTION_HEADER, format_operation
 from .instance import Instance
 from .schedule import Schedule
@@ -23,16 +26,29 @@ from .schedule import Schedule
 
 ANSWER_FORMATS = ("starjob", "candidates")
 
+# The job number of an operation (``J2-M3: ...``); a candidate line's ``J2`` lists an option and is never matched.
+_OPERATION_JOB_RE = re.compile(r"J([0-9]+)[ \t]*-")
 
-def job_sequence(schedule: Schedule) -> list[int]:
-    """The jobs of ``schedule``'s operations sorted by start (ties: lower job first): the decisions that rebuild it."""
-    return [op.job for op in sorted(schedule.operations, key=lambda op: (op.start, op.job, op.op_index))]
+
+def job_sequence(schedule: Schedule, tie_seed: int | None = None) -> list[int]:
+    """The jobs of ``schedule``'s operations sorted by start: the decisions that rebuild it.
+
+    Operations that start together (on different machines and jobs) may go in any order and rebuild the same
+    schedule. By default the lower job goes first; with ``tie_seed`` their order is a seeded shuffle, so that a model
+    imitating the decisions learns which jobs the schedule starts now, not "the first one listed" (candidate lines
+    list ties by job too).
+    """
+    if tie_seed is None:
+        return [op.job for op in sorted(schedule.operations, key=lambda op: (op.start, op.job, op.op_index))]
+    rng = random.Random(tie_seed)
+    keys = {op: rng.random() for op in schedule.operations}
+    return [op.job for op in sorted(schedule.operations, key=lambda op: (op.start, keys[op]))]
 
 
 @dataclass(frozen=True)
 class CandidatesAnswer:
     """A candidates-format answer: its text, the schedule its decisions build, and how many decisions chose a job
-    the candidate line did not list (``top_k`` too small for the label)."""
+    outside the ``top_k`` earliest starts (their line lists that job too, after the ``top_k``)."""
 
     text: str
     schedule: Schedule
@@ -42,7 +58,8 @@ class CandidatesAnswer:
 def write_candidates_answer(
     instance: Instance, jobs: Sequence[int], fmt: CandidateFormat, rule: str
 ) -> CandidatesAnswer:
-    """The candidates-format answer that schedules ``jobs`` in order, each operation placed by ``rule``."""
+    """The candidates-format answer that schedules ``jobs`` in order, each operation placed by ``rule``: per
+    operation its candidate line (ending with the chosen entry's label) and its operation line."""
     if len(jobs) != instance.num_operations:
         raise ValueError(f"{len(jobs)} decisions for an instance of {instance.num_operations} operations")
     builder = ScheduleBuilder(instance)
@@ -50,10 +67,37 @@ def write_candidates_answer(
     lines = [SOLUTION_HEADER]
     unlisted = 0
     for job in jobs:
-        listed = fmt.listed(candidates(builder, rule))
-        if all(c.job != job for c in listed):
+        found = candidates(builder, rule)
+        listed = fmt.listed(found)
+        position = next((i for i, c in enumerate(listed) if c.job == job), None)
+        if position is None:  # a later start than the top_k: listed after them (rare; see ``unlisted``)
+            chosen = next((c for c in found if c.job == job), None)
+            if chosen is None:
+                raise ValueError(f"decision {len(lines) // 2}: job {job} has no operation left")
             unlisted += 1
-        lines.append(fmt.line(listed, lower_bound))
+            listed, position = [*listed, chosen], len(listed)
+        lines.append(fmt.line(listed, lower_bound) + fmt.choice(position))
         lines.append(format_operation(builder.append(job, rule)))
     lines.append(f"{MAKESPAN_PREFIX}{builder.makespan}")
     return CandidatesAnswer("\n".join(lines), builder.to_schedule(), unlisted)
+
+
+def decision_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """The character spans of ``text[start:end]`` that hold decisions: the label after a candidate line's ``=`` (the
+    operation line after it follows from it), and the job number of every other operation (``J2-M3: ...``)."""
+    end = len(text) if end is None else end
+    spans = []
+    chosen = False  # the previous line was a candidate line that chose: this operation is its consequence
+    position = start
+    for line in text[start:end].split("\n"):
+        if is_candidate_line(line):
+            match = CHOICE_LABEL_RE.search(line)
+            if match is not None:
+                spans.append((position + match.start(1), position + match.end(1)))
+                chosen = True
+        elif line.strip():
+            if not chosen:
+                spans.extend((position + m.start(1), position + m.end(1)) for m in _OPERATION_JOB_RE.finditer(line))
+            chosen = False
+        position += len(line) + 1
+    return spans

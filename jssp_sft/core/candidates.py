@@ -9,15 +9,19 @@ kind and never read it as operations (nor as junk).
 
 Syntax (one line)::
 
-    Next: s0d120w530J3|s41d72w610J1
+    Next: J3:s0d120w530A|J1:s41d72w610B|J0:s41d15w95C =B
 
-Entries are separated by ``|``; each is fields written one after another (spaces between them are allowed when
-reading), exactly one of them the job ``J<int>`` (written last, so that a causal model has read a candidate's numbers
-by the time it reads its job), the others a one-letter tag (or ``M``) followed by an integer. The compact spelling
-costs two tokens a field with whole-number tokens. Entries are sorted by earliest start (then job). The fields are chosen by ``CandidateFormat.fields`` (see
-``FIELDS``); times are relative to the earliest start among the candidates and, with ``scale="lb"``, written in
-thousandths of the instance's trivial lower bound, so that every number is below 1000 (one token for tokenizers with
-whole-number tokens) and reads the same at every instance size and duration range. Plain Python: no torch.
+Each entry is its job ``J<int>`` and a colon, then its fields written one after another (a one-letter tag, or ``M``,
+followed by an integer; spaces between them are allowed when reading), then its label (``A``, ``B``, ... in list
+order; never ``J`` or ``M``). Entries are separated by ``|`` and sorted by earliest start (then job). The line ends
+with ``=`` and the label of the chosen entry; the operation line that follows is that entry's job's next operation.
+The label comes last in its entry so that a causal model reading it has just read the numbers it stands for. The decision is the label, not the job number: labels are the same few tokens at
+every instance size, while a model trained on 4-job instances has never written ``J7`` (measured: a 4x4 model never
+chose job 4 or 5 of a 6x6 instance when it had to write the job number). The fields are chosen by
+``CandidateFormat.fields`` (see ``FIELDS``); times are relative to the earliest start among the candidates and, with
+``scale="lb"``, written in thousandths of the instance's trivial lower bound, so that every number is below 1000 (one
+token for tokenizers with whole-number tokens) and reads the same at every instance size and duration range. Plain
+Python: no torch.
 """
 
 from __future__ import annotations
@@ -32,13 +36,22 @@ from .builder import ScheduleBuilder
 
 CANDIDATES_PREFIX = "Next:"
 CANDIDATE_SEPARATOR = "|"
+CHOICE_MARK = " ="
+# Entry labels in list order (not J or M, which name jobs and machines); past the 24th, two letters (AA, AB, ...).
+LABEL_LETTERS = "ABCDEFGHIKLNOPQRSTUVWXYZ"
 
 _INT = r"[0-9]{1,15}(?![0-9])"
+_LABEL = r"[A-IK-LN-Z]{1,3}"
 _FIELD = rf"(?:[a-z]|M)-?{_INT}"
-_ENTRY = rf"(?:{_FIELD}[ \t]*)*J{_INT}(?:[ \t]*{_FIELD})*"
+# An entry: ``J<job>:`` then its fields then its label (canonical), or fields around ``J<job>`` without a label.
+_ENTRY = rf"(?:J{_INT}[ \t]*:(?:[ \t]*{_FIELD})*[ \t]*{_LABEL}|(?:{_FIELD}[ \t]*)*J{_INT}(?:[ \t]*{_FIELD})*)"
 # A whole candidate line, without its line break (leading and trailing spaces allowed, as on any answer line).
-CANDIDATE_LINE_RE = re.compile(rf"[ \t]*Next:[ \t]+{_ENTRY}(?:[ \t]*\|[ \t]*{_ENTRY})*[ \t\r]*", re.ASCII)
-_ENTRY_JOB_RE = re.compile(r"J([0-9]+)")
+CANDIDATE_LINE_RE = re.compile(
+    rf"[ \t]*Next:[ \t]+{_ENTRY}(?:[ \t]*\|[ \t]*{_ENTRY})*(?:[ \t]*=[ \t]*{_LABEL})?[ \t\r]*", re.ASCII
+)
+_ENTRY_RE = re.compile(rf"[^|=]*?J([0-9]+)[^|=]*?({_LABEL})?[ \t]*(?:\||$)")
+# The choice that ends a candidate line: ``=`` and the chosen entry's label (group 1).
+CHOICE_LABEL_RE = re.compile(rf"=[ \t]*({_LABEL})[ \t\r]*$")
 
 # Field tag -> what it holds. Times ("s", "d", "w", "q", "f") are scaled by ``CandidateFormat.scale``.
 FIELDS = {
@@ -62,11 +75,43 @@ def is_candidate_line(line: str) -> bool:
     return CANDIDATE_LINE_RE.fullmatch(line) is not None
 
 
+def label(index: int) -> str:
+    """The label of the ``index``-th entry (0-based): ``A``, ``B``, ... ``Z`` (without J and M), then ``AA``, ..."""
+    if index < 0:
+        raise ValueError(f"entry index must be >= 0, got {index}")
+    base = len(LABEL_LETTERS)
+    text = LABEL_LETTERS[index % base]
+    index //= base
+    while index:
+        index -= 1
+        text = LABEL_LETTERS[index % base] + text
+        index //= base
+    return text
+
+
 def candidate_line_jobs(line: str) -> list[int]:
     """The jobs a well-formed candidate line lists, in its order."""
+    return [job for _, job in candidate_line_entries(line)]
+
+
+def candidate_line_choice(line: str) -> int | None:
+    """The job a well-formed candidate line chooses (``=<label>``), or ``None`` when it names no choice."""
+    entries = candidate_line_entries(line)
+    match = CHOICE_LABEL_RE.search(line)
+    if match is None:
+        return None
+    chosen = [job for entry_label, job in entries if entry_label == match.group(1)]
+    if not chosen:
+        raise ValueError(f"the candidate line chooses {match.group(1)!r}, which no entry has: {line[:60]!r}")
+    return chosen[0]
+
+
+def candidate_line_entries(line: str) -> list[tuple[str | None, int]]:
+    """``(label, job)`` of each entry of a well-formed candidate line, in its order (``None`` for an unlabelled one)."""
     if not is_candidate_line(line):
         raise ValueError(f"not a candidate line: {line[:60]!r}")
-    return [int(job) for job in _ENTRY_JOB_RE.findall(line)]
+    body = line.split(":", 1)[1].split("=", 1)[0].rstrip(" \t\r")
+    return [(match.group(2), int(match.group(1))) for match in _ENTRY_RE.finditer(body)]
 
 
 class Candidate(NamedTuple):
@@ -80,6 +125,10 @@ class Candidate(NamedTuple):
     job_operations: int  # the job's unscheduled operations, this one included
     machine_work: int  # unscheduled processing time on the machine, this operation included
     machine_free: int  # the machine's last end so far
+
+    @property
+    def end(self) -> int:
+        return self.start + self.duration
 
 
 def candidates(builder: ScheduleBuilder, rule: str) -> list[Candidate]:
@@ -128,13 +177,14 @@ class CandidateFormat:
         return list(found[: self.top_k] if self.top_k else found)
 
     def line(self, listed: Sequence[Candidate], lower_bound: int) -> str:
-        """The candidate line of ``listed`` (sorted by earliest start), without a line break."""
+        """The candidate line of ``listed`` (sorted by earliest start) up to its choice (``choice`` completes it),
+        without a line break."""
         if not listed:
             raise ValueError("a candidate line needs at least one candidate")
         origin = listed[0].start
         scale = max(1, lower_bound) if self.scale == "lb" else 0
         entries = []
-        for c in listed:
+        for index, c in enumerate(listed):
             values = {
                 "s": c.start - origin,
                 "d": c.duration,
@@ -144,12 +194,17 @@ class CandidateFormat:
                 "f": max(0, c.machine_free - origin),
                 "M": c.machine,
             }
-            parts = []
+            parts = [f"J{c.job}:"]
             for tag in self.fields:
                 value = values[tag]
                 if scale and tag in TIME_FIELDS:
                     value = min(MAX_SCALED, (1000 * value + scale // 2) // scale)
                 parts.append(f"{tag}{value}")
-            parts.append(f"J{c.job}")
+            parts.append(label(index))
             entries.append("".join(parts))
         return CANDIDATES_PREFIX + " " + CANDIDATE_SEPARATOR.join(entries)
+
+    @staticmethod
+    def choice(index: int) -> str:
+        """What ends a candidate line that chooses its ``index``-th entry: `` =`` and the entry's label."""
+        return CHOICE_MARK + label(index)

@@ -10,9 +10,12 @@ the examples longer than ``max_length`` (``jssp_sft.training.trainer``).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .json_stream import JsonFileError, iter_json_records
@@ -225,18 +228,33 @@ def format_dataset(
     """Raw records -> the training columns of ``prompt_format``'s template (``prompt``/``completion``,
     ``messages`` or ``text``), built by ``PromptFormat.training_example``; every raw column is removed so that
     ``SFTTrainer`` sees nothing else."""
+    from datasets import DatasetDict
+
     prompt_format = prompt_format or PromptFormat()
-    columns = dataset.column_names
-    if isinstance(columns, dict):  # a DatasetDict: every split has the same raw columns
-        columns = next(iter(columns.values()), [])
+    if isinstance(dataset, DatasetDict):
+        return DatasetDict({name: format_dataset(split, prompt_format, num_proc) for name, split in dataset.items()})
     return dataset.map(
         _training_examples,
         batched=True,
         fn_kwargs={"prompt_format": prompt_format},
-        remove_columns=columns,
+        remove_columns=dataset.column_names,
         num_proc=num_proc,
-        desc=f"Formatting ({prompt_format.template})",
+        new_fingerprint=_format_fingerprint(dataset, prompt_format),
+        desc=f"Formatting ({prompt_format.template}, {prompt_format.answer_format} answers)",
     )
+
+
+def _format_fingerprint(dataset: Dataset, prompt_format: PromptFormat) -> str:
+    """The formatted dataset's cache key: the records', the prompt settings' and the source of the code that writes
+    answers. ``datasets`` would hash the map function alone, so an edit of the answer writer (a candidate line's
+    fields, say) would silently reuse examples written by the old code."""
+    from ..core import answers, builder, candidates, codec
+    from . import templates
+
+    digest = hashlib.sha256(f"{dataset._fingerprint}:{json.dumps(asdict(prompt_format), sort_keys=True)}".encode())
+    for module in (answers, builder, candidates, codec, templates):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:32]
 
 
 def _training_examples(batch: dict[str, list], prompt_format: PromptFormat) -> dict[str, list]:

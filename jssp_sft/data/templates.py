@@ -17,6 +17,7 @@ jobs it could come from, rebuilt from the record's schedule by replaying its dec
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -122,10 +123,14 @@ class PromptFormat:
     # ----- answers
 
     def candidates_answer(self, record: Mapping) -> CandidatesAnswer:
-        """The record's schedule rewritten as a candidates-format answer (its operations replayed in start order)."""
+        """The record's schedule rewritten as a candidates-format answer: its operations replayed in start order, those
+        that start together in a seeded shuffled order (``jssp_sft.core.answers.job_sequence``)."""
         instance = parse_instance(record["input"])
         schedule = parse_solution(record["output"])
-        return write_candidates_answer(instance, job_sequence(schedule), self.candidate_format, self.placement)
+        # Operations that start together go in a shuffled order, seeded by the record's own text (reproducible).
+        tie_seed = zlib.crc32(f"{record['input']}\n{record['output']}".encode())
+        jobs = job_sequence(schedule, tie_seed)
+        return write_candidates_answer(instance, jobs, self.candidate_format, self.placement)
 
     def answer(self, record: Mapping) -> str:
         """The answer a model learns for ``record``: its ``output`` as is, or with candidate lines."""

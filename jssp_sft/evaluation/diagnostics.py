@@ -4,7 +4,8 @@
   unfinished, does the model's most likely token that commits to a job agree with the optimal next job? A job number
   may span several tokens (or share a token with text before it): every token from the one holding its first digit to
   the one that settles it is checked, each among the tokens that are a prefix of some unfinished job's continuation.
-  Chance is a uniform pick among the unfinished jobs at each decision.
+  Chance is a uniform pick among the unfinished jobs at each decision. In the candidates answer format the options of
+  a decision are the jobs its candidate line lists (the completion is the record's answer in the run's format).
 - **Prompt sensitivity**: greedy guaranteed answers with the instance's own prompt and with another same-size
   instance's prompt (the answer is still written for the instance itself): the share of identical answers, both gaps,
   and the teacher-forced accuracy under the swapped prompt. A model that reads the instance changes its answers.
@@ -26,6 +27,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
+from ..core.candidates import CANDIDATE_LINE_RE, CHOICE_LABEL_RE, candidate_line_entries
 from ..core.codec import parse_instance, record_makespan
 from ..core.instance import Instance
 from ..core.scoring import gap, mean, rate
@@ -62,21 +64,53 @@ class Completion:
 
 
 def read_completion(completion: str, instance: Instance) -> Completion:
-    """Classes of every character and the decisions of ``completion`` (canonical or lenient Starjob solution text)."""
+    """Classes of every character and the decisions of ``completion`` (canonical or lenient Starjob solution text).
+
+    A decision is the job number of an operation, or, after a candidate line that ends with a choice (the candidates
+    answer format), the chosen label: its options are the listed entries' labels, each followed by its operation."""
     classes = ["text"] * len(completion)
     remaining = [len(job) for job in instance.jobs]
     decisions, jobs = [], []
-    for match in _OPERATION.finditer(completion):
-        for index, name in enumerate(_FIELDS, start=1):
-            classes[match.start(index) : match.end(index)] = [name] * (match.end(index) - match.start(index))
-        job = int(match.group(1))
-        if not 0 <= job < len(remaining) or not remaining[job]:
-            raise ValueError(f"the completion names job {job}, which has no operation left: {match.group(0)!r}")
-        unfinished = [j for j, count in enumerate(remaining) if count]
-        continuations = {j: f"{j}-M{instance.jobs[j][len(instance.jobs[j]) - remaining[j]][0]}:" for j in unfinished}
-        decisions.append(Decision(match.start(1), job, continuations))
-        jobs.append(job)
-        remaining[job] -= 1
+    choice = None  # (label start, {job: label}) of the candidate line just read
+    position = 0
+    for line in completion.split("\n"):
+        if CANDIDATE_LINE_RE.fullmatch(line):
+            match = CHOICE_LABEL_RE.search(line)
+            if match is not None:
+                entries = candidate_line_entries(line)
+                choice = (position + match.start(1), {job: entry_label for entry_label, job in entries})
+            position += len(line) + 1
+            continue
+        for match in _OPERATION.finditer(line):
+            for index, name in enumerate(_FIELDS, start=1):
+                start, end = position + match.start(index), position + match.end(index)
+                classes[start:end] = [name] * (end - start)
+            job = int(match.group(1))
+            if not 0 <= job < len(remaining) or not remaining[job]:
+                raise ValueError(f"the completion names job {job}, which has no operation left: {match.group(0)!r}")
+
+            def operation(j: int) -> str:
+                return f"{j}-M{instance.jobs[j][len(instance.jobs[j]) - remaining[j]][0]}:"
+
+            if choice is not None:
+                label_start, labels = choice
+                options = (
+                    {
+                        j: f"{labels[j]}{completion[label_start + len(labels[job]) : position]}J{operation(j)}"
+                        for j in labels
+                        if remaining[j]
+                    }
+                    if job in labels
+                    else {}
+                )
+                decisions.append(Decision(label_start, job, options))
+                choice = None
+            else:
+                unfinished = [j for j, count in enumerate(remaining) if count]
+                decisions.append(Decision(position + match.start(1), job, {j: operation(j) for j in unfinished}))
+            jobs.append(job)
+            remaining[job] -= 1
+        position += len(line) + 1
     for match in _MAKESPAN.finditer(completion):
         classes[match.start(1) : match.end(1)] = ["makespan"] * (match.end(1) - match.start(1))
     return Completion(classes, decisions, jobs)
@@ -276,7 +310,7 @@ def diagnose(model, tokenizer, records: Sequence[Mapping], prompt_format, batch_
 
     instances = [parse_instance(r["input"], num_machines=r.get("num_machines")) for r in records]
     prompts = [prompt_format.prompt_text(r, tokenizer) for r in records]
-    completions = [r["output"] for r in records]
+    completions = [prompt_format.answer(r) for r in records]
     own = teacher_forced(model, tokenizer, prompts, completions, instances, batch_size)
     accuracy, chance, decisions, unjudged = _accuracy(own)
     losses: dict[str, list[float]] = {name: [] for name in TOKEN_CLASSES}
@@ -296,7 +330,8 @@ def diagnose(model, tokenizer, records: Sequence[Mapping], prompt_format, batch_
         batch_size,
     )
     greedy = SamplingSettings(do_sample=False)
-    answers = guaranteed_generate(model, tokenizer, prompts, 1, greedy, batch_size, instances=instances)
+    decoding = prompt_format.decoding_options()
+    answers = guaranteed_generate(model, tokenizer, prompts, 1, greedy, batch_size, instances=instances, **decoding)
     own_texts = [row[0] for row in answers.texts]
     swapped_texts = []
     if swapped:
@@ -308,6 +343,7 @@ def diagnose(model, tokenizer, records: Sequence[Mapping], prompt_format, batch_
             greedy,
             batch_size,
             instances=[instances[i] for i in swapped],
+            **decoding,
         )
         swapped_texts = [row[0] for row in out.texts]
     makespans = [row[0].makespan for row in answers.schedules]

@@ -14,7 +14,8 @@ each step; a 2-D attention mask over cache + step hides the padding; position id
 
 Candidate lines (``candidate_format``, the ``candidates`` answer format of ``jssp_sft.core.answers``): before each
 operation the writer forces the line that lists the candidates (the ``top_k`` with the earliest starts, with their
-numbers) and the model chooses among the listed jobs only; operations are then separated by line breaks.
+numbers) up to its choice mark; the model chooses an entry's label (the same few tokens at every instance size), and
+that entry's operation line is forced. Operations are then separated by line breaks.
 
 Sliding-window models (``config.layer_types`` with ``"sliding_attention"``): the attention masks are built here
 from each row's real positions, so that every query sees exactly the ``sliding_window`` tokens before it as in
@@ -144,19 +145,17 @@ class SolutionWriter:
                     Operation(job, k, machine, start, duration, start + duration)
                 )
             return options
-        listed = self.candidate_format.listed(candidates(builder, self.rule))
+        fmt = self.candidate_format
+        listed = fmt.listed(candidates(builder, self.rule))
         if not listed:
             return {}
-        head = self._separator + self.candidate_format.line(listed, self._lower_bound) + "\n"
-        return {
-            c.job: head
-            + format_operation(
-                Operation(
-                    c.job, builder.next_operation(c.job).op_index, c.machine, c.start, c.duration, c.start + c.duration
-                )
-            )
-            for c in listed
-        }
+        # The line is forced up to its choice; the model picks an entry's label, and its operation follows.
+        head = self._separator + fmt.line(listed, self._lower_bound)
+        options = {}
+        for index, c in enumerate(listed):
+            operation = Operation(c.job, builder.next_operation(c.job).op_index, c.machine, c.start, c.duration, c.end)
+            options[c.job] = head + fmt.choice(index) + "\n" + format_operation(operation)
+        return options
 
     def _advance(self, chunk: list[int], pending: str) -> list[int]:
         """Force everything the state implies, up to the next real choice or the end; return the ids to feed."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import weakref
 
-from ..core.candidates import CANDIDATE_SEPARATOR, CANDIDATES_PREFIX, FIELDS
+from ..core.candidates import CANDIDATE_SEPARATOR, CANDIDATES_PREFIX, CHOICE_MARK, FIELDS, LABEL_LETTERS
 from ..core.codec import MAKESPAN_PREFIX, OPERATION_SEPARATOR, SOLUTION_HEADER
 
 
@@ -22,6 +22,8 @@ SOLUTION_ALPHABET = frozenset(
     + OPERATION_SEPARATOR
     + CANDIDATES_PREFIX
     + CANDIDATE_SEPARATOR
+    + CHOICE_MARK
+    + LABEL_LETTERS
     + "".join(FIELDS)
     + "JM-:+> \n"
 )

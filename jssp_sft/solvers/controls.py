@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from math import comb
 
 from ..core.builder import ScheduleBuilder
+from ..core.candidates import candidates
 from ..core.instance import Instance
 from ..core.schedule import Schedule
 from .dispatching import RULES, VARIANTS, dispatching_rule
@@ -82,21 +83,37 @@ def instance_seed(seed: int, instance: Instance) -> int:
 
 
 def random_control(
-    instance: Instance, num_samples: int = 1, seed: int = 0, placement: str = DEFAULT_PLACEMENT
+    instance: Instance, num_samples: int = 1, seed: int = 0, placement: str = DEFAULT_PLACEMENT, top_k: int = 0
 ) -> ControlResult:
     """The seeded uniform-random policy: ``num_samples`` schedules, each placed by ``placement``; the best is kept.
 
     ``seed`` is the run's seed: the draws come from ``instance_seed(seed, instance)``. Deterministic for a seed and
-    instance; sample ``i`` does not depend on ``num_samples``, so best-of-8 extends best-of-1.
+    instance; sample ``i`` does not depend on ``num_samples``, so best-of-8 extends best-of-1. With ``top_k`` the
+    pick is uniform among the ``top_k`` jobs whose next operations start earliest (ties: lower job), the choices a
+    candidates-format model is given (``jssp_sft.core.candidates``): the random policy of the same decoder.
     """
     if num_samples < 1:
         raise ValueError(f"num_samples must be at least 1, got {num_samples}")
+    if top_k < 0:
+        raise ValueError(f"top_k must be >= 0 (0: every unfinished job), got {top_k}")
     rng = random.Random(instance_seed(seed, instance))
-    sequences = [random_job_sequence(instance, rng) for _ in range(num_samples)]
-    schedules = [schedule_from_job_sequence(instance, sequence, placement) for sequence in sequences]
+    if top_k:
+        schedules = [_random_top_k_schedule(instance, rng, top_k, placement) for _ in range(num_samples)]
+    else:
+        sequences = [random_job_sequence(instance, rng) for _ in range(num_samples)]
+        schedules = [schedule_from_job_sequence(instance, sequence, placement) for sequence in sequences]
     makespans = tuple(s.makespan for s in schedules)
     best = min(range(num_samples), key=makespans.__getitem__)
     return ControlResult(schedules[best], makespans[best], makespans, tuple(schedules))
+
+
+def _random_top_k_schedule(instance: Instance, rng: random.Random, top_k: int, placement: str) -> Schedule:
+    """One schedule of the random policy restricted to the ``top_k`` earliest-starting jobs at each step."""
+    builder = ScheduleBuilder(instance)
+    while not builder.done:
+        listed = candidates(builder, placement)[:top_k]
+        builder.append(listed[rng.randrange(len(listed))].job, placement)
+    return builder.to_schedule()
 
 
 def round_robin_sequence(instance: Instance) -> list[int]:

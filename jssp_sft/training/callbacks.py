@@ -21,6 +21,7 @@ from transformers import TrainerCallback
 from ..core.codec import parse_instance, record_makespan
 from ..core.scoring import gap, mean, score_predictions
 from ..data.templates import PromptFormat, problem_text
+from ..solve.guaranteed import guaranteed_generate
 from ..solve.sampling import SamplingSettings, generate
 
 
@@ -34,7 +35,9 @@ class GenerationEvalCallback(TrainerCallback):
 
     The problems are split between processes, generated with ``jssp_sft.solve.sampling.generate`` on the model
     unwrapped for generation (DDP/FSDP/ZeRO-3), gathered and scored on every process, so that every process sees the
-    same numbers. The answers of each evaluation are written to ``output_dir/generations/step-N.jsonl``.
+    same numbers. The answers of each evaluation are written to ``output_dir/generations/step-N.jsonl``. With
+    ``decoding="guaranteed"`` the model only chooses jobs (``jssp_sft.solve.guaranteed``, in the run's answer format):
+    every answer is feasible and the gap measures the choices.
     """
 
     def __init__(
@@ -46,7 +49,11 @@ class GenerationEvalCallback(TrainerCallback):
         num_samples: int = 1,
         batch_size: int = 8,
         seed: int = 0,
+        decoding: str = "free",
     ):
+        if decoding not in ("free", "guaranteed"):
+            raise ValueError(f"unknown generation eval decoding {decoding!r}; choose free or guaranteed")
+        self.decoding = decoding
         self.trainer = trainer
         self.problems = list(problems)
         self.prompt_format = prompt_format
@@ -119,7 +126,22 @@ class GenerationEvalCallback(TrainerCallback):
                 gradient_checkpointing_kwargs=args.gradient_checkpointing_kwargs,
             ) as model:
                 prompts = [self.prompt_format.prompt_text(self.problems[i], tokenizer) for i in mine]
-                out = generate(model, tokenizer, prompts, self.num_samples, self.settings, self.batch_size, self.seed)
+                if self.decoding == "guaranteed":
+                    out = guaranteed_generate(
+                        model,
+                        tokenizer,
+                        prompts,
+                        self.num_samples,
+                        self.settings,
+                        self.batch_size,
+                        self.seed,
+                        instances=[parse_instance(self.problems[i]["input"]) for i in mine],
+                        **self.prompt_format.decoding_options(),
+                    )
+                else:
+                    out = generate(
+                        model, tokenizer, prompts, self.num_samples, self.settings, self.batch_size, self.seed
+                    )
             local = [(i, t, k, f) for i, t, k, f in zip(mine, out.texts, out.num_tokens, out.finished)]
         gathered = sorted(gather_object(local) if accelerator.num_processes > 1 else local)
         texts, num_tokens, finished = ([row[j] for row in gathered] for j in (1, 2, 3))

@@ -2,24 +2,25 @@
 ``jssp_sft.training.trainer.StarjobSFTTrainer``).
 
 In an answer ``J2-M3: 0+13 -> 13, J1-M0: ...`` only the job numbers after each ``J`` are decisions; the machine,
-start, duration and end follow from them (guaranteed decoding forces them). ``JobChoiceCollator`` wraps the trainer's
-own collator and adds a boolean ``job_choice_mask`` over the tokens that spell those job numbers (only in the trained
-part of each row, after ``Solution:``).
+start, duration and end follow from them (guaranteed decoding forces them). In the candidates answer format the
+decision is the label that ends each candidate line (``... =B``), and the operation line after it follows
+(``jssp_sft.core.answers.decision_spans``). ``JobChoiceCollator`` wraps the trainer's own collator and adds a boolean
+``job_choice_mask`` over the tokens that spell the decisions (only in the trained part of each row, after
+``Solution:``).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
+from ..core.answers import decision_spans
+
 
 JOB_CHOICE_MASK = "job_choice_mask"
 _SOLUTION = "Solution:"
-# Only operations name a decision (`J2-M3: ...`); a candidate line's `J2` lists an option (jssp_sft.core.candidates).
-_JOB_NUMBER_RE = re.compile(r"J(\d+)[ \t]*-")
 
 
 @dataclass
@@ -49,8 +50,8 @@ class JobChoiceMarker:
         start = text.find(_SOLUTION)
         while start != -1:
             end = text.find(_SOLUTION, start + 1)
-            for match in _JOB_NUMBER_RE.finditer(text, start, end if end != -1 else len(text)):
-                for char in range(match.start(1), match.end(1)):
+            for first, last in decision_spans(text, start, end if end != -1 else len(text)):
+                for char in range(first, last):
                     mask[owners[char]] = True
             start = end
         return mask
