@@ -97,6 +97,7 @@ def answer_tokens(records: list[dict]) -> int:
 
 def measure(run_dir: str, args: QualityBenchArguments, best_of: int, records: list[dict] | None = None) -> dict:
     """Every row of the module docstring for one run (on ``records`` when given)."""
+    from jssp_sft.data.templates import PromptFormat
     from jssp_sft.evaluation.diagnostics import dataset_records
     from jssp_sft.quickstart import held_out_sizes, score_controls, solve_held_out
     from jssp_sft.training.run import run_held_out_records
@@ -109,7 +110,8 @@ def measure(run_dir: str, args: QualityBenchArguments, best_of: int, records: li
     budget = max(max_new_tokens(run_dir), answer_tokens(records))
     scores = solve_held_out(run_dir, records, budget, best_of, args.seed)
     model_seconds = time.perf_counter() - started
-    controls = score_controls(records, best_of, args.seed)
+    top_k = PromptFormat.from_pretrained(run_dir).choice_top_k  # the random control of the run's decoder
+    controls = score_controls(records, best_of, args.seed, top_k)
     greedy, best = scores["guaranteed"]["mean_gap"], scores["best_of_n"]["mean_gap"]
     return {
         "run": run_dir,

@@ -7,7 +7,10 @@ problems with it, scores the answers with the ``jssp_makespan`` metric, prints a
 seeded random policy at the same N (greedy N=1 and best of ``best_of``), round robin, the best fixed job order per
 size, the best dispatching rule (named) and CP-SAT (the records' labels); its headline is the model's lift (random
 gap minus model gap, same N), with the model's per-decision accuracy beside chance and its prompt sensitivity
-(``jssp_sft.evaluation.diagnostics``).
+(``jssp_sft.evaluation.diagnostics``). Then the size panel (``jssp_sft.evaluation.zero_shot``): the same model on
+fresh instances of larger sizes and on Taillard's ta01-ta10, never trained on, each beside the random policy of the
+same decoder, every dispatching rule (the best one named) and the per-instance best of all rules. With the candidates
+answer format (the recipe's default) the random control picks among the same top-k candidates as the model.
 
 Every random choice is seeded (data, initial weights, data order, sampling), so two runs from scratch on one machine
 print the same figures (docs/quickstart.md, "Reproducibility").
@@ -81,16 +84,32 @@ class QuickstartArguments:
         default=8, metadata={"help": "Samples per held-out problem for the best-of-N row (temperature 1, guaranteed)."}
     )
     seed: int = field(default=0, metadata={"help": "Seed of the best-of-N sampling and of the random control."})
+    zero_shot_sizes: list[str] = field(
+        default_factory=lambda: ["6x6", "8x8", "10x10"],
+        metadata={"help": "Sizes of the fresh CP-SAT-labelled test sets of the size panel (none: --zero_shot_sizes)."},
+    )
+    zero_shot_problems: int = field(default=32, metadata={"help": "Fresh instances per zero-shot size."})
+    zero_shot_benchmark: str = field(
+        default="ta:15x15",
+        metadata={
+            "help": "Benchmark instances of the size panel, group:size as in `jssp-sft solve --benchmark` (''=none)."
+        },
+    )
 
     def __post_init__(self):
         for name in ("num_instances", "max_steps", "max_duration"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"--{name} must be at least 1, got {value}")
-        if self.test_problems < 1 or self.best_of < 1:
+        if self.test_problems < 1 or self.best_of < 1 or self.zero_shot_problems < 1:
             raise ValueError(
-                f"--test_problems and --best_of must be at least 1, got {self.test_problems}, {self.best_of}"
+                f"--test_problems, --best_of and --zero_shot_problems must be at least 1, got {self.test_problems}, "
+                f"{self.best_of}, {self.zero_shot_problems}"
             )
+        from .data.generator import parse_sizes
+
+        for size in self.zero_shot_sizes:
+            parse_sizes(size)  # a clear error now rather than after training
 
 
 def make_parser(prog: str | None = None):
@@ -146,8 +165,11 @@ def solve_held_out(
     greedy = SamplingSettings(max_new_tokens=max_new_tokens, do_sample=False)
     metric = evaluate.load(metrics.path("jssp_makespan"))
     scores = {}
+    options = {"free": {}, "guaranteed": {"instances": instances, **prompt_format.decoding_options()}}
     for decoding, decode in (("free", generate), ("guaranteed", guaranteed_generate)):
-        out = decode(model, tokenizer, prompts, settings=greedy, batch_size=16, show_progress=True)
+        out = decode(
+            model, tokenizer, prompts, settings=greedy, batch_size=16, show_progress=True, **options[decoding]
+        )
         scores[decoding] = metric.compute(
             predictions=[samples[0] for samples in out.texts],
             references=[problem_text(r) for r in records],
@@ -155,7 +177,15 @@ def solve_held_out(
         )
     sampling = SamplingSettings(max_new_tokens=max_new_tokens, temperature=1.0, do_sample=True)
     sampled = guaranteed_generate(
-        model, tokenizer, prompts, best_of, sampling, batch_size=16, seed=seed, show_progress=True, instances=instances
+        model,
+        tokenizer,
+        prompts,
+        best_of,
+        sampling,
+        batch_size=16,
+        seed=seed,
+        show_progress=True,
+        **options["guaranteed"],
     )
     best = [min(s.makespan for s in row) for row in sampled.schedules]
     scores["best_of_n"] = {
@@ -167,14 +197,49 @@ def solve_held_out(
     return scores
 
 
-def score_controls(records: list[dict], best_of: int, seed: int) -> dict:
-    """The controls on the held-out records (``jssp_sft.evaluation.baselines.control_summary``)."""
+def score_controls(records: list[dict], best_of: int, seed: int, top_k: int = 0) -> dict:
+    """The controls on the held-out records (``jssp_sft.evaluation.baselines.control_summary``); ``top_k``: the
+    random control picks among the candidates the model is given (its decoder's random policy)."""
     from .core.codec import parse_instance, record_makespan
     from .evaluation.baselines import control_summary
 
     instances = [parse_instance(r["input"], num_machines=r["num_machines"]) for r in records]
-    summary = control_summary(instances, [record_makespan(r) for r in records], (1, best_of), seed)
+    summary = control_summary(instances, [record_makespan(r) for r in records], (1, best_of), seed, top_k=top_k)
     return summary.to_dict()
+
+
+def size_panel(args: QuickstartArguments, records: list[dict]) -> list[dict]:
+    """The trained model on the held-out records (its training size) and, zero-shot, on fresh instances of
+    ``zero_shot_sizes`` and on ``zero_shot_benchmark``, each beside its controls (``jssp_sft.evaluation.zero_shot``)."""
+    from .benchmarks.instances import benchmark_names
+    from .core.codec import parse_instance, record_makespan
+    from .data.templates import PromptFormat
+    from .evaluation.zero_shot import TestSet, benchmark_test_set, generated_test_set, score_test_set
+    from .modeling.loading import load_for_generation
+
+    optimal = sum(r.get("solver_status", "OPTIMAL") == "OPTIMAL" for r in records)
+    sets = [
+        TestSet(
+            f"{held_out_sizes(records).split(':')[0]} (trained)",
+            [parse_instance(r["input"], num_machines=r["num_machines"]) for r in records],
+            [record_makespan(r) for r in records],
+            f"CP-SAT, the records' labels (optimal on {optimal}/{len(records)})",
+        )
+    ]
+    directory = Path(args.output_dir) / DATA_DIR / "zero-shot"
+    sets += [generated_test_set(size, args.zero_shot_problems, directory) for size in args.zero_shot_sizes]
+    if args.zero_shot_benchmark:
+        group, _, size = args.zero_shot_benchmark.partition(":")
+        names = benchmark_names(group, size or None)
+        sets.append(benchmark_test_set(names, f"{names[0]}-{names[-1]}"))
+    model, tokenizer = load_for_generation(args.output_dir)
+    prompt_format = PromptFormat.from_pretrained(args.output_dir)
+    return [
+        score_test_set(
+            model, tokenizer, prompt_format, test_set, args.best_of, args.seed, show_progress=True
+        ).to_dict()
+        for test_set in sets
+    ]
 
 
 def held_out_sizes(records: list[dict]) -> str:
@@ -183,6 +248,17 @@ def held_out_sizes(records: list[dict]) -> str:
 
     counts = Counter((r["num_jobs"], r["num_machines"]) for r in records)
     return ", ".join(f"{j}x{m}: {count}" for (j, m), count in sorted(counts.items()))
+
+
+def _describe(prompt_format) -> str:
+    """``"candidates (top-4; fields sdw, lb scale, by job)"`` or ``"starjob"``."""
+    if not prompt_format.candidates:
+        return prompt_format.answer_format
+    top = f"top-{prompt_format.candidate_top_k}" if prompt_format.candidate_top_k else "all"
+    return (
+        f"candidates ({top}; fields {prompt_format.candidate_fields}, {prompt_format.candidate_scale} scale, "
+        f"by {prompt_format.candidate_order})"
+    )
 
 
 def _fmt(value) -> str:
@@ -211,12 +287,13 @@ def print_table(args: QuickstartArguments, results: dict) -> None:
         f"  lift over the random control (its gap minus the model's, same N): {100 * lift_1:+.2f} points greedy, "
         f"{100 * lift_n:+.2f} points best of {n}"
     )
+    decoder = f" (top-{controls['top_k']} candidates, as the model)" if controls.get("top_k") else ""
     rows = [
         ("held-out problems, guaranteed decoding", "mean gap", "optimal"),
         ("model, greedy (N=1)", _pct(guaranteed["mean_gap"]), _pct(guaranteed["optimal_rate"])),
-        ("random control, 1 sample", _pct(controls["random"][1]), ""),
+        (f"random control{decoder}, 1 sample", _pct(controls["random"][1]), ""),
         (f"model, best of {n} (temperature 1)", _pct(best["mean_gap"]), _pct(best["optimal_rate"])),
-        (f"random control, best of {n}", _pct(controls["random"][n]), ""),
+        (f"random control{decoder}, best of {n}", _pct(controls["random"][n]), ""),
         ("round robin (never reads the instance)", _pct(controls["round_robin"]), ""),
         ("best fixed job order per size (idem)", _pct(controls["best_fixed_order"]), ""),
         (f"best dispatching rule: {controls['best_rule']}", _pct(controls["best_rule_gap"]), ""),
@@ -237,10 +314,20 @@ def print_table(args: QuickstartArguments, results: dict) -> None:
         f"  identical greedy answers with another same-size instance's prompt: "
         f"{_pct(diagnostics['identical_under_swap'])}; one greedy order per size: {diagnostics['depends_only_on_size']}"
     )
-    print(f"  wall time {results['wall_time_s']:.0f} s")
+    panel = results.get("size_panel")
+    if panel:
+        from .evaluation.zero_shot import SetScores, panel_lines
+
+        print(
+            "  size panel: the same model, guaranteed decoding, on its training size and zero-shot on sizes it never saw"
+        )
+        for line in panel_lines([SetScores(**scores) for scores in panel], controls.get("top_k", 0)):
+            print(line)
+    print(f"  answers: {results['answer_format']}; wall time {results['wall_time_s']:.0f} s")
 
 
 def main(args: QuickstartArguments) -> int:
+    from .data.templates import PromptFormat
     from .evaluation.plots import loss_curve
     from .sft import train
     from .training.arguments import make_sft_parser
@@ -271,7 +358,10 @@ def main(args: QuickstartArguments) -> int:
     scores = solve_held_out(
         args.output_dir, records, script_args.generation_eval_max_new_tokens, args.best_of, args.seed
     )
-    controls = score_controls(records, args.best_of, args.seed)
+    prompt_format = PromptFormat.from_pretrained(output_dir)  # what the run saved beside its model
+    top_k = prompt_format.choice_top_k
+    controls = score_controls(records, args.best_of, args.seed, top_k)
+    panel = size_panel(args, records)
     curve = loss_curve(history, output_dir / LOSS_CURVE_FILE, "jssp-sft quickstart: tiny model on CPU")
 
     train_losses = [e["loss"] for e in history if "loss" in e]
@@ -293,6 +383,8 @@ def main(args: QuickstartArguments) -> int:
         },
         "diagnostics": scores["diagnostics"],
         "records_proven_optimal": sum(r.get("solver_status", "OPTIMAL") == "OPTIMAL" for r in records) / len(records),
+        "size_panel": panel,
+        "answer_format": _describe(prompt_format),
         "wall_time_s": time.perf_counter() - started,
     }
     (output_dir / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n")

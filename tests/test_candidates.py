@@ -5,9 +5,11 @@ transformers' own forward pass)."""
 import random
 import re
 
+import evaluate
 import pytest
 import torch
 
+import jssp_sft.metrics
 from jssp_sft import Instance, verify
 from jssp_sft.benchmarks.instances import load_benchmark
 from jssp_sft.core.answers import job_sequence, write_candidates_answer
@@ -32,6 +34,7 @@ from jssp_sft.training.job_choice import JobChoiceMarker
 GREEDY = SamplingSettings(do_sample=False)
 HOT = SamplingSettings(temperature=1.5)
 CANDIDATES = PromptFormat(answer_format="candidates")
+METRIC = evaluate.load(jssp_sft.metrics.path("jssp_makespan"))
 
 
 def random_instance(rng: random.Random, jobs: int, machines: int, longest: int = 99) -> Instance:
@@ -63,10 +66,14 @@ def test_candidate_lines_list_the_earliest_starts_with_their_numbers():
     assert candidate_line_jobs(raw) == [1, 0, 2]
     assert candidate_line_choice(raw) is None
     assert candidate_line_choice(raw + CandidateFormat.choice(2)) == 2
-    top2 = CandidateFormat(fields="sd", top_k=2, scale="lb")
     bound = instance.lower_bound()
-    line = top2.line(top2.listed(found), bound)
+    by_start = CandidateFormat(fields="sd", top_k=2, scale="lb", order="start")
+    line = by_start.line(by_start.listed(found), bound)
     assert line == f"Next: J1:s0d{round(4000 / bound)}A|J0:s{round(5000 / bound)}d{round(3000 / bound)}B"
+    # by job (the default): the same two earliest starts, listed and labelled in job order
+    by_job = CandidateFormat(fields="sd", top_k=2, scale="lb")
+    line = by_job.line(by_job.listed(found), bound)
+    assert line == f"Next: J0:s{round(5000 / bound)}d{round(3000 / bound)}A|J1:s0d{round(4000 / bound)}B"
 
 
 def test_scaled_numbers_stay_below_a_thousand_at_every_size():
@@ -126,7 +133,8 @@ def test_replaying_a_cpsat_label_reproduces_its_makespan_and_verifies(seed):
     instance = random_instance(rng, rng.randint(2, 6), rng.randint(2, 6))
     record = labelled_record(instance)
     label = parse_solution(record["output"])
-    answer = CANDIDATES.candidates_answer(record)
+    order = ("job", "start")[seed % 2]
+    answer = PromptFormat(answer_format="candidates", candidate_order=order).candidates_answer(record)
     assert answer.schedule.makespan == label.makespan
     assert len(answer.schedule) == instance.num_operations
     # The verifier reads the operation lines only: same verdict with and without the candidate lines.
@@ -139,6 +147,11 @@ def test_replaying_a_cpsat_label_reproduces_its_makespan_and_verifies(seed):
         without.num_operations,
     )
     assert sum(is_candidate_line(line) for line in answer.text.split("\n")) == instance.num_operations
+    # ... and the metric scores both alike (valid, the label's makespan, optimal)
+    plain = "\n".join(line for line in answer.text.split("\n") if not is_candidate_line(line))
+    scored = METRIC.compute(predictions=[answer.text, plain], references=[record["input"]] * 2, return_details=True)
+    first, second = ({k: v for k, v in d.items() if k != "num_tokens"} for d in scored["details"])
+    assert first == second and first["feasible"] and first["makespan"] == label.makespan
 
 
 def test_a_top_k_smaller_than_the_label_needs_is_counted():

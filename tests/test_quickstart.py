@@ -56,6 +56,7 @@ def test_quickstart_end_to_end(tmp_path, capsys):
     out = tmp_path / "run"
     argv = ["quickstart", "--output_dir", str(out), "--recipe", str(small_recipe(tmp_path)), "--num_instances", "40"]
     argv += ["--max_steps", "4", "--test_problems", "3"]
+    argv += ["--zero_shot_sizes", "5x5", "--zero_shot_problems", "2", "--zero_shot_benchmark", "ft:6x6"]
     code = cli_main(argv)
     assert code == 0
     printed = capsys.readouterr().out
@@ -75,6 +76,9 @@ def test_quickstart_end_to_end(tmp_path, capsys):
         "free decoding, greedy: parse",
         "per-decision accuracy",
         "another same-size instance's prompt",
+        "size panel",
+        "best of all rules, per instance",
+        "answers: starjob",
     ):
         assert row in printed, row
     results = json.loads((out / RESULTS_FILE).read_text())
@@ -94,6 +98,13 @@ def test_quickstart_end_to_end(tmp_path, capsys):
         results["controls"]["random"]["1"] - results["guaranteed"]["mean_gap"]
     )
     assert results["diagnostics"]["records"] == 3 and results["diagnostics"]["decisions"] > 0
+    # the size panel: the training size, then zero-shot sizes, each with its rules and the same-decoder control
+    panel = results["size_panel"]
+    assert [(p["size"], p["instances"]) for p in panel] == [("4x4", 3), ("5x5", 2), ("6x6", 1)]
+    assert panel[0]["random_same_decoder"]["1"] == pytest.approx(results["controls"]["random"]["1"])
+    for scores in panel:
+        assert scores["best_of_rules"] <= min(scores["rules"].values()) + 1e-12
+        assert scores["rules"][scores["best_rule"]] == min(scores["rules"].values())
     assert (out / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "model.safetensors").is_file() and (out / "jssp_sft_prompt.json").is_file()
 
@@ -103,9 +114,12 @@ def test_quickstart_end_to_end(tmp_path, capsys):
     assert (out / "trainer_state.json").read_text() == state
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
     again = json.loads((out / RESULTS_FILE).read_text())
-    assert {k: v for k, v in again.items() if k != "wall_time_s"} == {
-        k: v for k, v in results.items() if k != "wall_time_s"
-    }
+
+    def untimed(run):  # the figures, without the wall times
+        panel = [{k: v for k, v in scores.items() if k != "seconds"} for scores in run["size_panel"]]
+        return {k: v for k, v in run.items() if k != "wall_time_s"} | {"size_panel": panel}
+
+    assert untimed(again) == untimed(results)
 
 
 @pytest.mark.slow

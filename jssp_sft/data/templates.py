@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..core.answers import ANSWER_FORMATS, CandidatesAnswer, job_sequence, write_candidates_answer
 from ..core.builder import START_RULES
-from ..core.candidates import DEFAULT_FIELDS, DEFAULT_TOP_K, CandidateFormat
+from ..core.candidates import DEFAULT_FIELDS, DEFAULT_ORDER, DEFAULT_TOP_K, CandidateFormat
 from ..core.codec import format_instance, format_instruction, parse_instance, parse_solution
 from ..core.instance import Instance
 
@@ -91,6 +91,7 @@ class PromptFormat:
     candidate_fields: str = DEFAULT_FIELDS
     candidate_top_k: int = DEFAULT_TOP_K
     candidate_scale: str = "lb"
+    candidate_order: str = DEFAULT_ORDER
     placement: str = "insert"
 
     def __post_init__(self):
@@ -104,17 +105,25 @@ class PromptFormat:
             )
         if self.placement not in START_RULES:
             raise ValueError(f"unknown placement {self.placement!r}; choose one of {', '.join(START_RULES)}")
-        CandidateFormat(self.candidate_fields, self.candidate_top_k, self.candidate_scale)  # validates them
+        CandidateFormat(
+            self.candidate_fields, self.candidate_top_k, self.candidate_scale, self.candidate_order
+        )  # validates them
 
     @property
     def candidate_format(self) -> CandidateFormat:
         """The candidate lines' settings (meaningful with ``answer_format="candidates"``)."""
-        return CandidateFormat(self.candidate_fields, self.candidate_top_k, self.candidate_scale)
+        return CandidateFormat(self.candidate_fields, self.candidate_top_k, self.candidate_scale, self.candidate_order)
 
     @property
     def candidates(self) -> bool:
         """Whether answers carry candidate lines."""
         return self.answer_format == "candidates"
+
+    @property
+    def choice_top_k(self) -> int:
+        """How many jobs the decoder offers the model at each step (0: every unfinished job): the random control of
+        the same decoder picks among as many."""
+        return self.candidate_top_k if self.candidates else 0
 
     def decoding_options(self) -> dict:
         """What guaranteed decoding needs to write this format's answers: ``start_rule`` and ``candidate_format``."""

@@ -160,13 +160,15 @@ def best_rule(baselines: Mapping[str, dict], runs: BaselineRuns, size: str) -> s
 class ControlSummary:
     """Mean gaps of the controls and rules on a set of instances (fractions), for the tables outside ``evaluate``."""
 
-    random: dict[int, float]  # N -> the random control's mean gap, best of N samples
+    random: dict[int, float]  # N -> the random control's mean gap, best of N samples (the model's decoder's choices)
     random_sample_mean: dict[int, float]  # N -> its mean gap averaged over the N samples (a sampled model's view)
     round_robin: float
     best_fixed_order: float
     rules: dict[str, float]  # "RULE (variant)" -> mean gap
     best_rule: str
     random_by_instance: dict[int, list[float]] = field(default_factory=dict)  # N -> each instance's best-of-N gap
+    top_k: int = 0  # the random control picks among this many earliest-starting jobs (0: every unfinished job)
+    random_any_job: float | None = None  # with top_k: the uniform pick among every unfinished job, 1 sample
 
     @property
     def best_rule_gap(self) -> float:
@@ -181,6 +183,8 @@ class ControlSummary:
             "rules": self.rules,
             "best_rule": self.best_rule,
             "best_rule_gap": self.best_rule_gap,
+            "top_k": self.top_k,
+            "random_any_job": self.random_any_job,
         }
 
 
@@ -191,9 +195,11 @@ def control_summary(
     seed: int = 0,
     variants: Sequence[str] = ("insertion", "non_delay"),
     max_orders: int = MAX_EXHAUSTIVE_ORDERS,
+    top_k: int = 0,
 ) -> ControlSummary:
     """The controls and every dispatching rule in ``variants`` on ``instances`` (gaps against ``bounds``), with the
-    same definitions and per-instance seeds as ``evaluate``'s rows."""
+    same definitions and per-instance seeds as ``evaluate``'s rows. ``top_k``: the random control picks among the
+    choices a candidates-format model gets (the ``top_k`` earliest starts), the random policy of its decoder."""
     from ..core.scoring import gap, mean
     from ..solvers.dispatching import RULES, dispatching_rule
 
@@ -203,7 +209,7 @@ def control_summary(
     random_gaps: dict[int, list[float]] = {n: [] for n in counts}
     sample_means: dict[int, list[float]] = {n: [] for n in counts}
     for instance, bound in zip(instances, bounds):
-        drawn = random_control(instance, counts[-1], seed=seed).makespans
+        drawn = random_control(instance, counts[-1], seed=seed, top_k=top_k).makespans
         for n in counts:
             random_gaps[n].append(gap(min(drawn[:n]), bound))
             sample_means[n].append(mean([gap(m, bound) for m in drawn[:n]]))
@@ -227,4 +233,10 @@ def control_summary(
         rules=rules,
         best_rule=min(rules, key=rules.get),
         random_by_instance=random_gaps,
+        top_k=top_k,
+        random_any_job=(
+            mean([gap(random_control(i, 1, seed=seed).makespan, b) for i, b in zip(instances, bounds)])
+            if top_k
+            else None
+        ),
     )

@@ -181,7 +181,7 @@ def score_test_set(
             **decoding,
         )
         best_gaps = [gap(min(s.makespan for s in row), ref) for row, ref in zip(sampled.schedules, references)]
-    top_k = prompt_format.candidate_top_k if prompt_format.candidates else 0
+    top_k = prompt_format.choice_top_k
     counts = sorted({1, best_of})
     same_decoder = {n: [] for n in counts}
     any_job = []

@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
-from ..core.candidates import CANDIDATES_PREFIX, CHOICE_MARK
 from ..core.codec import to_record
 from ..core.instance import Instance
 from ..core.schedule import Schedule
@@ -164,9 +163,6 @@ def build_tokenizer(
         raise ValueError(f"number_tokens must be >= 0, got {number_tokens}")
     if number_tokens > 10:
         tokenizer.add_tokens([str(number) for number in range(10, number_tokens)])
-    # A candidate line's opening and choice mark as one token each (they never occur in other text): a line is
-    # about 46 tokens instead of 51.
-    tokenizer.add_tokens([CANDIDATES_PREFIX + " ", CHOICE_MARK])
     tokenizer.chat_template = CHAT_TEMPLATE
     return tokenizer
 

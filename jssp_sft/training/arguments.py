@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from trl import GRPOConfig, ModelConfig, ScriptArguments, SFTConfig, TrlParser
 
 from ..core.answers import ANSWER_FORMATS
-from ..core.candidates import DEFAULT_FIELDS, DEFAULT_TOP_K, SCALES
+from ..core.candidates import DEFAULT_FIELDS, DEFAULT_TOP_K, ORDERS, SCALES
 from ..data.loading import DEFAULT_TEST_SIZE
 from ..data.templates import TEMPLATES, PromptFormat
 from ..rewards import REWARDS, get_reward_funcs
@@ -56,7 +56,7 @@ def template_field(default: str | None, default_help: str):
 
 
 # The options of PromptFormat's answer that a run may set (None: the default, or the starting model's saved one).
-ANSWER_OPTIONS = ("answer_format", "candidate_fields", "candidate_top_k", "candidate_scale")
+ANSWER_OPTIONS = ("answer_format", "candidate_fields", "candidate_top_k", "candidate_scale", "candidate_order")
 
 
 def eval_split_field(default: float, purpose: str):
@@ -108,6 +108,14 @@ class StarjobScriptArguments(ScriptArguments):
             "help": "Candidate lines: times in thousandths of the instance's lower bound (lb) or as they are (raw); "
             "default lb or the saved one.",
             "choices": list(SCALES),
+        },
+    )
+    candidate_order: str | None = field(
+        default=None,
+        metadata={
+            "help": "Candidate lines: entries by job number (job) or by earliest start (start); default job or the "
+            "saved one.",
+            "choices": list(ORDERS),
         },
     )
     dataset_subset_size: int | None = field(
