@@ -77,6 +77,16 @@ class QuickstartArguments:
         },
     )
     max_steps: int | None = field(default=None, metadata={"help": "Override the recipe's max_steps (None: keep it)."})
+    num_hidden_layers: int | None = field(
+        default=None, metadata={"help": "Layers of the tiny base model (None: jssp_sft.modeling.tiny's default)."}
+    )
+    sliding_window: int | None = field(
+        default=None,
+        metadata={
+            "help": "Sliding-window attention of the tiny base model, in tokens (None: full attention); the "
+            "candidates recipe uses 96 so that a decision reads only its recent lines at every answer length."
+        },
+    )
     test_problems: int = field(
         default=64, metadata={"help": "Held-out problems solved by the trained model at the end."}
     )
@@ -131,7 +141,8 @@ def prepare(args: QuickstartArguments) -> tuple[Path, Path]:
         overrides["max_duration"] = args.max_duration
     dataset = ensure_default_dataset(output_dir / DATA_DIR, **overrides)
     base = output_dir / BASE_MODEL_DIR
-    tiny_args = TinyModelArguments(output_dir=str(base))
+    shape = {name: getattr(args, name) for name in ("num_hidden_layers", "sliding_window")}
+    tiny_args = TinyModelArguments(output_dir=str(base), **{k: v for k, v in shape.items() if v is not None})
     if not built_with(base, tiny_args):  # missing, or built by another version's defaults
         build_tiny(tiny_args)
     return dataset, base

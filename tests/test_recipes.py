@@ -50,6 +50,38 @@ def test_recipe_parses_and_dry_builds(recipe):
     assert script_args.dataset_name and model_args.model_name_or_path and training_args.output_dir
 
 
+def test_candidates_recipes_exist():
+    names = {str(p.relative_to(RECIPES)) for p in SFT_RECIPES}
+    assert {
+        "tiny/sft/config_candidates.yaml",
+        "tiny/sft/config_taillard.yaml",
+        "Qwen2.5-0.5B-Instruct/sft/config_candidates_lora.yaml",
+        "Llama-3.1-8B-Instruct/sft/config_candidates_qlora.yaml",
+    } <= names
+
+
+@pytest.mark.parametrize("recipe", SFT_RECIPES, ids=lambda p: str(p.relative_to(RECIPES)))
+def test_recipe_answer_format(recipe):
+    """Recipes named for candidates (or Taillard) write candidate lines; every other recipe keeps the plain answer."""
+    script_args, _, model_args = parse(recipe)
+    prompt_format = script_args.prompt_format(model_args.model_name_or_path)
+    if "candidates" in recipe.stem or "taillard" in recipe.stem:
+        assert prompt_format.answer_format == "candidates"
+        assert (prompt_format.candidate_fields, prompt_format.candidate_top_k) == ("sdw", 4)
+    else:
+        assert prompt_format.answer_format == "starjob"
+
+
+def test_tiny_candidates_recipes_fit_their_answers():
+    """The tiny candidates recipes run on CPU and leave room for their answers (about 4x the plain one's tokens)."""
+    plain_script, plain, _ = parse(RECIPES / "tiny" / "sft" / "config.yaml")
+    for name in ("config_candidates.yaml", "config_taillard.yaml"):
+        script_args, training_args, model_args = parse(RECIPES / "tiny" / "sft" / name)
+        assert training_args.use_cpu and not training_args.bf16 and not model_args.use_peft
+        assert training_args.max_length >= 1536 > plain.max_length
+        assert script_args.generation_eval_max_new_tokens > 3 * plain_script.generation_eval_max_new_tokens
+
+
 def test_recipe_rejects_unknown_keys(tmp_path):
     recipe = tmp_path / "bad.yaml"
     recipe.write_text((RECIPES / "tiny" / "sft" / "config.yaml").read_text() + "\nlearning_rte: 1.0e-4\n")
