@@ -78,6 +78,7 @@ bench: install
 	$(PYTHON) bench/train.py
 	$(PYTHON) bench/generate.py
 	$(PYTHON) bench/guaranteed.py
+	$(PYTHON) bench/candidates.py
 	$(PYTHON) bench/improve.py
 	$(PYTHON) bench/quality.py
 	$(PYTHON) bench/serve.py
