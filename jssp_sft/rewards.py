@@ -228,13 +228,19 @@ def operations_reward(prompts, completions, **kwargs) -> list[float]:
 
 
 def _operations_share(instance: Instance, report: Report) -> float:
+    return _share_kept(instance, report, len)
+
+
+def _share_kept(instance: Instance, report: Report, lost: Callable[[dict[tuple[int, int], set[str]]], float]) -> float:
+    """1.0 when feasible, 0.0 when unparseable, else the share of operations left after ``lost(failed)`` (the
+    operations' cost of the failed ones, ``_violations_by_operation``) and one per stray violation, at least 0."""
     if report.feasible:
         return 1.0
     if not report.parsed:
         return 0.0
     failed, stray = _violations_by_operation(instance, report)
     total = instance.num_operations
-    return max(0.0, (total - len(failed) - stray) / total)
+    return max(0.0, (total - lost(failed) - stray) / total)
 
 
 def _violations_by_operation(instance: Instance, report: Report) -> tuple[dict[tuple[int, int], set[str]], int]:
@@ -283,11 +289,11 @@ def checks_reward(prompts, completions, **kwargs) -> list[float]:
 
 
 def _checks_share(instance: Instance, report: Report) -> float:
-    if report.feasible:
-        return 1.0
-    if not report.parsed:
-        return 0.0
-    failed, stray = _violations_by_operation(instance, report)
+    return _share_kept(instance, report, _checks_lost)
+
+
+def _checks_lost(failed: dict[tuple[int, int], set[str]]) -> float:
+    """The failed checks of the failed operations, in operations (five checks make one)."""
     num_checks = len(OPERATION_CHECKS)
     lost = 0.0
     for kinds in failed.values():
@@ -295,8 +301,7 @@ def _checks_share(instance: Instance, report: Report) -> float:
             lost += 1.0
         else:
             lost += sum(1 for covered in OPERATION_CHECKS.values() if kinds & covered) / num_checks
-    total = instance.num_operations
-    return max(0.0, (total - lost - stray) / total)
+    return lost
 
 
 def makespan_quality_reward(prompts, completions, reference_makespan=None, **kwargs) -> list[float]:

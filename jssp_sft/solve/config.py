@@ -12,6 +12,11 @@ from .sampling import SamplingSettings, check_sampling
 DECODING_MODES = ("free", "guaranteed")
 
 
+def decoding_field(default: str, help: str):
+    """A dataclass option choosing one of ``DECODING_MODES``."""
+    return field(default=default, metadata={"help": help, "choices": list(DECODING_MODES)})
+
+
 @dataclass
 class SolveConfig:
     """How to sample and choose answers; every field can be overridden per call (``solver.solve(x, num_samples=4)``).
@@ -38,13 +43,10 @@ class SolveConfig:
     batch_size: int = field(
         default=8, metadata={"help": "Instances per generation batch (each with its num_samples answers)."}
     )
-    decoding: str = field(
-        default="guaranteed",
-        metadata={
-            "help": "guaranteed: each step chooses among the jobs that can go next, so every answer is feasible "
-            "(needs the transformers backend); free: plain sampling, verified afterwards (what the model learned).",
-            "choices": list(DECODING_MODES),
-        },
+    decoding: str = decoding_field(
+        "guaranteed",
+        "guaranteed: each step chooses among the jobs that can go next, so every answer is feasible (needs the "
+        "transformers backend); free: plain sampling, verified afterwards (what the model learned).",
     )
     repair: bool = field(
         default=False,

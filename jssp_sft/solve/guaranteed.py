@@ -360,6 +360,19 @@ class _Attention:
         self.slot_position = self.slot_position[:, first:]
 
 
+def _forward(model, input_ids, attention_mask, positions, cache):
+    """One forward pass over ``input_ids`` with the cache: the updated cache and each row's next-token logits."""
+    out = model(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        position_ids=positions,
+        cache=cache,
+        use_cache=True,
+        logits_to_keep=1,
+    )
+    return out.cache, out.logits[:, -1, :]
+
+
 def _decode_batch(model, tokenizer, prompts, writers, num_samples, settings, pad_id, progress) -> int:
     """Write every solution of ``writers`` (``num_samples`` consecutive writers per prompt); return forward passes."""
     import torch
@@ -382,16 +395,8 @@ def _decode_batch(model, tokenizer, prompts, writers, num_samples, settings, pad
     positions, attention_mask = attention.prompt()
     # A plain cache: the sliding-window layers' own caches would drop slots by count, blind to padding.
     cache = DynamicCache() if attention.window is not None else None
-    out = model(
-        input_ids=input_ids,
-        attention_mask=attention_mask,
-        position_ids=positions,
-        cache=cache,
-        use_cache=True,
-        logits_to_keep=1,
-    )
+    cache, logits = _forward(model, input_ids, attention_mask, positions, cache)
     passes = 1
-    cache, logits = out.cache, out.logits[:, -1, :]
     if num_samples > 1:
         cache.batch_repeat_interleave(num_samples)
         logits = logits.repeat_interleave(num_samples, dim=0)
@@ -420,16 +425,8 @@ def _decode_batch(model, tokenizer, prompts, writers, num_samples, settings, pad
         step_ids, step_mask = _left_pad(chunks, pad_id)
         step_ids, step_mask = step_ids.to(device), step_mask.to(device)
         positions, attention_mask = attention.step(step_mask)
-        out = model(
-            input_ids=step_ids,
-            attention_mask=attention_mask,
-            position_ids=positions,
-            cache=cache,
-            use_cache=True,
-            logits_to_keep=1,
-        )
+        cache, logits = _forward(model, step_ids, attention_mask, positions, cache)
         passes += 1
-        cache, logits = out.cache, out.logits[:, -1, :]
         attention.crop(cache)
     return passes
 

@@ -283,25 +283,15 @@ class JSSPSolver:
         if decoding == "free":
             return self.backend.generate(prompts, num_samples, settings, seed, show_progress=show_progress)
         if decoding == "guaranteed":
-            from .guaranteed import guaranteed_generate
-
-            model = getattr(self.backend, "model", None)
-            if model is None:
+            guaranteed_generate = getattr(self.backend, "guaranteed_generate", None)
+            if guaranteed_generate is None:
                 raise ValueError(
                     f"decoding='guaranteed' steps the model's forward pass itself: it needs the transformers backend, "
                     f"not {self.backend.name!r} (with {self.backend.name!r}, pass --decoding free)"
                 )
             instances = [problem.instance for problem in problems]
             return guaranteed_generate(
-                model,
-                self.tokenizer,
-                prompts,
-                num_samples,
-                settings,
-                batch_size=len(prompts),
-                seed=seed,
-                instances=instances,
-                **self.prompt_format.decoding_options(),
+                prompts, num_samples, settings, seed, instances=instances, **self.prompt_format.decoding_options()
             )
         raise ValueError(f"unknown decoding {decoding!r}; choose one of {', '.join(DECODING_MODES)}")
 

@@ -21,7 +21,7 @@ from ..core.candidates import DEFAULT_FIELDS, DEFAULT_TOP_K, ORDERS, SCALES
 from ..data.loading import DEFAULT_TEST_SIZE
 from ..data.templates import TEMPLATES, PromptFormat
 from ..rewards import REWARDS, get_reward_funcs
-from ..solve.config import SolveConfig, SolverModelArguments
+from ..solve.config import SolveConfig, SolverModelArguments, decoding_field
 from ..solve.sampling import SamplingSettings
 
 
@@ -194,13 +194,10 @@ class SFTScriptArguments(StarjobScriptArguments):
     generation_eval_num_samples: int = field(
         default=1, metadata={"help": "Samples per problem in the generation eval."}
     )
-    generation_eval_decoding: str = field(
-        default="free",
-        metadata={
-            "help": "How the generation eval decodes: free (the model writes everything: its feasible rate is the "
-            "news) or guaranteed (the model chooses jobs only: every answer is feasible, the gap is the news).",
-            "choices": ["free", "guaranteed"],
-        },
+    generation_eval_decoding: str = decoding_field(
+        "free",
+        "How the generation eval decodes: free (the model writes everything: its feasible rate is the news) or "
+        "guaranteed (the model chooses jobs only: every answer is feasible, the gap is the news).",
     )
     generation_eval_max_new_tokens: int = field(
         default=2048, metadata={"help": "Longest answer generated in the generation eval, in tokens."}

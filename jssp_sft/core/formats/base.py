@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +16,8 @@ from ..codec import number_problem
 from ..instance import InstanceFormatError
 
 
-__all__ = ["InstanceFormatError", "Line", "check_machine", "is_header", "missing_line", "no_trailing_data"]
-__all__ += ["read_text", "size_line", "text_lines", "whole_number"]
+__all__ = ["InstanceFormatError", "Line", "check_machine", "csv_rows", "is_header", "missing_line"]
+__all__ += ["no_trailing_data", "read_text", "size_line", "text_lines", "whole_number"]
 
 _ASCII_SPACE = " \t\r\f\v"
 _LEADING_ODD_RE = re.compile(r"[^\S\n]|[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
@@ -124,3 +125,15 @@ def no_trailing_data(lines: list[Line], start: int, source: str, what: str) -> N
             raise InstanceFormatError(
                 source, line.number, None, f"unexpected line after {what}: {line.text[:60]!r} (a count is wrong?)"
             )
+
+
+def csv_rows(reader, width: int, position: Mapping[str, int], source: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows of a ``csv.reader`` after its header: ``(line, {column: cell})`` of each non-blank row, with the cells
+    at ``position`` stripped of ASCII spaces; a row of other than ``width`` cells is an error."""
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip(" \t\r") for cell in row):
+            continue
+        if len(row) != width:
+            raise InstanceFormatError(source, line, None, f"expected {width} columns, found {len(row)}")
+        yield line, {column: row[index].strip(" \t\r") for column, index in position.items()}

@@ -18,7 +18,7 @@ import csv
 import io
 
 from ..instance import Instance
-from .base import InstanceFormatError, whole_number
+from .base import InstanceFormatError, csv_rows, whole_number
 
 
 NAME = "csv"
@@ -46,13 +46,7 @@ def read(text: str, source: str) -> Instance:
             raise InstanceFormatError(source, 1, "header", f"the column {column!r} appears twice")
     position = {column: names.index(column) for column in COLUMNS}
     cells: dict[tuple[int, int], tuple[int, int, int]] = {}  # (job, op) -> (machine, duration, line)
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip(" \t\r") for cell in row):
-            continue
-        if len(row) != len(names):
-            raise InstanceFormatError(source, line, None, f"expected {len(names)} columns, found {len(row)}")
-        values = {column: row[index].strip(" \t\r") for column, index in position.items()}
+    for line, values in csv_rows(reader, len(names), position, source):
         job = whole_number(values["job"], source, line, "job")
         op = whole_number(values["operation"], source, line, f"job {job} operation")
         field = f"job {job} operation {op}"

@@ -18,8 +18,8 @@ from __future__ import annotations
 from ..codec import MatrixRecord, format_matrix, parse_decimal, parse_matrix
 from ..instance import Instance
 from ..schedule import Schedule
-from .base import InstanceFormatError, Line, is_header, missing_line, size_line, whole_number
-from .standard import read_job_pairs
+from .base import InstanceFormatError, Line, is_header, missing_line, whole_number
+from .standard import read_jobs
 
 
 NAME = "matrix"
@@ -77,24 +77,9 @@ def _check_orders(instance: Instance, lines: list[Line], start: int, source: str
 
 def read_record(lines: list[Line], source: str) -> tuple[Instance, MatrixRecord | None]:
     """The instance, and the whole ``MatrixRecord`` when the makespan and machine orders are present."""
-    index, num_jobs, num_machines = size_line(lines, source)
-    if len(lines[index].tokens) != 2:
-        raise InstanceFormatError(
-            source, lines[index].number, "size", f"expected 'jobs machines', got {len(lines[index].tokens)} numbers"
-        )
-    jobs = []
-    for j in range(num_jobs):
-        if index + 1 + j >= len(lines):
-            raise missing_line(lines, source, f"job {j}", f"job {j} of the {num_jobs} the size line announces")
-        line = lines[index + 1 + j]
-        ops = read_job_pairs(line, j, num_machines, source, None)
-        if len(ops) > num_machines:
-            raise InstanceFormatError(
-                source, line.number, f"job {j}", f"{len(ops)} operations, but the matrix format allows at most M"
-            )
-        jobs.append(tuple(ops))
+    index, jobs, num_machines = read_jobs(lines, source, at_most_m=NAME)
     instance = Instance(tuple(jobs), num_machines)
-    rest = index + 1 + num_jobs
+    rest = index + 1 + len(jobs)
     if rest == len(lines):
         return instance, None
     _read_makespan(lines[rest], source)

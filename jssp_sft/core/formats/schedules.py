@@ -14,7 +14,7 @@ from ..instance import Instance, InstanceFormatError
 from ..schedule import Operation, Schedule
 from ..verifier import verify
 from . import json_format
-from .base import read_text
+from .base import csv_rows, read_text
 
 
 SCHEDULE_FORMATS = ("json", "starjob", "csv")
@@ -193,13 +193,8 @@ def _read_csv_schedule(text: str, source: str) -> Schedule:
             source, 1, "header", f"missing the column(s) {', '.join(missing)}; expected {','.join(CSV_COLUMNS)}"
         )
     ops = []
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip(" \t\r") for cell in row):
-            continue
-        if len(row) != len(header):
-            raise InstanceFormatError(source, line, None, f"expected {len(header)} columns, found {len(row)}")
-        values = {name: row[header.index(name)].strip(" \t\r") for name in CSV_COLUMNS}
+    position = {name: header.index(name) for name in CSV_COLUMNS}
+    for line, values in csv_rows(reader, len(header), position, source):
 
         def read(token, field, signed, line=line):
             problem = number_problem(token)

@@ -34,7 +34,13 @@ def read_job_pairs(line: Line, job: int, num_machines: int, source: str, width: 
     return ops
 
 
-def read(lines: list[Line], source: str) -> Instance:
+def read_jobs(
+    lines: list[Line], source: str, at_most_m: str | None = None
+) -> tuple[int, list[tuple[tuple[int, int], ...]], int]:
+    """The ``N M`` size line and the N job lines after it: ``(index of the size line, jobs, M)``.
+
+    Every job has exactly M operations, or with ``at_most_m`` (the format's name) at most M.
+    """
     index, num_jobs, num_machines = size_line(lines, source)
     if len(lines[index].tokens) != 2:
         raise InstanceFormatError(
@@ -44,9 +50,20 @@ def read(lines: list[Line], source: str) -> Instance:
     for j in range(num_jobs):
         if index + 1 + j >= len(lines):
             raise missing_line(lines, source, f"job {j}", f"job {j} of the {num_jobs} the size line announces")
-        jobs.append(read_job_pairs(lines[index + 1 + j], j, num_machines, source, num_machines))
-    no_trailing_data(lines, index + 1 + num_jobs, source, f"the {num_jobs} jobs")
-    return Instance(tuple(map(tuple, jobs)), num_machines)
+        line = lines[index + 1 + j]
+        ops = read_job_pairs(line, j, num_machines, source, None if at_most_m else num_machines)
+        if at_most_m and len(ops) > num_machines:
+            raise InstanceFormatError(
+                source, line.number, f"job {j}", f"{len(ops)} operations, but the {at_most_m} format allows at most M"
+            )
+        jobs.append(tuple(ops))
+    return index, jobs, num_machines
+
+
+def read(lines: list[Line], source: str) -> Instance:
+    index, jobs, num_machines = read_jobs(lines, source)
+    no_trailing_data(lines, index + 1 + len(jobs), source, f"the {len(jobs)} jobs")
+    return Instance(tuple(jobs), num_machines)
 
 
 def write(instance: Instance) -> str:

@@ -8,9 +8,14 @@ base model with a trained LoRA adapter (merged for speed unless the base is quan
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ...modeling.loading import four_bit_config, load_trained_model
 from ..sampling import GenerationOutput, SamplingSettings, generate
+
+
+if TYPE_CHECKING:
+    from ..guaranteed import GuaranteedOutput
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -50,7 +55,20 @@ class TransformersBackend:
     ) -> GenerationOutput:
         """All ``prompts`` in one batch (the solver chooses the batches), ``num_samples`` answers each; with
         ``show_progress``, a bar of the tokens generated."""
-        return generate(
+        return self._one_batch(generate, prompts, num_samples, settings, seed, show_progress=show_progress)
+
+    def guaranteed_generate(
+        self, prompts: Sequence[str], num_samples: int, settings: SamplingSettings, seed: int | None = None, **options
+    ) -> GuaranteedOutput:
+        """As ``generate``, decoding guaranteed (``jssp_sft.solve.guaranteed.guaranteed_generate``, which steps the
+        model's forward pass itself); ``options`` are its own (the instances, the answer format's)."""
+        from ..guaranteed import guaranteed_generate
+
+        return self._one_batch(guaranteed_generate, prompts, num_samples, settings, seed, **options)
+
+    def _one_batch(self, decode, prompts, num_samples, settings, seed, **options):
+        """``decode`` (a sampling function of ``jssp_sft.solve``) on this model, all ``prompts`` in one batch."""
+        return decode(
             self.model,
             self.tokenizer,
             prompts,
@@ -58,7 +76,7 @@ class TransformersBackend:
             settings,
             batch_size=len(prompts),
             seed=seed,
-            show_progress=show_progress,
+            **options,
         )
 
 
