@@ -70,6 +70,8 @@ def test_candidate_lines_list_the_earliest_starts_with_their_numbers():
     by_start = CandidateFormat(fields="sd", top_k=2, scale="lb", order="start")
     line = by_start.line(by_start.listed(found), bound)
     assert line == f"Next: J1:s0d{round(4000 / bound)}A|J0:s{round(5000 / bound)}d{round(3000 / bound)}B"
+    # by start, equal starts by most work left: J2 (7 left) before J0 (3 left), both at 5
+    assert [c.job for c in CandidateFormat(top_k=0, order="start").listed(found)] == [1, 2, 0]
     # by job (the default): the same two earliest starts, listed and labelled in job order
     by_job = CandidateFormat(fields="sd", top_k=2, scale="lb")
     line = by_job.line(by_job.listed(found), bound)
@@ -267,7 +269,7 @@ def test_untrained_model_writes_feasible_candidates_answers(tiny, name):
     assert output.forward_passes <= 1.25 * instance.num_operations + 1
 
 
-@pytest.mark.parametrize("name", ["ta31", "ta41", "ta51", "ta61", "ta71"])
+@pytest.mark.parametrize("name", ["ta11", "ta31", "ta41", "ta51", "ta61", "ta71"])
 def test_a_sliding_window_model_writes_feasible_answers_at_every_taillard_size(windowed, name):
     model, tokenizer = windowed
     instance, _ = load_benchmark(name)

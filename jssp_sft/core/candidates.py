@@ -65,8 +65,8 @@ FIELDS = {
 }
 TIME_FIELDS = frozenset("sdwqf")
 SCALES = ("lb", "raw")
-# "job": a model cannot score by position and must read the numbers (by start, "take the first" is right about 2
-# times in 3 and a plateau a small model does not leave; measured on 4x4, README "candidates").
+# "job": a model cannot score by position and must read the numbers; "start": the first entry is the earliest start
+# (ties: most work left), a prior a model may learn to depart from (docs/candidates.md).
 ORDERS = ("job", "start")
 DEFAULT_ORDER = "job"
 DEFAULT_FIELDS = "sdw"
@@ -160,7 +160,8 @@ def candidates(builder: ScheduleBuilder, rule: str) -> list[Candidate]:
 class CandidateFormat:
     """What a candidate line lists: which fields (tags of ``FIELDS``, in order), how many candidates (the ``top_k``
     with the earliest starts; 0: all), the time scale (``"lb"``: thousandths of the lower bound; ``"raw"``), and the
-    order of the entries (``"job"``: by job number; ``"start"``: by earliest start, then job)."""
+    order of the entries (``"job"``: by job number; ``"start"``: by earliest start, equal starts by most work left,
+    then job: the first entry is what the earliest-start rule with a most-work-remaining tie-break would pick)."""
 
     fields: str = DEFAULT_FIELDS
     top_k: int = DEFAULT_TOP_K
@@ -183,7 +184,9 @@ class CandidateFormat:
     def listed(self, found: Sequence[Candidate]) -> list[Candidate]:
         """The candidates a line lists (``found`` sorted by earliest start): the first ``top_k``, in ``order``."""
         chosen = list(found[: self.top_k] if self.top_k else found)
-        return sorted(chosen, key=lambda c: c.job) if self.order == "job" else chosen
+        if self.order == "job":
+            return sorted(chosen, key=lambda c: c.job)
+        return sorted(chosen, key=lambda c: (c.start, -c.job_work, c.job))
 
     def line(self, listed: Sequence[Candidate], lower_bound: int) -> str:
         """The candidate line of ``listed`` (sorted by earliest start) up to its choice (``choice`` completes it),
