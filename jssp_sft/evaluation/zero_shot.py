@@ -238,10 +238,15 @@ def panel_lines(scores: Sequence[SetScores], top_k: int = 0) -> list[str]:
     rows: list[tuple[str, list[str]]] = [
         ("mean gap %", [s.name for s in scores]),
         ("model, greedy", [_pct(s.model_greedy) for s in scores]),
-        (f"model, best of {n}", [_pct(s.model_best_of_n) for s in scores]),
-        (f"random ({decoder}), 1 sample", [_pct(s.random_same_decoder.get(1)) for s in scores]),
-        (f"random ({decoder}), best of {n}", [_pct(s.random_same_decoder.get(n)) for s in scores]),
-        ("random (any unfinished job), 1 sample", [_pct(s.random_any_job) for s in scores]),
+    ]
+    if n > 1:
+        rows.append((f"model, best of {n}", [_pct(s.model_best_of_n) for s in scores]))
+    rows.append((f"random ({decoder}), 1 sample", [_pct(s.random_same_decoder.get(1)) for s in scores]))
+    if n > 1:
+        rows.append((f"random ({decoder}), best of {n}", [_pct(s.random_same_decoder.get(n)) for s in scores]))
+    if top_k:  # otherwise the same decoder's random pick is this one
+        rows.append(("random (any unfinished job), 1 sample", [_pct(s.random_any_job) for s in scores]))
+    rows += [
         ("best single rule (per column)", [_pct(s.rules[s.best_rule]) for s in scores]),
         ("best of all rules, per instance", [_pct(s.best_of_rules) for s in scores]),
         (
