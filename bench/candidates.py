@@ -42,7 +42,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import machine_line, parse
+from common import machine_line, parse, untrained_tiny
 
 from jssp_sft.core.answers import job_sequence
 from jssp_sft.core.builder import ScheduleBuilder
@@ -570,18 +570,7 @@ def _fraction(value: float | None) -> str:
 
 def tiny_model(args: CandidatesBenchArguments):
     """The untrained tiny model and its tokenizer (``jssp_sft.modeling.tiny``), built once, in memory."""
-    from jssp_sft.modeling.tiny import build_model, build_tokenizer
-
-    tokenizer = build_tokenizer(seed=args.seed)
-    model = build_model(
-        tokenizer,
-        hidden_size=args.hidden_size,
-        intermediate_size=3 * args.hidden_size,
-        num_hidden_layers=args.num_hidden_layers,
-        sliding_window=args.sliding_window,
-        seed=args.seed,
-    )
-    return model.eval(), tokenizer
+    return untrained_tiny(args.hidden_size, args.num_hidden_layers, args.seed, sliding_window=args.sliding_window)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,3 +75,20 @@ def ensure_trained_run(run_dir: str) -> None:
 
     logger.info("%s is missing: running the quickstart (make train) first", run_dir)
     quickstart(QuickstartArguments(output_dir=run_dir))
+
+
+def untrained_tiny(hidden_size: int, num_hidden_layers: int, seed: int = 0, **options):
+    """An untrained tiny model (``jssp_sft.modeling.tiny``: MLP 3x the width) and its tokenizer, built in memory, in
+    eval mode; ``options`` go to ``build_model`` (heads, window, positions)."""
+    from jssp_sft.modeling.tiny import build_model, build_tokenizer
+
+    tokenizer = build_tokenizer(seed=seed)
+    model = build_model(
+        tokenizer,
+        hidden_size=hidden_size,
+        intermediate_size=3 * hidden_size,
+        num_hidden_layers=num_hidden_layers,
+        seed=seed,
+        **options,
+    )
+    return model.eval(), tokenizer

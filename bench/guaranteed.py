@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import machine_line, parse
+from common import machine_line, parse, untrained_tiny
 
 from jssp_sft import verify
 from jssp_sft.benchmarks.instances import benchmark_names, load_benchmark
@@ -73,20 +73,14 @@ class BenchArguments:
 
 
 def untrained_model(args: BenchArguments):
-    from jssp_sft.modeling.tiny import build_model, build_tokenizer
-
-    tokenizer = build_tokenizer()
-    model = build_model(
-        tokenizer,
-        hidden_size=args.hidden_size,
-        intermediate_size=3 * args.hidden_size,
-        num_hidden_layers=args.num_hidden_layers,
+    return untrained_tiny(
+        args.hidden_size,
+        args.num_hidden_layers,
+        args.seed,
         num_attention_heads=args.num_attention_heads,
         num_key_value_heads=args.num_attention_heads,
         max_position_embeddings=65536,
-        seed=args.seed,
     )
-    return model.eval(), tokenizer
 
 
 def settings_of(args: BenchArguments, max_new_tokens: int = 1024) -> SamplingSettings:
