@@ -34,7 +34,6 @@ are most of section 1.
 from __future__ import annotations
 
 import logging
-import math
 import re
 import sys
 import time
@@ -60,13 +59,12 @@ from jssp_sft.core.instance import Instance
 from jssp_sft.core.scoring import gap, mean
 from jssp_sft.data.generator import GenerateArguments, generate_instance
 from jssp_sft.data.templates import PromptFormat
-from jssp_sft.solvers.dispatching import RULES, dispatching_rule
+from jssp_sft.solvers.dispatching import dispatching_rule
 
 
 logger = logging.getLogger("bench.candidates")
 
 SECTIONS = ("cost", "decoding", "imitation", "model")
-RULE_VARIANTS = ("insertion", "non_delay")
 _FIELD_RE = re.compile(r"([a-zM])(-?[0-9]+)")
 
 
@@ -407,19 +405,15 @@ def labelled_records(args: CandidatesBenchArguments, count: int, seed: int) -> t
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()], path
 
 
-def _paired(a: list[float], b: list[float]) -> tuple[float, float]:
-    """Mean of ``a - b`` and two standard errors of it."""
-    diffs = [x - y for x, y in zip(a, b)]
-    m = mean(diffs)
-    if len(diffs) < 2:
-        return m, float("nan")
-    return m, 2 * math.sqrt(sum((d - m) ** 2 for d in diffs) / (len(diffs) - 1) / len(diffs))
-
-
 def feature_imitation(args: CandidatesBenchArguments) -> tuple:
-    """Section 3; returns ``(scorer, test sets, held-out records)`` for section 4."""
-    from jssp_sft.evaluation.baselines import rule_name
-    from jssp_sft.evaluation.zero_shot import TestSet, benchmark_test_set, generated_test_set
+    """Section 3; returns ``(scorer, test sets, held-out records, the scorer's mean gap on each set)`` for section 4."""
+    from jssp_sft.evaluation.zero_shot import (
+        TestSet,
+        benchmark_test_set,
+        every_rule_gaps,
+        generated_test_set,
+        paired_difference,
+    )
     from jssp_sft.solve.problems import benchmark_problems
 
     fmt = args.candidate_format
@@ -491,18 +485,16 @@ def feature_imitation(args: CandidatesBenchArguments) -> tuple:
         f"{'set':>16} {'n':>4} {'scorer %':>9} {'best rule %':>12} {'best rule':>22} {'best of rules %':>16} "
         f"{'scorer - best rule':>19} {'seconds':>8}  reference"
     )
+    scorer_gaps = []
     for test_set in sets:
         set_started = time.perf_counter()
         pairs = list(zip(test_set.instances, test_set.references))
         ours = [gap(scorer_makespan(instance, scorer, fmt, args.placement), ref) for instance, ref in pairs]
-        rules = {
-            rule_name(rule, variant): [gap(dispatching_rule(i, rule, variant).makespan, ref) for i, ref in pairs]
-            for variant in RULE_VARIANTS
-            for rule in RULES
-        }
+        scorer_gaps.append(mean(ours))
+        rules = every_rule_gaps(test_set)
         best = min(rules, key=lambda name: mean(rules[name]))
         per_instance = [min(values[k] for values in rules.values()) for k in range(len(pairs))]
-        difference, spread = _paired(ours, rules[best])
+        difference, spread = paired_difference(ours, rules[best])
         print(
             f"{test_set.name:>16} {len(pairs):>4} {100 * mean(ours):>9.1f} {100 * mean(rules[best]):>12.1f} "
             f"{best:>22} {100 * mean(per_instance):>16.1f} {100 * difference:>+12.1f}+-{100 * spread:<4.1f} "
@@ -513,13 +505,19 @@ def feature_imitation(args: CandidatesBenchArguments) -> tuple:
         "gaps: mean % above the reference; best rule: the rule and variant (insertion, non_delay) with the lowest "
         "mean gap on that set; scorer - best rule: paired mean +- 2 standard errors"
     )
-    return scorer, sets, held_records
+    return scorer, sets, held_records, scorer_gaps
 
 
 # ------------------------------------------------------------------------------------------- 4. a trained model
 
 
-def trained_model(args: CandidatesBenchArguments, scorer: LinearScorer, sets: list, held_records: list[dict]) -> None:
+def trained_model(
+    args: CandidatesBenchArguments,
+    scorer: LinearScorer,
+    sets: list,
+    held_records: list[dict],
+    scorer_gaps: list[float],
+) -> None:
     """The run of ``--run`` beside the scorer: the same choices judged on the same held-out decisions (agreement
     with CP-SAT's label), and greedy gaps on the same sets, with every control of ``jssp_sft.evaluation.zero_shot``."""
     from jssp_sft.evaluation.diagnostics import diagnose
@@ -548,17 +546,10 @@ def trained_model(args: CandidatesBenchArguments, scorer: LinearScorer, sets: li
         f"{diagnostics.decisions} decisions with a choice), scorer {agree:.3f} and earliest start {earliest:.3f} "
         f"({len(decisions)} decisions among two or more listed)"
     )
-    scores = []
-    for test_set in sets:
-        scores.append(score_test_set(model, tokenizer, prompt_format, test_set, args.best_of, args.seed))
-        ours = [
-            gap(scorer_makespan(i, scorer, args.candidate_format, args.placement), r)
-            for i, r in zip(test_set.instances, test_set.references)
-        ]
-        scores[-1].extra["scorer"] = mean(ours)
+    scores = [score_test_set(model, tokenizer, prompt_format, test_set, args.best_of, args.seed) for test_set in sets]
     for line in panel_lines(scores, prompt_format.choice_top_k):
         print(line)
-    print("  linear scorer (section 3), greedy  " + "  ".join(f"{100 * s.extra['scorer']:.1f}" for s in scores))
+    print("  linear scorer (section 3), greedy  " + "  ".join(f"{100 * value:.1f}" for value in scorer_gaps))
 
 
 def _fraction(value: float | None) -> str:
@@ -588,9 +579,9 @@ def main(argv: list[str] | None = None) -> int:
         if "decoding" in sections:
             decoding_time(args, model, tokenizer)
     if "imitation" in sections or "model" in sections:
-        scorer, sets, held_records = feature_imitation(args)
+        scorer, sets, held_records, scorer_gaps = feature_imitation(args)
         if "model" in sections:
-            trained_model(args, scorer, sets, held_records)
+            trained_model(args, scorer, sets, held_records, scorer_gaps)
     print(f"\n{machine_line('at end')}; {time.perf_counter() - started:.0f} s in all")
     return 0 if passed else 1
 

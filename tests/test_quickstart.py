@@ -105,6 +105,18 @@ def test_quickstart_end_to_end(tmp_path, capsys):
     for scores in panel:
         assert scores["best_of_rules"] <= min(scores["rules"].values()) + 1e-12
         assert scores["rules"][scores["best_rule"]] == min(scores["rules"].values())
+    # ft06's column, recomputed: every rule in both variants against its best known makespan (55)
+    from jssp_sft.benchmarks.instances import load_benchmark
+    from jssp_sft.solvers.dispatching import RULES, dispatching_rule
+
+    ft06, info = load_benchmark("ft06")
+    expected = {
+        f"{rule} ({variant})": (dispatching_rule(ft06, rule, variant).makespan - info.upper_bound) / info.upper_bound
+        for rule in RULES
+        for variant in ("insertion", "non_delay")
+    }
+    assert panel[2]["rules"] == pytest.approx(expected)
+    assert panel[2]["best_of_rules"] == pytest.approx(min(expected.values()))
     assert (out / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "model.safetensors").is_file() and (out / "jssp_sft_prompt.json").is_file()
 

@@ -168,7 +168,6 @@ class ControlSummary:
     best_rule: str
     random_by_instance: dict[int, list[float]] = field(default_factory=dict)  # N -> each instance's best-of-N gap
     top_k: int = 0  # the random control picks among this many earliest-starting jobs (0: every unfinished job)
-    random_any_job: float | None = None  # with top_k: the uniform pick among every unfinished job, 1 sample
 
     @property
     def best_rule_gap(self) -> float:
@@ -184,7 +183,6 @@ class ControlSummary:
             "best_rule": self.best_rule,
             "best_rule_gap": self.best_rule_gap,
             "top_k": self.top_k,
-            "random_any_job": self.random_any_job,
         }
 
 
@@ -234,9 +232,4 @@ def control_summary(
         best_rule=min(rules, key=rules.get),
         random_by_instance=random_gaps,
         top_k=top_k,
-        random_any_job=(
-            mean([gap(random_control(i, 1, seed=seed).makespan, b) for i, b in zip(instances, bounds)])
-            if top_k
-            else None
-        ),
     )

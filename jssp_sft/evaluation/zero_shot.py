@@ -121,7 +121,7 @@ class SetScores:
         return asdict(self)
 
 
-def _paired(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
+def paired_difference(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
     """Mean of ``a - b`` and two standard errors of it."""
     diffs = [x - y for x, y in zip(a, b)]
     m = mean(diffs)
@@ -129,6 +129,19 @@ def _paired(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
         return m, float("nan")
     variance = sum((d - m) ** 2 for d in diffs) / (len(diffs) - 1)
     return m, 2 * math.sqrt(variance / len(diffs))
+
+
+def every_rule_gaps(test_set: TestSet) -> dict[str, list[float]]:
+    """Each dispatching rule in each variant (``"RULE (variant)"``) -> its gap on each instance of ``test_set``."""
+    from ..solvers.dispatching import RULES, dispatching_rule
+    from .baselines import rule_name
+
+    pairs = list(zip(test_set.instances, test_set.references))
+    return {
+        rule_name(rule, variant): [gap(dispatching_rule(i, rule, variant).makespan, r) for i, r in pairs]
+        for variant in VARIANTS
+        for rule in RULES
+    }
 
 
 def score_test_set(
@@ -147,8 +160,6 @@ def score_test_set(
     from ..solve.guaranteed import guaranteed_generate
     from ..solve.sampling import SamplingSettings
     from ..solvers.controls import random_control
-    from ..solvers.dispatching import RULES, dispatching_rule
-    from .baselines import rule_name
 
     started = time.perf_counter()
     instances, references = test_set.instances, test_set.references
@@ -184,23 +195,21 @@ def score_test_set(
     top_k = prompt_format.choice_top_k
     counts = sorted({1, best_of})
     same_decoder = {n: [] for n in counts}
-    any_job = []
     for instance, ref in zip(instances, references):
         drawn = random_control(instance, counts[-1], seed=seed, top_k=top_k).makespans
         for n in counts:
             same_decoder[n].append(gap(min(drawn[:n]), ref))
-        any_job.append(gap(random_control(instance, 1, seed=seed).makespan, ref))
-    rule_gaps = {
-        rule_name(rule, variant): [
-            gap(dispatching_rule(i, rule, variant).makespan, r) for i, r in zip(instances, references)
-        ]
-        for variant in VARIANTS
-        for rule in RULES
-    }
+    # without a top k the decoder's random pick is already among every unfinished job
+    any_job = (
+        [gap(random_control(i, 1, seed=seed).makespan, r) for i, r in zip(instances, references)]
+        if top_k
+        else same_decoder[1]
+    )
+    rule_gaps = every_rule_gaps(test_set)
     means = {name: mean(values) for name, values in rule_gaps.items()}
     best_rule = min(means, key=means.get)
     per_instance_best = [min(values[k] for values in rule_gaps.values()) for k in range(len(instances))]
-    difference, spread = _paired(greedy_gaps, rule_gaps[best_rule])
+    difference, spread = paired_difference(greedy_gaps, rule_gaps[best_rule])
     return SetScores(
         name=test_set.name,
         size=_size(instances),
