@@ -12,7 +12,7 @@ import torch
 import jssp_sft.metrics
 from jssp_sft import Instance, verify
 from jssp_sft.benchmarks.instances import load_benchmark
-from jssp_sft.core.answers import job_sequence, write_candidates_answer
+from jssp_sft.core.answers import job_groups, job_sequence, write_candidates_answer
 from jssp_sft.core.builder import ScheduleBuilder
 from jssp_sft.core.candidates import (
     FIELDS,
@@ -136,7 +136,10 @@ def test_replaying_a_cpsat_label_reproduces_its_makespan_and_verifies(seed):
     record = labelled_record(instance)
     label = parse_solution(record["output"])
     order = ("job", "start")[seed % 2]
-    answer = PromptFormat(answer_format="candidates", candidate_order=order).candidates_answer(record)
+    ties = ("shuffle", "listed")[seed // 2 % 2]
+    answer = PromptFormat(answer_format="candidates", candidate_order=order, candidate_ties=ties).candidates_answer(
+        record
+    )
     assert answer.schedule.makespan == label.makespan
     assert len(answer.schedule) == instance.num_operations
     # The verifier reads the operation lines only: same verdict with and without the candidate lines.
@@ -154,6 +157,34 @@ def test_replaying_a_cpsat_label_reproduces_its_makespan_and_verifies(seed):
     scored = METRIC.compute(predictions=[answer.text, plain], references=[record["input"]] * 2, return_details=True)
     first, second = ({k: v for k, v in d.items() if k != "num_tokens"} for d in scored["details"])
     assert first == second and first["feasible"] and first["makespan"] == label.makespan
+
+
+@pytest.mark.parametrize("order", ["job", "start"])
+def test_listed_ties_choose_the_first_listed_of_the_jobs_that_start_together(order):
+    rng = random.Random(7)
+    instance = random_instance(rng, 6, 5)
+    schedule = solve_cpsat(instance, time_limit=5.0).schedule
+    groups = job_groups(schedule)
+    assert sorted(job for group in groups for job in group) == sorted(op.job for op in schedule.operations)
+    assert any(len(group) > 1 for group in groups)  # the instance has ties to break
+    fmt = CandidateFormat(top_k=0, order=order)
+    answer = write_candidates_answer(instance, groups, fmt, "insert")
+    assert answer.schedule.makespan == schedule.makespan
+    assert sorted((op.job, op.start) for op in answer.schedule.operations) == sorted(
+        (op.job, op.start) for op in schedule.operations
+    )
+    # Each choice is the first entry of its line among the jobs whose operation starts then in the label.
+    starts = {(op.job, op.op_index): op.start for op in schedule.operations}
+    done = dict.fromkeys(range(instance.num_jobs), 0)
+    for line in (line for line in answer.text.split("\n") if is_candidate_line(line)):
+        listed, chosen = candidate_line_jobs(line), candidate_line_choice(line)
+        now = starts[chosen, done[chosen]]
+        tied = [job for job in listed if done[job] < instance.num_machines and starts[job, done[job]] == now]
+        assert chosen == tied[0]
+        done[chosen] += 1
+    # The shuffled order of the same label leaves the label to chance at some of those decisions.
+    shuffled = write_candidates_answer(instance, job_sequence(schedule, tie_seed=1), fmt, "insert")
+    assert shuffled.schedule.makespan == schedule.makespan and shuffled.text != answer.text
 
 
 def test_a_top_k_smaller_than_the_label_needs_is_counted():

@@ -25,6 +25,9 @@ from .schedule import Schedule
 
 
 ANSWER_FORMATS = ("starjob", "candidates")
+# How a candidates answer orders the label's operations that start together (any order rebuilds the schedule):
+# ``shuffle`` a shuffle seeded by the record, ``listed`` each time the one its candidate line lists first.
+TIE_ORDERS = ("shuffle", "listed")
 
 # The job number of an operation (``J2-M3: ...``); a candidate line's ``J2`` lists an option and is never matched.
 _OPERATION_JOB_RE = re.compile(r"J([0-9]+)[ \t]*-")
@@ -45,6 +48,16 @@ def job_sequence(schedule: Schedule, tie_seed: int | None = None) -> list[int]:
     return [op.job for op in sorted(schedule.operations, key=lambda op: (op.start, keys[op]))]
 
 
+def job_groups(schedule: Schedule) -> list[tuple[int, ...]]:
+    """The jobs of ``schedule``'s operations grouped by start time, groups in start order: each group's operations
+    may go in any order and rebuild the same schedule (``write_candidates_answer`` takes a group in the order its
+    candidate lines list them)."""
+    groups: dict[int, list[int]] = {}
+    for op in sorted(schedule.operations, key=lambda op: (op.start, op.job)):
+        groups.setdefault(op.start, []).append(op.job)
+    return [tuple(jobs) for jobs in groups.values()]
+
+
 @dataclass(frozen=True)
 class CandidatesAnswer:
     """A candidates-format answer: its text, the schedule its decisions build, and how many decisions chose a job
@@ -56,28 +69,36 @@ class CandidatesAnswer:
 
 
 def write_candidates_answer(
-    instance: Instance, jobs: Sequence[int], fmt: CandidateFormat, rule: str
+    instance: Instance, jobs: Sequence[int | tuple[int, ...]], fmt: CandidateFormat, rule: str
 ) -> CandidatesAnswer:
     """The candidates-format answer that schedules ``jobs`` in order, each operation placed by ``rule``: per
-    operation its candidate line (ending with the chosen entry's label) and its operation line."""
-    if len(jobs) != instance.num_operations:
-        raise ValueError(f"{len(jobs)} decisions for an instance of {instance.num_operations} operations")
+    operation its candidate line (ending with the chosen entry's label) and its operation line. An item of ``jobs``
+    may be a group of jobs (``job_groups``) taken one per decision, each time the one its line lists first."""
+    decisions = sum(len(item) if isinstance(item, tuple) else 1 for item in jobs)
+    if decisions != instance.num_operations:
+        raise ValueError(f"{decisions} decisions for an instance of {instance.num_operations} operations")
     builder = ScheduleBuilder(instance)
     lower_bound = instance.lower_bound()
     lines = [SOLUTION_HEADER]
     unlisted = 0
-    for job in jobs:
-        found = candidates(builder, rule)
-        listed = fmt.listed(found)
-        position = next((i for i, c in enumerate(listed) if c.job == job), None)
-        if position is None:  # a later start than the top_k: listed after them (rare; see ``unlisted``)
-            chosen = next((c for c in found if c.job == job), None)
-            if chosen is None:
-                raise ValueError(f"decision {len(lines) // 2}: job {job} has no operation left")
-            unlisted += 1
-            listed, position = [*listed, chosen], len(listed)
-        lines.append(fmt.line(listed, lower_bound) + fmt.choice(position))
-        lines.append(format_operation(builder.append(job, rule)))
+    for item in jobs:
+        group = list(item) if isinstance(item, tuple) else [item]
+        while group:
+            found = candidates(builder, rule)
+            listed = fmt.listed(found)
+            # The line's order first, then the unlisted candidates by earliest start.
+            ranked = [*listed, *(c for c in found if c not in listed)]
+            job = next((c.job for c in ranked if c.job in group), group[0])
+            group.remove(job)
+            position = next((i for i, c in enumerate(listed) if c.job == job), None)
+            if position is None:  # a later start than the top_k: listed after them (rare; see ``unlisted``)
+                chosen = next((c for c in found if c.job == job), None)
+                if chosen is None:
+                    raise ValueError(f"decision {len(lines) // 2}: job {job} has no operation left")
+                unlisted += 1
+                listed, position = [*listed, chosen], len(listed)
+            lines.append(fmt.line(listed, lower_bound) + fmt.choice(position))
+            lines.append(format_operation(builder.append(job, rule)))
     lines.append(f"{MAKESPAN_PREFIX}{builder.makespan}")
     return CandidatesAnswer("\n".join(lines), builder.to_schedule(), unlisted)
 

@@ -22,7 +22,14 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from ..core.answers import ANSWER_FORMATS, CandidatesAnswer, job_sequence, write_candidates_answer
+from ..core.answers import (
+    ANSWER_FORMATS,
+    TIE_ORDERS,
+    CandidatesAnswer,
+    job_groups,
+    job_sequence,
+    write_candidates_answer,
+)
 from ..core.builder import START_RULES
 from ..core.candidates import DEFAULT_FIELDS, DEFAULT_ORDER, DEFAULT_TOP_K, CandidateFormat
 from ..core.codec import format_instance, format_instruction, parse_instance, parse_solution
@@ -92,6 +99,7 @@ class PromptFormat:
     candidate_top_k: int = DEFAULT_TOP_K
     candidate_scale: str = "lb"
     candidate_order: str = DEFAULT_ORDER
+    candidate_ties: str = "shuffle"
     placement: str = "insert"
 
     def __post_init__(self):
@@ -103,6 +111,8 @@ class PromptFormat:
             raise ValueError(
                 f"unknown answer_format {self.answer_format!r}; choose one of {', '.join(ANSWER_FORMATS)}"
             )
+        if self.candidate_ties not in TIE_ORDERS:
+            raise ValueError(f"unknown candidate_ties {self.candidate_ties!r}; choose one of {', '.join(TIE_ORDERS)}")
         if self.placement not in START_RULES:
             raise ValueError(f"unknown placement {self.placement!r}; choose one of {', '.join(START_RULES)}")
         CandidateFormat(
@@ -133,9 +143,13 @@ class PromptFormat:
 
     def candidates_answer(self, record: Mapping) -> CandidatesAnswer:
         """The record's schedule rewritten as a candidates-format answer: its operations replayed in start order, those
-        that start together in a seeded shuffled order (``jssp_sft.core.answers.job_sequence``)."""
+        that start together in a seeded shuffled order (``jssp_sft.core.answers.job_sequence``) or, with
+        ``candidate_ties="listed"``, each time the one the candidate line lists first (the labels then follow from
+        the lines' own order wherever the schedule leaves the choice open)."""
         instance = parse_instance(record["input"])
         schedule = parse_solution(record["output"])
+        if self.candidate_ties == "listed":
+            return write_candidates_answer(instance, job_groups(schedule), self.candidate_format, self.placement)
         # Operations that start together go in a shuffled order, seeded by the record's own text (reproducible).
         tie_seed = zlib.crc32(f"{record['input']}\n{record['output']}".encode())
         jobs = job_sequence(schedule, tie_seed)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from trl import GRPOConfig, ModelConfig, ScriptArguments, SFTConfig, TrlParser
 
-from ..core.answers import ANSWER_FORMATS
+from ..core.answers import ANSWER_FORMATS, TIE_ORDERS
 from ..core.candidates import DEFAULT_FIELDS, DEFAULT_TOP_K, ORDERS, SCALES
 from ..data.loading import DEFAULT_TEST_SIZE
 from ..data.templates import TEMPLATES, PromptFormat
@@ -56,7 +56,14 @@ def template_field(default: str | None, default_help: str):
 
 
 # The options of PromptFormat's answer that a run may set (None: the default, or the starting model's saved one).
-ANSWER_OPTIONS = ("answer_format", "candidate_fields", "candidate_top_k", "candidate_scale", "candidate_order")
+ANSWER_OPTIONS = (
+    "answer_format",
+    "candidate_fields",
+    "candidate_top_k",
+    "candidate_scale",
+    "candidate_order",
+    "candidate_ties",
+)
 
 
 def eval_split_field(default: float, purpose: str):
@@ -116,6 +123,15 @@ class StarjobScriptArguments(ScriptArguments):
             "help": "Candidate lines: entries by job number (job) or by earliest start (start); default job or the "
             "saved one.",
             "choices": list(ORDERS),
+        },
+    )
+    candidate_ties: str | None = field(
+        default=None,
+        metadata={
+            "help": "Candidate training answers: the label's operations that start together (any order rebuilds its "
+            "schedule) in a shuffle seeded by the record (shuffle) or each time the one the line lists first "
+            "(listed); default shuffle or the saved one.",
+            "choices": list(TIE_ORDERS),
         },
     )
     dataset_subset_size: int | None = field(
