@@ -129,26 +129,19 @@ def four_bit_config():
 def load_model(
     name_or_path: str | Path,
     dtype: str | None = "float32",
-    quantization_config=None,
-    device_map=None,
-    attn_implementation: str | None = None,
-    revision: str | None = None,
+    *,
     trust_remote_code: bool = False,
+    **from_pretrained_kwargs,
 ):
-    """A full causal LM (a base or merged model) by name or directory; ``dtype`` as a string (``"auto"`` allowed)."""
+    """A full causal LM (a base or merged model) by name or directory; ``dtype`` as a string (``"auto"`` allowed).
+    ``from_pretrained_kwargs`` (quantization_config, device_map, ...) go to ``AutoModelForCausalLM.from_pretrained``."""
     import torch
     from transformers import AutoModelForCausalLM
 
     if isinstance(dtype, str) and dtype != "auto":
         dtype = getattr(torch, dtype)
     return AutoModelForCausalLM.from_pretrained(
-        str(name_or_path),
-        dtype=dtype,
-        quantization_config=quantization_config,
-        device_map=device_map,
-        attn_implementation=attn_implementation,
-        revision=revision,
-        trust_remote_code=trust_remote_code,
+        str(name_or_path), dtype=dtype, trust_remote_code=trust_remote_code, **from_pretrained_kwargs
     )
 
 
