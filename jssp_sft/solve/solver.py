@@ -135,28 +135,16 @@ class JSSPSolver:
     @classmethod
     def from_arguments(cls, args: SolverModelArguments, config: SolveConfig | None = None) -> JSSPSolver:
         """The solver of ``args.model`` loaded with the command-line options ``solve``, ``evaluate`` and ``serve``
-        share, sampling with ``config``."""
-        backend_kwargs = None
-        if args.backend == "vllm":
-            backend_kwargs = {
-                "gpu_memory_utilization": args.gpu_memory_utilization,
-                "tensor_parallel_size": args.tensor_parallel_size,
-            }
-        return cls.from_pretrained(
-            args.model,
-            backend=args.backend,
-            base_model=args.base_model,
-            revision=args.revision,
-            dtype=args.dtype,
-            device=args.device,
-            attn_implementation=args.attn_implementation,
-            load_in_4bit=args.load_in_4bit,
-            trust_remote_code=args.trust_remote_code,
-            template=args.template,
-            system_prompt=args.system_prompt,
-            config=config,
-            backend_kwargs=backend_kwargs,
-        )
+        share, sampling with ``config``: each option is the ``from_pretrained`` keyword of its name, but the vLLM
+        engine's (``backend_kwargs``)."""
+        vllm_options = ("gpu_memory_utilization", "tensor_parallel_size")
+        options = {
+            f.name: getattr(args, f.name)
+            for f in dataclasses.fields(SolverModelArguments)
+            if f.name not in ("model", *vllm_options)
+        }
+        backend_kwargs = {name: getattr(args, name) for name in vllm_options} if args.backend == "vllm" else None
+        return cls.from_pretrained(args.model, config=config, backend_kwargs=backend_kwargs, **options)
 
     # ----- prompts
 
