@@ -206,6 +206,12 @@ def build_model(
         if architecture != "qwen2":
             raise ValueError("sliding_window needs architecture='qwen2' (Llama configs have no sliding window)")
         window = {"use_sliding_window": True, "sliding_window": sliding_window, "max_window_layers": 0}
+    # the tokenizer's EOS and PAD, no BOS: for the model's config and its generation config alike
+    special_ids = {
+        "bos_token_id": None,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
     config = config_class(
         vocab_size=len(tokenizer),
         hidden_size=hidden_size,
@@ -214,10 +220,8 @@ def build_model(
         num_attention_heads=num_attention_heads,
         num_key_value_heads=num_key_value_heads,
         max_position_embeddings=max_position_embeddings,
-        bos_token_id=None,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
         tie_word_embeddings=True,
+        **special_ids,
         **window,
     )
     torch.manual_seed(seed)
@@ -232,9 +236,7 @@ def build_model(
             for token_id, value in number_token_values(tokenizer).items():
                 embeddings[token_id] += value_embedding(value, hidden_size, scale=3 * config.initializer_range)
     model.config.architectures = [model_class.__name__]
-    model.generation_config.eos_token_id = tokenizer.eos_token_id
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.generation_config.bos_token_id = None
+    model.generation_config.update(**special_ids)
     return model
 
 
