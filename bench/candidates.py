@@ -37,13 +37,11 @@ import logging
 import re
 import sys
 import time
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from common import machine_line, parse, untrained_tiny
 
-from jssp_sft.core.answers import job_sequence
 from jssp_sft.core.builder import ScheduleBuilder
 from jssp_sft.core.candidates import (
     CANDIDATE_SEPARATOR,
@@ -52,7 +50,9 @@ from jssp_sft.core.candidates import (
     DEFAULT_ORDER,
     DEFAULT_TOP_K,
     CandidateFormat,
+    candidate_line_choice,
     candidates,
+    is_candidate_line,
 )
 from jssp_sft.core.codec import parse_instance, parse_solution, to_record
 from jssp_sft.core.instance import Instance
@@ -295,17 +295,19 @@ class Decision:
     chosen: int  # the listed entry the label chose (-1: not listed)
 
 
-def replay_decisions(record: dict, fmt: CandidateFormat, placement: str) -> tuple[list[Decision], int, int]:
-    """The decisions of ``record``'s schedule replayed as the candidates answer writes them (start order, ties in
-    the same seeded shuffle); ``(decisions, decisions whose job is not listed, all decisions)``."""
+def replay_decisions(record: dict, prompt_format: PromptFormat) -> tuple[list[Decision], int, int]:
+    """The decisions of ``record``'s schedule replayed as ``prompt_format``'s candidates answer writes them (start
+    order, ties as its ``candidate_ties``); ``(decisions, decisions whose job is not listed, all decisions)``."""
+    fmt, placement = prompt_format.candidate_format, prompt_format.placement
     instance = parse_instance(record["input"], num_machines=record["num_machines"])
     schedule = parse_solution(record["output"])
     starts = {(op.job, op.op_index): op.start for op in schedule.operations}
-    tie_seed = zlib.crc32(f"{record['input']}\n{record['output']}".encode())  # as PromptFormat.candidates_answer
+    answer = prompt_format.candidates_answer(record)
+    jobs = [candidate_line_choice(line) for line in answer.text.split("\n") if is_candidate_line(line)]
     builder = ScheduleBuilder(instance)
     lower_bound = instance.lower_bound()
     decisions, unlisted, total = [], 0, 0
-    for job in job_sequence(schedule, tie_seed):
+    for job in jobs:
         listed = fmt.listed(candidates(builder, placement))
         total += 1
         unlisted += all(c.job != job for c in listed)
@@ -425,7 +427,7 @@ def feature_imitation(args: CandidatesBenchArguments) -> tuple:
     def replay(records):
         decisions, unlisted, total = [], 0, 0
         for record in records:
-            found, missed, count = replay_decisions(record, fmt, args.placement)
+            found, missed, count = replay_decisions(record, args.prompt_format())
             decisions += found
             unlisted, total = unlisted + missed, total + count
         return decisions, unlisted / total
@@ -536,7 +538,8 @@ def trained_model(
         )
     records = held_records[: args.accuracy_records]
     diagnostics = diagnose(model, tokenizer, records, prompt_format)
-    decisions = [d for record in records for d in replay_decisions(record, args.candidate_format, args.placement)[0]]
+    # The same decisions as the run's labels (its entry order and ties), scored by the model, the scorer and the rule.
+    decisions = [d for record in records for d in replay_decisions(record, prompt_format)[0]]
     agree = sum(scorer.choose(d.features) == d.chosen for d in decisions) / len(decisions)
     earliest = sum(d.earliest == d.chosen for d in decisions) / len(decisions)
     print(f"\n## 4. The run {args.run} ({prompt_format.answer_format} answers) beside the scorer")

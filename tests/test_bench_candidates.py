@@ -10,6 +10,7 @@ import pytest
 from jssp_sft.core.builder import ScheduleBuilder
 from jssp_sft.core.candidates import CandidateFormat, candidates
 from jssp_sft.core.codec import to_record
+from jssp_sft.data.templates import PromptFormat
 from jssp_sft.solvers.dispatching import dispatching_rule
 
 
@@ -50,14 +51,19 @@ def test_features_are_the_numbers_of_the_line(bench):
 
 
 def test_replayed_decisions_and_scorer(bench):
-    fmt = CandidateFormat("sdw", top_k=3, scale="raw")
+    fmt = PromptFormat(answer_format="candidates", candidate_fields="sdw", candidate_top_k=3, candidate_scale="raw")
     decisions = []
     for index in range(12):
         instance = bench.random_instance("4x4", seed=0, index=index)
         record = to_record(instance, dispatching_rule(instance, "MWKR", "non_delay"))
-        found, unlisted, total = bench.replay_decisions(record, fmt, "insert")
+        found, unlisted, total = bench.replay_decisions(record, fmt)
         assert total == instance.num_operations and 0 <= unlisted <= total
         decisions += found
+        # Decisions follow the labels the run trains on: with listed ties, each listed choice is the first listed of
+        # the jobs starting together, which is the first right one.
+        listed_ties = PromptFormat(**{**fmt.__dict__, "candidate_ties": "listed"})
+        replayed = [d for d in bench.replay_decisions(record, listed_ties)[0] if d.chosen >= 0]
+        assert replayed and all(d.chosen == d.correct.index(True) for d in replayed)
     assert decisions and all(len(d.features) == len(d.correct) > 1 and any(d.correct) for d in decisions)
 
     # A scorer that only prefers the smallest start picks the earliest entry (raw scale: no rounding ties).
@@ -69,7 +75,7 @@ def test_replayed_decisions_and_scorer(bench):
     chance = sum(sum(d.correct) / len(d.correct) for d in decisions) / len(decisions)
     assert bench.accuracy(decisions, lambda d: scorer.choose(d.features)) > chance
     instance = bench.random_instance("6x6", seed=1, index=0)
-    assert bench.scorer_makespan(instance, scorer, fmt, "insert") >= instance.lower_bound()
+    assert bench.scorer_makespan(instance, scorer, fmt.candidate_format, "insert") >= instance.lower_bound()
 
 
 def test_every_section_runs(bench, tmp_path, capsys):
