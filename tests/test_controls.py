@@ -8,12 +8,14 @@ from jssp_sft import Instance, verify
 from jssp_sft.solvers.controls import (
     best_dispatching_rule,
     best_fixed_orders,
+    first_listed_control,
     instance_seed,
     random_control,
     random_job_sequence,
     round_robin_sequence,
     schedule_from_job_sequence,
 )
+from jssp_sft.core.candidates import CandidateFormat
 from jssp_sft.solvers.dispatching import dispatching_rule
 
 
@@ -59,6 +61,16 @@ def test_random_control_is_deterministic_and_draws_among_unfinished_jobs():
 def test_random_control_rejects_no_samples():
     with pytest.raises(ValueError, match="num_samples"):
         random_control(TWO_BY_TWO, num_samples=0)
+
+
+def test_first_listed_control_takes_each_line_s_first_entry():
+    by_start = first_listed_control(TWO_BY_TWO, CandidateFormat(order="start"))
+    by_job = first_listed_control(TWO_BY_TWO, CandidateFormat(order="job"))
+    # By job: always the lowest unfinished job of the top 4 (all of them here): (0, 0, 1, 1), the 10 of HAND_INSERT.
+    assert by_job.makespan == HAND_INSERT[(0, 0, 1, 1)] == 10
+    # By start: J0 and J1 both start at 0 with equal work left (5): J0; then J1 (M1 at 0) before J0 (M1 at 3).
+    assert by_start.makespan == HAND_INSERT[(0, 1, 0, 1)] == 6
+    assert verify(TWO_BY_TWO, by_start.schedule).feasible
 
 
 def test_round_robin_and_best_fixed_order():

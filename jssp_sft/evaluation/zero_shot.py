@@ -114,6 +114,7 @@ class SetScores:
     greedy_minus_best_rule: float  # paired, mean over instances
     greedy_minus_best_rule_2se: float
     best_of_n: int
+    first_listed: float | None = None  # candidates format: always the line's first entry
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)
 
@@ -159,7 +160,7 @@ def score_test_set(
 
     from ..solve.guaranteed import guaranteed_generate
     from ..solve.sampling import SamplingSettings
-    from ..solvers.controls import random_control
+    from ..solvers.controls import first_listed_control, random_control
 
     started = time.perf_counter()
     instances, references = test_set.instances, test_set.references
@@ -205,6 +206,12 @@ def score_test_set(
         if top_k
         else same_decoder[1]
     )
+    first_listed = None
+    if prompt_format.candidates:
+        fmt, placement = prompt_format.candidate_format, prompt_format.placement
+        first_listed = mean(
+            [gap(first_listed_control(i, fmt, placement).makespan, r) for i, r in zip(instances, references)]
+        )
     rule_gaps = every_rule_gaps(test_set)
     means = {name: mean(values) for name, values in rule_gaps.items()}
     best_rule = min(means, key=means.get)
@@ -225,6 +232,7 @@ def score_test_set(
         greedy_minus_best_rule=difference,
         greedy_minus_best_rule_2se=spread,
         best_of_n=best_of,
+        first_listed=first_listed,
         seconds=time.perf_counter() - started,
     )
 
@@ -255,6 +263,8 @@ def panel_lines(scores: Sequence[SetScores], top_k: int = 0) -> list[str]:
         rows.append((f"random ({decoder}), best of {n}", [_pct(s.random_same_decoder.get(n)) for s in scores]))
     if top_k:  # otherwise the same decoder's random pick is this one
         rows.append(("random (any unfinished job), 1 sample", [_pct(s.random_any_job) for s in scores]))
+    if any(s.first_listed is not None for s in scores):
+        rows.append(("first listed entry, always", [_pct(s.first_listed) for s in scores]))
     rows += [
         ("best single rule (per column)", [_pct(s.rules[s.best_rule]) for s in scores]),
         ("best of all rules, per instance", [_pct(s.best_of_rules) for s in scores]),

@@ -3,7 +3,8 @@
 A trained model is worth its lift over chance. ``random_control`` chooses the next job uniformly among the unfinished
 ones and places it with exactly the rule guaranteed decoding uses (``ScheduleBuilder``'s start rule), sampled N times
 like the model, keeping the best: a model's best-of-N figure stands beside ``random_control(..., num_samples=N)``.
-The prompt-blind controls never read durations or machines: round robin, and the single job order per size that scores
+``first_listed_control`` takes the first entry of every candidate line (a candidates model that learned only the
+line's order). The prompt-blind controls never read durations or machines: round robin, and the single job order per size that scores
 best on the very records evaluated (an optimistic bound for any policy that ignores the instance). Plain Python.
 
 The seed rule, one for every report (``evaluate``, ``quickstart``, the training callback, ``improve``, ``serve``,
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from math import comb
 
 from ..core.builder import ScheduleBuilder
-from ..core.candidates import candidates
+from ..core.candidates import CandidateFormat, candidates
 from ..core.instance import Instance
 from ..core.schedule import Schedule
 from .dispatching import RULES, VARIANTS, dispatching_rule
@@ -114,6 +115,19 @@ def _random_top_k_schedule(instance: Instance, rng: random.Random, top_k: int, p
         listed = candidates(builder, placement)[:top_k]
         builder.append(listed[rng.randrange(len(listed))].job, placement)
     return builder.to_schedule()
+
+
+def first_listed_control(
+    instance: Instance, fmt: CandidateFormat, placement: str = DEFAULT_PLACEMENT
+) -> ControlResult:
+    """The policy that always takes the first entry of its candidate line (``fmt``'s top k in ``fmt``'s order): what a
+    candidates model does if it learned only the line's order. With entries by start that is the earliest start,
+    equal starts by most work left; by job, the lowest-numbered job among the top k."""
+    builder = ScheduleBuilder(instance)
+    while not builder.done:
+        builder.append(fmt.listed(candidates(builder, placement))[0].job, placement)
+    schedule = builder.to_schedule()
+    return ControlResult(schedule, schedule.makespan, (schedule.makespan,))
 
 
 def round_robin_sequence(instance: Instance) -> list[int]:
