@@ -61,8 +61,8 @@ _LONG_NUMBER_RE = re.compile(rf"[0-9]{{{MAX_DIGITS + 1}}}")
 _WHOLE_RE = re.compile(rf"[+-]?[0-9]{{1,{MAX_DIGITS}}}")
 _DECIMAL_RE = re.compile(rf"-?[0-9]{{1,{MAX_DIGITS}}}(?:\.[0-9]{{1,{MAX_DIGITS}}})?")
 # Characters that look like nothing or like a space: they may not stand inside a listing, but they must not hide one.
-_INVISIBLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
-_GAP = rf"(?:[^\S\n]|[{_INVISIBLE}])*"  # any run of spaces of any script and invisible characters, within a line
+INVISIBLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
+_GAP = rf"(?:[^\S\n]|[{INVISIBLE}])*"  # any run of spaces of any script and invisible characters, within a line
 _INSTRUCTION_RE = re.compile(r"Optimize schedule for ([0-9]{1,9}) Jobs \(denoted as J\) across ([0-9]{1,9}) Machines")
 _FIRST_JOB_RE = re.compile(r"^[ \t]*J0[ \t]*:", re.MULTILINE)
 # Job listing. A job: its header, then its operations on the header's line or on the next non-blank line; jobs on
@@ -135,7 +135,7 @@ def _odd_character(text: str) -> str:
     for ch in text:
         if ch.isdigit() and not ch.isascii():
             return f" (a non-ASCII digit {ch!r}: numbers are ASCII digits)"
-        if not ch.isascii() and (ch.isspace() or re.match(f"[{_INVISIBLE}]", ch)):
+        if not ch.isascii() and (ch.isspace() or re.match(f"[{INVISIBLE}]", ch)):
             return f" (a non-ASCII space or invisible character {ch!r})"
     if _LONG_NUMBER_RE.search(text):
         return f" (a number longer than {MAX_DIGITS} digits)"

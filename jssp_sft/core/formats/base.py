@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..codec import number_problem
+from ..codec import INVISIBLE, number_problem
 from ..instance import InstanceFormatError
 
 
@@ -20,7 +20,7 @@ __all__ = ["InstanceFormatError", "Line", "check_machine", "csv_rows", "is_heade
 __all__ += ["no_trailing_data", "read_text", "size_line", "text_lines", "whole_number"]
 
 _ASCII_SPACE = " \t\r\f\v"
-_LEADING_ODD_RE = re.compile(r"[^\S\n]|[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_LEADING_ODD_RE = re.compile(rf"[^\S\n]|[{INVISIBLE}]")
 
 
 @dataclass(frozen=True)
