@@ -223,8 +223,12 @@ def test_run_options_override_the_saved_answer_format(tmp_path):
     assert saved.answer_format == "candidates" and saved.candidate_top_k == 3
     overridden = StarjobScriptArguments(dataset_name="x", candidate_top_k=5).prompt_format(str(tmp_path))
     assert overridden.candidate_top_k == 5 and overridden.answer_format == "candidates"
-    fresh = StarjobScriptArguments(dataset_name="x", template="prompt_completion").prompt_format(str(tmp_path))
-    assert fresh.answer_format == "starjob"
+    # A given template (SFT's default) keeps the saved answer format: a run continuing from a candidates model.
+    same = StarjobScriptArguments(dataset_name="x", template="prompt_completion").prompt_format(str(tmp_path))
+    assert same.answer_format == "candidates" and same.candidate_top_k == 3
+    plain = StarjobScriptArguments(dataset_name="x", answer_format="starjob").prompt_format(str(tmp_path))
+    assert plain.answer_format == "starjob"
+    assert StarjobScriptArguments(dataset_name="x").prompt_format(None) == PromptFormat()
 
 
 def test_the_chosen_labels_are_the_marked_decisions(tiny):

@@ -5,6 +5,7 @@ import random
 import pytest
 
 from jssp_sft import Instance, verify
+from jssp_sft.core.candidates import CandidateFormat
 from jssp_sft.solvers.controls import (
     best_dispatching_rule,
     best_fixed_orders,
@@ -15,7 +16,6 @@ from jssp_sft.solvers.controls import (
     round_robin_sequence,
     schedule_from_job_sequence,
 )
-from jssp_sft.core.candidates import CandidateFormat
 from jssp_sft.solvers.dispatching import dispatching_rule
 
 

@@ -150,6 +150,28 @@ def test_a_round_trains_with_the_sft_levers(tiny_model_dir, tmp_path):
     assert trainer.num_dropped_long == {"train": 2}
 
 
+def test_a_round_from_a_candidates_model_trains_candidates_answers(tiny_model_dir, tmp_path):
+    """The starting model's saved answer format (candidate lines, their options) is the round's: its records are
+    trained as candidates answers (the bug of a first run here: rounds trained plain answers and wrecked the model)."""
+    import shutil
+
+    from jssp_sft.data.templates import PromptFormat
+
+    start = tmp_path / "start"
+    shutil.copytree(tiny_model_dir, start)
+    saved = PromptFormat(answer_format="candidates", candidate_order="start", candidate_ties="listed")
+    saved.save_pretrained(start)
+    rng = random.Random(0)
+    train_file = tmp_path / sl.TRAIN_FILE
+    sl.write_jsonl_atomic(train_file, [serial_record(rng, n, n) for n in (2, 3)])
+    script_args, training_args, model_args = tiny_args(start, tmp_path)
+    run = round_run(train_file, str(start), tmp_path / "model", script_args, training_args, model_args)
+    assert run[0].prompt_format(str(start)) == saved
+    trainer, _ = build_trainer(*run)
+    text = trainer.processing_class.decode(trainer.train_dataset[0]["input_ids"])
+    assert "Next: J" in text and " =A" in text
+
+
 def test_best_label_is_the_minimum_over_the_verified_samples(finished_round):
     output_dir, _, _ = finished_round
     round_1 = sl.round_dir(output_dir, 1)

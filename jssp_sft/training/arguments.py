@@ -156,15 +156,15 @@ class StarjobScriptArguments(ScriptArguments):
             raise ValueError(f"eval_split_size must be >= 0, got {self.eval_split_size}")
 
     def prompt_format(self, model_name_or_path: str | None = None) -> PromptFormat:
-        """The run's prompt settings (saved beside its model, so that generation reuses them): ``template`` if given,
-        else those saved beside the starting model ``model_name_or_path`` (defaults without one); ``system_prompt``
-        and the answer options given override the saved ones."""
+        """The run's prompt settings (saved beside its model, so that generation reuses them): those saved beside the
+        starting model ``model_name_or_path`` (defaults without one), with what this run gives instead: ``template``
+        (with its own ``system_prompt``), ``system_prompt``, and each answer option. A given template does not reset
+        the answer format: a run continuing from a candidates model writes candidates answers unless told otherwise."""
+        base = PromptFormat.from_pretrained(model_name_or_path) if model_name_or_path else PromptFormat()
         if self.template is not None:
-            base = PromptFormat(self.template, self.system_prompt)
-        else:
-            base = PromptFormat.from_pretrained(model_name_or_path) if model_name_or_path else PromptFormat()
-            if self.system_prompt is not None:
-                base = dataclasses.replace(base, system_prompt=self.system_prompt)
+            base = dataclasses.replace(base, template=self.template, system_prompt=self.system_prompt)
+        elif self.system_prompt is not None:
+            base = dataclasses.replace(base, system_prompt=self.system_prompt)
         given = {name: getattr(self, name) for name in ANSWER_OPTIONS if getattr(self, name) is not None}
         return dataclasses.replace(base, **given) if given else base
 
@@ -479,6 +479,7 @@ class ImproveScriptArguments(SFTScriptArguments):
             max_machines=None,
             template=prompt_format.template,
             system_prompt=prompt_format.system_prompt,
+            **{name: getattr(prompt_format, name) for name in ANSWER_OPTIONS},
         )
         return SFTScriptArguments(**options)
 
