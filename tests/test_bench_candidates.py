@@ -1,6 +1,7 @@
 """bench/candidates.py: the features its linear reference reads are the candidate line's numbers, its replayed
 decisions and scorer behave, and every section runs end to end at toy sizes."""
 
+import dataclasses
 import importlib.util
 import sys
 from pathlib import Path
@@ -61,7 +62,7 @@ def test_replayed_decisions_and_scorer(bench):
         decisions += found
         # Decisions follow the labels the run trains on: with listed ties, each listed choice is the first listed of
         # the jobs starting together, which is the first right one.
-        listed_ties = PromptFormat(**{**fmt.__dict__, "candidate_ties": "listed"})
+        listed_ties = dataclasses.replace(fmt, candidate_ties="listed")
         replayed = [d for d in bench.replay_decisions(record, listed_ties)[0] if d.chosen >= 0]
         assert replayed and all(d.chosen == d.correct.index(True) for d in replayed)
     assert decisions and all(len(d.features) == len(d.correct) > 1 and any(d.correct) for d in decisions)

@@ -86,9 +86,10 @@ def write_candidates_answer(
         while group:
             found = candidates(builder, rule)
             listed = fmt.listed(found)
-            # The line's order first, then the unlisted candidates by earliest start.
-            ranked = [*listed, *(c for c in found if c not in listed)]
-            job = next((c.job for c in ranked if c.job in group), group[0])
+            job = group[0]
+            if len(group) > 1:  # the first of the group in the line's order, else the earliest-starting unlisted one
+                job = next((c.job for c in listed if c.job in group), None)
+                job = next(c.job for c in found if c.job in group) if job is None else job
             group.remove(job)
             position = next((i for i, c in enumerate(listed) if c.job == job), None)
             if position is None:  # a later start than the top_k: listed after them (rare; see ``unlisted``)

@@ -4,8 +4,9 @@ A trained model is worth its lift over chance. ``random_control`` chooses the ne
 ones and places it with exactly the rule guaranteed decoding uses (``ScheduleBuilder``'s start rule), sampled N times
 like the model, keeping the best: a model's best-of-N figure stands beside ``random_control(..., num_samples=N)``.
 ``first_listed_control`` takes the first entry of every candidate line (a candidates model that learned only the
-line's order). The prompt-blind controls never read durations or machines: round robin, and the single job order per size that scores
-best on the very records evaluated (an optimistic bound for any policy that ignores the instance). Plain Python.
+line's order). The prompt-blind controls never read durations or machines: round robin, and the single job order per
+size that scores best on the very records evaluated (an optimistic bound for any policy that ignores the instance).
+Plain Python.
 
 The seed rule, one for every report (``evaluate``, ``quickstart``, the training callback, ``improve``, ``serve``,
 ``solve``, bench/) and for the model's sampling: an instance draws from ``instance_seed(seed, instance)``, a hash of
